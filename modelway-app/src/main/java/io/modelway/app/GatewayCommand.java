@@ -1,0 +1,20 @@
+package io.modelway.app;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code modelway gateway}: the gateway role alone, one replica of many. */
+@Command(name = "gateway", mixinStandardHelpOptions = true,
+    description = "Run the gateway role alone (microservices mode).")
+final class GatewayCommand implements Callable<Integer> {
+  @Mixin GatewayFlags flags;
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    return ServerRun.gateway(flags.toOptions(), spec.commandLine());
+  }
+}

@@ -1,0 +1,39 @@
+package io.modelway.app;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code modelway}: the entry point of the binary. */
+@Command(
+    name = "modelway",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = "An OpenAI-compatible LLM gateway and model worker for the JVM.",
+    subcommands = {
+        UpCommand.class,
+        GatewayCommand.class,
+        WorkerCommand.class,
+        SimCommand.class,
+        Version.Command.class,
+        CommandLine.HelpCommand.class})
+public final class Modelway implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The command line with Modelway's converters registered. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Modelway())
+        .registerConverter(java.time.Duration.class, Converters::duration);
+  }
+
+  public static void main(String[] args) {
+    int code = commandLine().execute(args);
+    System.exit(code);
+  }
+}

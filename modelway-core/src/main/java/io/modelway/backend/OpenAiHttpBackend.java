@@ -1,0 +1,206 @@
+package io.modelway.backend;
+
+import static java.util.Objects.requireNonNull;
+
+import io.modelway.openai.OpenAiException;
+import io.modelway.openai.SseFramer;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.Connection;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.HttpClientResponse;
+import reactor.netty.resources.ConnectionProvider;
+
+/**
+ * A {@link Backend} that is any server speaking the OpenAI API over HTTP: a Modelway worker, vLLM,
+ * llama.cpp's server, Ollama, OpenAI itself. Non-blocking (Reactor Netty), with pooled keep-alive
+ * connections shared by every backend that uses the same {@link #sharedClient client}.
+ *
+ * <p>Deadlines ({@link Timeouts}) run from the moment the call is sent. A missed connect or
+ * first-byte deadline, or a total deadline missed before the body began, fails the call with 504;
+ * a connection that cannot be made or breaks fails it with 502; an error status from the server is
+ * relayed with that status. Cancelling the body closes the connection, which is how a client's
+ * disconnect reaches the server.
+ *
+ * <p>Thread-safe and immutable: a configuration change builds a new instance.
+ */
+public final class OpenAiHttpBackend implements Backend {
+  private static final byte[] EMPTY = new byte[0];
+
+  private final String name;
+  private final String baseUrl;
+  private final @Nullable String authorization;
+  private final Map<String, String> headers;
+  private final Timeouts timeouts;
+  private final HttpClient client;
+
+  /**
+   * @param baseUrl the API base, such as {@code https://api.openai.com/v1}; paths such as
+   *     {@code /chat/completions} are appended to it
+   * @param apiKey sent as {@code Authorization: Bearer …} when present
+   * @param headers sent with every call, after (and so over) the defaults
+   */
+  public OpenAiHttpBackend(
+      String name,
+      URI baseUrl,
+      @Nullable String apiKey,
+      Map<String, String> headers,
+      Timeouts timeouts,
+      HttpClient sharedClient) {
+    this.name = requireNonNull(name, "name");
+    String url = requireNonNull(baseUrl, "baseUrl").toString();
+    this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    this.authorization = apiKey == null || apiKey.isEmpty() ? null : "Bearer " + apiKey;
+    this.headers = Map.copyOf(requireNonNull(headers, "headers"));
+    this.timeouts = requireNonNull(timeouts, "timeouts");
+    this.client = requireNonNull(sharedClient, "sharedClient")
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+            timeouts.connect().toMillis()));
+  }
+
+  /**
+   * The HTTP client that backends share: one keep-alive connection pool per remote address, at
+   * most {@code maxConnections} per address, idle connections closed after a minute.
+   */
+  public static HttpClient sharedClient(int maxConnections) {
+    ConnectionProvider pool = ConnectionProvider.builder("modelway-backends")
+        .maxConnections(maxConnections)
+        .pendingAcquireMaxCount(-1)
+        .pendingAcquireTimeout(Duration.ofSeconds(60))
+        .maxIdleTime(Duration.ofSeconds(60))
+        .evictInBackground(Duration.ofSeconds(30))
+        .build();
+    return HttpClient.create(pool).keepAlive(true).followRedirect(false).compress(false);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  /** The base URL calls go to, without a trailing slash. */
+  public String baseUrl() {
+    return baseUrl;
+  }
+
+  @Override
+  public Mono<BackendResponse> send(BackendCall call) {
+    requireNonNull(call, "call");
+    return Mono.defer(() -> {
+      long sent = System.nanoTime();
+      return client
+          .headers(h -> writeHeaders(h, call))
+          .post()
+          .uri(baseUrl + call.endpoint().path())
+          .send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(call.body())))
+          .responseConnection((response, connection) -> head(response, connection, call, sent))
+          .next()
+          .timeout(timeouts.firstByte(),
+              Mono.error(() -> timeout("no response within first-byte " + fmt(timeouts.firstByte()))))
+          .onErrorMap(this::translate);
+    });
+  }
+
+  private void writeHeaders(HttpHeaders h, BackendCall call) {
+    h.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+    h.set(HttpHeaderNames.CONTENT_LENGTH, call.body().length);
+    h.set(HttpHeaderNames.ACCEPT, call.stream() ? "text/event-stream" : "application/json");
+    h.set("x-request-id", call.requestId());
+    if (authorization != null) {
+      h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+    }
+    headers.forEach(h::set);
+  }
+
+  private Mono<BackendResponse> head(
+      HttpClientResponse response, Connection connection, BackendCall call, long sent) {
+    int status = response.status().code();
+    if (status >= 400) {
+      String retryAfter = response.responseHeaders().get(HttpHeaderNames.RETRY_AFTER);
+      return connection.inbound().receive().aggregate().asByteArray()
+          .defaultIfEmpty(EMPTY)
+          .flatMap(body -> Mono.error(OpenAiException.relayed(name, status, body, retryAfter)));
+    }
+    String contentType = response.responseHeaders().get(
+        HttpHeaderNames.CONTENT_TYPE, "application/json");
+    Flux<byte[]> body = connection.inbound().receive().asByteArray();
+    long length = -1;
+    boolean framed = false;
+    if (call.stream() && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
+      body = framed(body);
+      framed = true;
+    }
+    String announced = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+    if (!framed && announced != null) {
+      try {
+        length = Long.parseLong(announced.trim());
+      } catch (NumberFormatException e) {
+        length = -1;
+      }
+    }
+    return Mono.just(new BackendResponse(status, contentType, length, withDeadlines(body, sent)));
+  }
+
+  private Flux<byte[]> framed(Flux<byte[]> raw) {
+    return Flux.defer(() -> {
+      SseFramer framer = new SseFramer();
+      return raw.map(framer::feed)
+          .filter(events -> events.length > 0)
+          .concatWith(Mono.defer(() -> framer.done()
+              ? Mono.empty()
+              : Mono.error(new OpenAiException(502, "upstream_error",
+                  "Backend '" + name + "' ended the stream before data: [DONE].",
+                  null, "stream_truncated"))));
+    });
+  }
+
+  private Flux<byte[]> withDeadlines(Flux<byte[]> body, long sent) {
+    return Flux.defer(() -> {
+      Duration untilFirstByte = remaining(sent, timeouts.firstByte());
+      Duration untilEnd = remaining(sent, timeouts.total());
+      AtomicBoolean expired = new AtomicBoolean();
+      return body
+          .timeout(Mono.delay(untilFirstByte), item -> Mono.never(),
+              Flux.error(() -> timeout("no response within first-byte " + fmt(timeouts.firstByte()))))
+          .takeUntilOther(Mono.delay(untilEnd).doOnNext(tick -> expired.set(true)))
+          .concatWith(Mono.defer(() -> expired.get()
+              ? Mono.error(timeout("response not finished within total " + fmt(timeouts.total())))
+              : Mono.empty()))
+          .onErrorMap(this::translate);
+    });
+  }
+
+  private static Duration remaining(long sent, Duration deadline) {
+    long left = deadline.toNanos() - (System.nanoTime() - sent);
+    return Duration.ofNanos(Math.max(0, left));
+  }
+
+  private OpenAiException timeout(String what) {
+    return OpenAiException.upstreamTimeout(name, what);
+  }
+
+  private Throwable translate(Throwable e) {
+    if (e instanceof OpenAiException) {
+      return e;
+    }
+    if (e instanceof ConnectTimeoutException) {
+      return timeout("no connection within connect " + fmt(timeouts.connect()));
+    }
+    return OpenAiException.upstreamUnreachable(name, e);
+  }
+
+  private static String fmt(Duration d) {
+    return d.toString().substring(2).toLowerCase(Locale.ROOT);
+  }
+}

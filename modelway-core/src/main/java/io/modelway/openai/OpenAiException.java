@@ -1,0 +1,222 @@
+package io.modelway.openai;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.json.JsonFactory;
+
+/**
+ * A failure that reaches the client as an OpenAI error body
+ * {@code {"error":{"message","type","param","code"}}} with an HTTP status. Every error Modelway
+ * produces is one of these; the factories name the cases so each status is chosen in one place.
+ */
+public final class OpenAiException extends RuntimeException {
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final int MAX_RELAYED_MESSAGE = 2_000;
+
+  private final int status;
+  private final String type;
+  private final @Nullable String param;
+  private final @Nullable String code;
+  private final @Nullable String retryAfter;
+
+  public OpenAiException(
+      int status, String type, String message, @Nullable String param, @Nullable String code) {
+    this(status, type, message, param, code, null, null);
+  }
+
+  private OpenAiException(
+      int status,
+      String type,
+      String message,
+      @Nullable String param,
+      @Nullable String code,
+      @Nullable String retryAfter,
+      @Nullable Throwable cause) {
+    super(requireNonNull(message, "message"), cause, false, false);
+    if (status < 400 || status > 599) {
+      throw new IllegalArgumentException("status: " + status + " (expected: 400-599)");
+    }
+    this.status = status;
+    this.type = requireNonNull(type, "type");
+    this.param = param;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+
+  /** 400: the request is not valid; {@code param} names the offending field when there is one. */
+  public static OpenAiException invalidRequest(String message, @Nullable String param) {
+    return new OpenAiException(400, "invalid_request_error", message, param, null);
+  }
+
+  /** 404: no model of that name is served here. Says nothing about which models exist. */
+  public static OpenAiException modelNotFound(String model) {
+    return new OpenAiException(
+        404,
+        "invalid_request_error",
+        "The model '" + model + "' does not exist or you do not have access to it.",
+        "model",
+        "model_not_found");
+  }
+
+  /** 413: the request body is larger than {@code limitBytes}. */
+  public static OpenAiException bodyTooLarge(long limitBytes) {
+    return new OpenAiException(
+        413,
+        "invalid_request_error",
+        "Request body is larger than the limit of " + limitBytes + " bytes.",
+        null,
+        "request_too_large");
+  }
+
+  /** 502: the backend could not be reached or closed the connection before answering. */
+  public static OpenAiException upstreamUnreachable(String backend, Throwable cause) {
+    return new OpenAiException(
+        502,
+        "upstream_error",
+        "Backend '" + backend + "' is unreachable: " + cause.getClass().getSimpleName()
+            + (cause.getMessage() == null ? "" : " " + cause.getMessage()),
+        null,
+        "upstream_unreachable",
+        null,
+        cause);
+  }
+
+  /** 504: the backend did not answer within its deadline ({@code what}: which deadline). */
+  public static OpenAiException upstreamTimeout(String backend, String what) {
+    return new OpenAiException(
+        504,
+        "upstream_error",
+        "Backend '" + backend + "' timed out: " + what + ".",
+        null,
+        "upstream_timeout");
+  }
+
+  /**
+   * The backend answered with an error status: keeps that status and, when the body is an OpenAI
+   * error, its message, type, param and code; otherwise says what came back.
+   */
+  public static OpenAiException relayed(
+      String backend, int status, byte[] body, @Nullable String retryAfter) {
+    int relayedStatus = status >= 400 && status <= 599 ? status : 502;
+    return parseError(body)
+        .map(e -> new OpenAiException(
+            relayedStatus, e.type, e.getMessage(), e.param, e.code, retryAfter, null))
+        .orElseGet(() -> {
+          String text = new String(body, java.nio.charset.StandardCharsets.UTF_8).strip();
+          if (text.length() > 200) {
+            text = text.substring(0, 200) + "…";
+          }
+          return new OpenAiException(
+              relayedStatus,
+              "upstream_error",
+              "Backend '" + backend + "' answered HTTP " + status
+                  + (text.isEmpty() ? "." : ": " + text),
+              null,
+              "upstream_error",
+              retryAfter,
+              null);
+        });
+  }
+
+  /** Reads an OpenAI error body, if {@code body} is one. */
+  public static Optional<OpenAiException> parseError(byte[] body) {
+    String message = null;
+    String type = "api_error";
+    String param = null;
+    String code = null;
+    boolean sawError = false;
+    try (JsonParser p = JSON.createParser(tools.jackson.core.ObjectReadContext.empty(), body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return Optional.empty();
+      }
+      while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (!"error".equals(field) || value != JsonToken.START_OBJECT) {
+          p.skipChildren();
+          continue;
+        }
+        sawError = true;
+        while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+          String name = p.currentName();
+          JsonToken t = p.nextToken();
+          String text = t.isScalarValue() && t != JsonToken.VALUE_NULL ? p.getText() : null;
+          if (t.isStructStart()) {
+            p.skipChildren();
+          }
+          switch (name) {
+            case "message" -> message = text;
+            case "type" -> type = text == null ? type : text;
+            case "param" -> param = text;
+            case "code" -> code = text;
+            default -> { }
+          }
+        }
+      }
+    } catch (RuntimeException notJson) {
+      return Optional.empty();
+    }
+    if (!sawError || message == null) {
+      return Optional.empty();
+    }
+    if (message.length() > MAX_RELAYED_MESSAGE) {
+      message = message.substring(0, MAX_RELAYED_MESSAGE) + "…";
+    }
+    return Optional.of(new OpenAiException(400, type, message, param, code));
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String type() {
+    return type;
+  }
+
+  public @Nullable String param() {
+    return param;
+  }
+
+  public @Nullable String code() {
+    return code;
+  }
+
+  /** The backend's {@code Retry-After}, relayed as it came, if it sent one. */
+  public Optional<String> retryAfter() {
+    return Optional.ofNullable(retryAfter);
+  }
+
+  /** The error body: {@code {"error":{"message":…,"type":…,"param":…,"code":…}}}. */
+  public byte[] toJson() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(tools.jackson.core.ObjectWriteContext.empty(), out)) {
+      g.writeStartObject();
+      g.writeName("error");
+      g.writeStartObject();
+      g.writeStringProperty("message", getMessage());
+      g.writeStringProperty("type", type);
+      g.writeStringProperty("param", param);
+      g.writeStringProperty("code", code);
+      g.writeEndObject();
+      g.writeEndObject();
+    }
+    return out.toByteArray();
+  }
+
+  /** The same error as one server-sent event, for a stream that already began. */
+  public byte[] toSseEvent() {
+    byte[] json = toJson();
+    byte[] event = new byte[json.length + 8];
+    System.arraycopy("data: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, event, 0, 6);
+    System.arraycopy(json, 0, event, 6, json.length);
+    event[event.length - 2] = '\n';
+    event[event.length - 1] = '\n';
+    return event;
+  }
+}

@@ -1,0 +1,39 @@
+package io.modelway.gateway.api;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.modelway.gateway.catalog.LiveCatalog;
+import io.modelway.openai.Endpoint;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerResponse;
+
+/** Wires the OpenAI-compatible API: its routes, its handler and its error mapping. */
+@Configuration(proxyBeanMethods = false)
+public class ApiConfiguration {
+
+  @Bean
+  OpenAiHandler openAiHandler(LiveCatalog catalog, MeterRegistry meters) {
+    return new OpenAiHandler(catalog, meters);
+  }
+
+  @Bean
+  RouterFunction<ServerResponse> openAiRoutes(OpenAiHandler handler) {
+    return RouterFunctions.route()
+        .POST("/v1/chat/completions", request -> handler.call(Endpoint.CHAT_COMPLETIONS, request))
+        .POST("/v1/completions", request -> handler.call(Endpoint.COMPLETIONS, request))
+        .POST("/v1/embeddings", request -> handler.call(Endpoint.EMBEDDINGS, request))
+        .GET("/v1/models", handler::listModels)
+        .GET("/v1/models/{*id}", handler::getModel)
+        .build();
+  }
+
+  /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */
+  @Bean
+  @Order(-2)
+  OpenAiErrorHandler openAiErrorHandler() {
+    return new OpenAiErrorHandler();
+  }
+}

@@ -1,0 +1,80 @@
+package io.modelway.gateway.api;
+
+import io.modelway.openai.OpenAiException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.ServerWebInputException;
+import org.springframework.web.server.WebExceptionHandler;
+import reactor.core.publisher.Mono;
+
+/**
+ * The one place a failure becomes an HTTP response: every error leaves as an OpenAI error body
+ * with its status. Failures Modelway did not foresee become a 500 that names the request id and
+ * nothing else; their stack trace goes to the log only.
+ */
+public final class OpenAiErrorHandler implements WebExceptionHandler {
+  private static final Logger log = LoggerFactory.getLogger(OpenAiErrorHandler.class);
+
+  @Override
+  public Mono<Void> handle(ServerWebExchange exchange, Throwable failure) {
+    ServerHttpResponse response = exchange.getResponse();
+    if (response.isCommitted()) {
+      return Mono.error(failure);
+    }
+    String requestId = response.getHeaders().getFirst(OpenAiHandler.REQUEST_ID);
+    OpenAiException error = toOpenAi(exchange, failure, requestId);
+    HttpHeaders headers = response.getHeaders();
+    headers.clear();
+    if (requestId != null) {
+      headers.set(OpenAiHandler.REQUEST_ID, requestId);
+    }
+    error.retryAfter().ifPresent(value -> headers.set(HttpHeaders.RETRY_AFTER, value));
+    headers.setContentType(MediaType.APPLICATION_JSON);
+    response.setStatusCode(HttpStatusCode.valueOf(error.status()));
+    return response.writeWith(Mono.just(response.bufferFactory().wrap(error.toJson())));
+  }
+
+  private static OpenAiException toOpenAi(
+      ServerWebExchange exchange, Throwable failure, String requestId) {
+    if (failure instanceof OpenAiException e) {
+      return e;
+    }
+    if (failure instanceof DataBufferLimitException) {
+      return OpenAiException.bodyTooLarge(-1);
+    }
+    if (failure instanceof ServerWebInputException e) {
+      return OpenAiException.invalidRequest(
+          e.getReason() == null ? "The request could not be read." : e.getReason(), null);
+    }
+    if (failure instanceof ResponseStatusException e && e.getStatusCode().is4xxClientError()) {
+      int status = e.getStatusCode().value();
+      String message = switch (status) {
+        case 404 -> "Unknown request URL: " + exchange.getRequest().getMethod() + " "
+            + exchange.getRequest().getPath() + ".";
+        case 405 -> "Method " + exchange.getRequest().getMethod() + " is not allowed on "
+            + exchange.getRequest().getPath() + ".";
+        case 415 -> "Content-Type must be application/json.";
+        default -> e.getReason() == null ? "Invalid request." : e.getReason();
+      };
+      String code = switch (status) {
+        case 404 -> "unknown_url";
+        case 405 -> "method_not_allowed";
+        case 415 -> "unsupported_media_type";
+        default -> null;
+      };
+      return new OpenAiException(status, "invalid_request_error", message, null, code);
+    }
+    log.error("Unexpected failure on {} {} (request {})", exchange.getRequest().getMethod(),
+        exchange.getRequest().getPath(), requestId, failure);
+    return new OpenAiException(500, "server_error",
+        "The server had an error while processing your request (request id " + requestId + ").",
+        null, null);
+  }
+}

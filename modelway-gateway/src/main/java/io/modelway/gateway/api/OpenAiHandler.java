@@ -1,0 +1,206 @@
+package io.modelway.gateway.api;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.modelway.backend.BackendCall;
+import io.modelway.backend.BackendResponse;
+import io.modelway.gateway.catalog.Catalog;
+import io.modelway.gateway.catalog.LiveCatalog;
+import io.modelway.openai.Endpoint;
+import io.modelway.openai.InspectedRequest;
+import io.modelway.openai.OpenAiException;
+import java.io.ByteArrayOutputStream;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.BodyExtractors;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.ObjectWriteContext;
+import tools.jackson.core.json.JsonFactory;
+
+/**
+ * The OpenAI API's request path: read the body (bounded), inspect it, resolve the model to a
+ * backend, call it, and relay the answer as it arrives. Non-blocking throughout; the body is
+ * forwarded byte for byte except for the model name when the catalog renames it.
+ */
+public final class OpenAiHandler {
+  /** The request id header, taken from the client when well-formed, else generated. */
+  public static final String REQUEST_ID = "x-request-id";
+
+  private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final byte[] EMPTY = new byte[0];
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private final LiveCatalog catalog;
+  private final MeterRegistry meters;
+
+  public OpenAiHandler(LiveCatalog catalog, MeterRegistry meters) {
+    this.catalog = requireNonNull(catalog, "catalog");
+    this.meters = requireNonNull(meters, "meters");
+  }
+
+  /** {@code POST /v1/chat/completions}, {@code /v1/completions}, {@code /v1/embeddings}. */
+  public Mono<ServerResponse> call(Endpoint endpoint, ServerRequest request) {
+    String requestId = requestId(request);
+    request.exchange().getResponse().getHeaders().set(REQUEST_ID, requestId);
+    MediaType contentType = request.headers().contentType().orElse(null);
+    if (contentType != null && !isJson(contentType)) {
+      return Mono.error(new OpenAiException(415, "invalid_request_error",
+          "Content-Type must be application/json, not " + contentType
+              + " (with curl, add -H 'Content-Type: application/json').", null,
+          "unsupported_media_type"));
+    }
+    Catalog current = catalog.current();
+    int limit = (int) current.config().gateway().maxRequestBody().toBytes();
+    if (request.headers().contentLength().orElse(0) > limit) {
+      return Mono.error(OpenAiException.bodyTooLarge(limit));
+    }
+    long started = System.nanoTime();
+    return DataBufferUtils.join(request.body(BodyExtractors.toDataBuffers()), limit)
+        .onErrorMap(DataBufferLimitException.class, e -> OpenAiException.bodyTooLarge(limit))
+        .map(OpenAiHandler::toBytes)
+        .defaultIfEmpty(EMPTY)
+        .flatMap(body -> forward(endpoint, body, current, requestId, started));
+  }
+
+  private Mono<ServerResponse> forward(
+      Endpoint endpoint, byte[] body, Catalog current, String requestId, long started) {
+    InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
+    Catalog.Route route = current.resolve(inspected.model())
+        .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
+    BackendCall call = new BackendCall(
+        endpoint, inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
+    return route.backend().send(call)
+        .doOnError(e -> record(endpoint, route, statusOf(e), started))
+        .flatMap(response -> relay(response, inspected.stream(), endpoint, route, started));
+  }
+
+  private Mono<ServerResponse> relay(
+      BackendResponse response, boolean stream, Endpoint endpoint, Catalog.Route route, long started) {
+    AtomicBoolean relayed = new AtomicBoolean();
+    Flux<byte[]> body = response.body()
+        .doOnNext(chunk -> relayed.set(true))
+        .onErrorResume(e -> {
+          if (!relayed.get()) {
+            return Flux.error(e);
+          }
+          record(endpoint, route, statusOf(e), started);
+          // Headers and part of the answer are out: the status cannot change any more, so a
+          // stream ends with an OpenAI error event and a plain answer is cut off.
+          return stream && e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
+        })
+        .doOnComplete(() -> record(endpoint, route, response.status(), started));
+    ServerResponse.BodyBuilder builder = ServerResponse.status(HttpStatusCode.valueOf(response.status()))
+        .header(HttpHeaders.CONTENT_TYPE, response.contentType());
+    if (!stream && response.contentLength() >= 0) {
+      builder.contentLength(response.contentLength());
+    }
+    if (stream) {
+      builder.header(HttpHeaders.CACHE_CONTROL, "no-cache").header("X-Accel-Buffering", "no");
+      return builder.body((message, context) -> message.writeAndFlushWith(
+          body.map(chunk -> Mono.just(message.bufferFactory().wrap(chunk)))));
+    }
+    return builder.body((message, context) ->
+        message.writeWith(body.map(chunk -> message.bufferFactory().wrap(chunk))));
+  }
+
+  /** {@code GET /v1/models}: the configured models. */
+  public Mono<ServerResponse> listModels(ServerRequest request) {
+    Catalog current = catalog.current();
+    byte[] json = write(g -> {
+      g.writeStartObject();
+      g.writeStringProperty("object", "list");
+      g.writeName("data");
+      g.writeStartArray();
+      for (String model : current.models()) {
+        writeModel(g, model);
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    });
+    return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(json);
+  }
+
+  /** {@code GET /v1/models/{id}}: one configured model, or 404. */
+  public Mono<ServerResponse> getModel(ServerRequest request) {
+    String id = request.pathVariable("id");
+    if (id.startsWith("/")) {
+      id = id.substring(1);
+    }
+    String model = id;
+    if (!catalog.current().models().contains(model)) {
+      return Mono.error(OpenAiException.modelNotFound(model));
+    }
+    byte[] json = write(g -> writeModel(g, model));
+    return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(json);
+  }
+
+  private static void writeModel(JsonGenerator g, String model) {
+    g.writeStartObject();
+    g.writeStringProperty("id", model);
+    g.writeStringProperty("object", "model");
+    g.writeNumberProperty("created", 0);
+    g.writeStringProperty("owned_by", "modelway");
+    g.writeEndObject();
+  }
+
+  private void record(Endpoint endpoint, Catalog.Route route, int status, long started) {
+    Timer.builder("modelway.requests")
+        .description("OpenAI API calls through the gateway, by outcome")
+        .tag("endpoint", endpoint.path().substring(1))
+        .tag("model", route.model())
+        .tag("backend", route.backend().name())
+        .tag("status", Integer.toString(status))
+        .register(meters)
+        .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  private static int statusOf(Throwable e) {
+    return e instanceof OpenAiException oe ? oe.status() : 500;
+  }
+
+  private static boolean isJson(MediaType type) {
+    return type.isCompatibleWith(MediaType.APPLICATION_JSON)
+        || type.getSubtype().endsWith("+json");
+  }
+
+  private static String requestId(ServerRequest request) {
+    String given = request.headers().firstHeader(REQUEST_ID);
+    if (given != null && CLIENT_REQUEST_ID.matcher(given).matches()) {
+      return given;
+    }
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return "req_" + Long.toHexString(random.nextLong() | Long.MIN_VALUE)
+        + Long.toHexString(random.nextLong() | Long.MIN_VALUE);
+  }
+
+  private static byte[] toBytes(DataBuffer buffer) {
+    try {
+      byte[] bytes = new byte[buffer.readableByteCount()];
+      buffer.read(bytes);
+      return bytes;
+    } finally {
+      DataBufferUtils.release(buffer);
+    }
+  }
+
+  private static byte[] write(java.util.function.Consumer<JsonGenerator> writer) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
+      writer.accept(g);
+    }
+    return out.toByteArray();
+  }
+}

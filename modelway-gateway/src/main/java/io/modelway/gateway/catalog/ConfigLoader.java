@@ -1,0 +1,148 @@
+package io.modelway.gateway.catalog;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
+import org.springframework.boot.context.properties.bind.BindHandler;
+import org.springframework.boot.env.YamlPropertySourceLoader;
+import org.springframework.core.convert.ConversionFailedException;
+import org.springframework.core.env.PropertySource;
+import org.springframework.core.io.ByteArrayResource;
+
+/**
+ * Reads the YAML config file into a {@link ModelwayConfig} with Spring Boot's binder (so durations
+ * read as {@code 5s}, sizes as {@code 10MB}, keys in kebab-case), refusing unknown fields, and
+ * merges the backends given on the command line.
+ */
+public final class ConfigLoader {
+  private static final Pattern LEADING_FIELD = Pattern.compile("^[a-z][a-z0-9-]*(\\[\\d+])?[.:].*", Pattern.DOTALL);
+
+  private ConfigLoader() {}
+
+  /**
+   * Parses one config file.
+   *
+   * @throws ConfigException naming the offending field, when the file is not a valid config
+   */
+  public static ModelwayConfig parse(String source, byte[] yaml) {
+    requireNonNull(source, "source");
+    List<PropertySource<?>> documents;
+    try {
+      documents = new YamlPropertySourceLoader().load(source, new ByteArrayResource(yaml));
+    } catch (IOException | RuntimeException e) {
+      throw new ConfigException(source + ": not valid YAML: " + firstLine(e.getMessage()));
+    }
+    Binder binder = new Binder(ConfigurationPropertySources.from(documents));
+    try {
+      return binder.bindOrCreate(ConfigurationPropertyName.EMPTY,
+          Bindable.of(ModelwayConfig.class), new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
+    } catch (BindException e) {
+      throw new ConfigException(source + ": " + describe(e));
+    }
+  }
+
+  /**
+   * {@code config} with the backends given as {@code --upstream NAME=URL}, whose keys come from
+   * {@code --upstream-key NAME=ENV_VAR}.
+   *
+   * @throws ConfigException when a name is used by both, or a key names no upstream
+   */
+  public static ModelwayConfig withUpstreams(
+      ModelwayConfig config, Map<String, URI> upstreams, Map<String, String> upstreamKeys) {
+    for (String name : upstreamKeys.keySet()) {
+      if (!upstreams.containsKey(name)) {
+        throw new ConfigException("--upstream-key " + name + ": no --upstream named '" + name + "'");
+      }
+    }
+    if (upstreams.isEmpty()) {
+      return config;
+    }
+    Map<String, ModelwayConfig.Backend> backends = new HashMap<>(config.backends());
+    for (Map.Entry<String, URI> upstream : upstreams.entrySet()) {
+      String name = upstream.getKey();
+      if (backends.containsKey(name)) {
+        throw new ConfigException("--upstream " + name
+            + ": a backend of that name is also in the config file (expected: one definition)");
+      }
+      try {
+        backends.put(name, new ModelwayConfig.Backend(upstream.getValue(), upstreamKeys.get(name),
+            Map.of(), ModelwayConfig.BackendTimeouts.DEFAULT));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("--upstream " + name + ": " + e.getMessage());
+      }
+    }
+    return new ModelwayConfig(config.gateway(), backends, config.models());
+  }
+
+  private static String describe(BindException e) {
+    String name = e.getName().toString();
+    Throwable cause = rootCause(e);
+    if (cause instanceof UnboundConfigurationPropertiesException unbound) {
+      return unbound.getUnboundProperties().stream()
+          .map(ConfigurationProperty::getName)
+          .map(Object::toString)
+          .sorted()
+          .collect(Collectors.joining(", ", "unknown field ", ""))
+          + " (expected: a field from the config reference in the README)";
+    }
+    String prefix = name.isEmpty() ? "" : name;
+    if (cause instanceof ConversionFailedException conversion) {
+      ConfigurationProperty property = e.getProperty();
+      Object value = property == null ? conversion.getValue() : property.getValue();
+      return prefix + ": cannot read '" + value + "' as "
+          + conversion.getTargetType().getType().getSimpleName()
+          + expectedFormat(conversion.getTargetType().getType());
+    }
+    String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    if (cause instanceof NullPointerException) {
+      message = message + ": missing";
+    }
+    if (prefix.isEmpty()) {
+      return message;
+    }
+    return LEADING_FIELD.matcher(message).matches() ? prefix + "." + message : prefix + ": " + message;
+  }
+
+  private static String expectedFormat(Class<?> type) {
+    if (type == java.time.Duration.class) {
+      return " (expected: a duration such as 500ms, 5s, 10m)";
+    }
+    if (type == org.springframework.util.unit.DataSize.class) {
+      return " (expected: a size such as 512KB, 10MB)";
+    }
+    if (type == URI.class) {
+      return " (expected: a URL)";
+    }
+    return "";
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
+  }
+}

@@ -1,0 +1,469 @@
+package io.modelway.sim;
+
+import static java.util.Objects.requireNonNull;
+
+import io.modelway.openai.Endpoint;
+import io.modelway.openai.InspectedRequest;
+import io.modelway.openai.OpenAiException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A simulated OpenAI-compatible LLM server on bare Reactor Netty. It answers
+ * {@code /v1/chat/completions}, {@code /v1/completions} (streamed or not, with usage),
+ * {@code /v1/embeddings} (deterministic unit vectors) and {@code /v1/models} for any model name,
+ * and serves {@code /sim/stats} and {@code /sim/last-request} so tests can see what reached it.
+ *
+ * <p>Validation is the gateway's ({@link InspectedRequest}), so both reject the same bodies.
+ * Thread-safe; {@link #close()} stops it.
+ */
+public final class SimServer implements AutoCloseable {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private final SimOptions options;
+  private final DisposableServer server;
+  private final AtomicLong requests = new AtomicLong();
+  private final AtomicLong inflight = new AtomicLong();
+  private final AtomicLong completed = new AtomicLong();
+  private final AtomicLong cancelled = new AtomicLong();
+  private final AtomicLong injectedErrors = new AtomicLong();
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicReference<byte[]> lastRequest = new AtomicReference<>(new byte[] {'{', '}'});
+
+  private SimServer(SimOptions options) {
+    this.options = options;
+    this.server = HttpServer.create()
+        .host(options.host())
+        .port(options.port())
+        .route(routes -> routes
+            .post("/v1/chat/completions", (req, res) -> generate(Endpoint.CHAT_COMPLETIONS, req, res))
+            .post("/v1/completions", (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
+            .post("/v1/embeddings", (req, res) -> generate(Endpoint.EMBEDDINGS, req, res))
+            .get("/v1/models", (req, res) -> json(res, 200, models()))
+            .get("/v1/models/{id}", (req, res) -> json(res, 200, model(req.param("id"))))
+            .get("/sim/stats", (req, res) -> json(res, 200, write(this::writeStats)))
+            .get("/sim/last-request", (req, res) -> json(res, 200, lastRequest.get()))
+            .get("/health", (req, res) -> json(res, 200, "{\"status\":\"UP\"}".getBytes(StandardCharsets.UTF_8))))
+        .bindNow();
+  }
+
+  /** Starts a server; it listens once this returns. */
+  public static SimServer start(SimOptions options) {
+    return new SimServer(requireNonNull(options, "options"));
+  }
+
+  /** The port it listens on. */
+  public int port() {
+    return server.port();
+  }
+
+  /** {@code http://host:port/v1}, the base URL an OpenAI client takes. */
+  public String baseUrl() {
+    String host = options.host().equals("0.0.0.0") ? "127.0.0.1" : options.host();
+    return "http://" + host + ":" + port() + "/v1";
+  }
+
+  public SimStats stats() {
+    return new SimStats(requests.get(), inflight.get(), completed.get(), cancelled.get(),
+        injectedErrors.get());
+  }
+
+  /** Blocks until the server is closed. */
+  public void awaitClose() {
+    server.onDispose().block();
+  }
+
+  @Override
+  public void close() {
+    server.disposeNow();
+  }
+
+  private Publisher<Void> generate(Endpoint endpoint, HttpServerRequest req, HttpServerResponse res) {
+    return req.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(body -> {
+      requests.incrementAndGet();
+      lastRequest.set(describe(req, body));
+      InspectedRequest request;
+      JsonNode tree;
+      try {
+        request = InspectedRequest.inspect(endpoint, body);
+        tree = JSON.readTree(body);
+      } catch (OpenAiException e) {
+        return Mono.from(json(res, e.status(), e.toJson()));
+      }
+      if (injectError()) {
+        injectedErrors.incrementAndGet();
+        OpenAiException e = new OpenAiException(500, "server_error",
+            "Simulated failure (error rate " + options.errorRate() + ").", null, "sim_error");
+        return Mono.from(json(res, 500, e.toJson()));
+      }
+      Flux<byte[]> answer = switch (endpoint) {
+        case EMBEDDINGS -> Flux.just(embeddings(request, tree));
+        case CHAT_COMPLETIONS, COMPLETIONS -> request.stream()
+            ? stream(endpoint, request, tree)
+            : Flux.from(whole(endpoint, request, tree));
+      };
+      inflight.incrementAndGet();
+      answer = answer
+          .doOnComplete(completed::incrementAndGet)
+          .doOnCancel(cancelled::incrementAndGet)
+          .doFinally(signal -> inflight.decrementAndGet());
+      if (request.stream()) {
+        res.status(200)
+            .header(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+            .header(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+        return Mono.from(res.sendByteArray(answer));
+      }
+      return answer.next().flatMap(bytes -> Mono.from(json(res, 200, bytes)));
+    });
+  }
+
+  private boolean injectError() {
+    if (options.errorRate() <= 0) {
+      return false;
+    }
+    long draw = Answer.mix(options.seed() + 0x9e3779b97f4a7c15L * ids.incrementAndGet());
+    return (draw >>> 11) * 0x1.0p-53 < options.errorRate();
+  }
+
+  private byte[] describe(HttpServerRequest req, byte[] body) {
+    return write(g -> {
+      g.writeStringProperty("method", req.method().name());
+      g.writeStringProperty("path", req.uri());
+      g.writeName("headers");
+      g.writeStartObject();
+      req.requestHeaders().forEach(h -> g.writeStringProperty(h.getKey().toLowerCase(), h.getValue()));
+      g.writeEndObject();
+      g.writeStringProperty("body", new String(body, StandardCharsets.UTF_8));
+    });
+  }
+
+  /** The seed of one answer: the server's seed, the model, the prompt and the request's seed. */
+  private long answerSeed(InspectedRequest request, JsonNode tree) {
+    JsonNode prompt = request.endpoint() == Endpoint.CHAT_COMPLETIONS
+        ? tree.path("messages") : tree.path("prompt");
+    long h = options.seed();
+    h = Answer.mix(h ^ request.model().hashCode());
+    h = Answer.mix(h ^ prompt.toString().hashCode());
+    return Answer.mix(h ^ tree.path("seed").asLong(0));
+  }
+
+  private int promptTokens(InspectedRequest request, JsonNode tree) {
+    if (request.endpoint() == Endpoint.CHAT_COMPLETIONS) {
+      int total = 3;
+      for (JsonNode message : tree.path("messages").values()) {
+        JsonNode content = message.path("content");
+        total += 3 + Answer.countTokens(content.isString() ? content.asString() : content.toString());
+      }
+      return total;
+    }
+    JsonNode prompt = tree.path("prompt");
+    return Answer.countTokens(prompt.isString() ? prompt.asString() : prompt.toString());
+  }
+
+  private int outputLength(InspectedRequest request) {
+    Integer max = request.maxTokens();
+    return max == null ? options.outputTokens() : Math.min(max, options.outputTokens());
+  }
+
+  private Mono<byte[]> whole(Endpoint endpoint, InspectedRequest request, JsonNode tree) {
+    int length = outputLength(request);
+    List<String> tokens = Answer.tokens(answerSeed(request, tree), length);
+    String text = String.join("", tokens);
+    String finish = finishReason(request, length);
+    int prompt = promptTokens(request, tree);
+    byte[] body = write(g -> {
+      head(g, endpoint == Endpoint.CHAT_COMPLETIONS ? "chat.completion" : "text_completion",
+          endpoint, request.model());
+      g.writeName("choices");
+      g.writeStartArray();
+      g.writeStartObject();
+      g.writeNumberProperty("index", 0);
+      if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+        g.writeName("message");
+        g.writeStartObject();
+        g.writeStringProperty("role", "assistant");
+        g.writeStringProperty("content", text);
+        g.writeEndObject();
+      } else {
+        g.writeStringProperty("text", text);
+      }
+      g.writeNullProperty("logprobs");
+      g.writeStringProperty("finish_reason", finish);
+      g.writeEndObject();
+      g.writeEndArray();
+      usage(g, prompt, length);
+    });
+    Duration delay = options.timeToFirstToken().plus(perToken().multipliedBy(Math.max(0, length - 1)));
+    return delay.isZero() ? Mono.just(body) : Mono.delay(delay).thenReturn(body);
+  }
+
+  private Flux<byte[]> stream(Endpoint endpoint, InspectedRequest request, JsonNode tree) {
+    int length = outputLength(request);
+    List<String> tokens = Answer.tokens(answerSeed(request, tree), length);
+    String id = nextId(endpoint);
+    long created = System.currentTimeMillis() / 1000;
+    boolean usage = request.includeUsage();
+    List<byte[]> events = new ArrayList<>(length + 3);
+    for (int i = 0; i < length; i++) {
+      String token = tokens.get(i);
+      boolean first = i == 0;
+      events.add(event(chunk(endpoint, id, created, request.model(), usage, g -> {
+        if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+          g.writeName("delta");
+          g.writeStartObject();
+          if (first) {
+            g.writeStringProperty("role", "assistant");
+          }
+          g.writeStringProperty("content", token);
+          g.writeEndObject();
+        } else {
+          g.writeStringProperty("text", token);
+        }
+        g.writeNullProperty("finish_reason");
+      })));
+    }
+    String finish = finishReason(request, length);
+    List<byte[]> tail = new ArrayList<>(3);
+    tail.add(event(chunk(endpoint, id, created, request.model(), usage, g -> {
+      if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+        g.writeName("delta");
+        g.writeStartObject();
+        g.writeEndObject();
+      } else {
+        g.writeStringProperty("text", "");
+      }
+      g.writeStringProperty("finish_reason", finish);
+    })));
+    if (usage) {
+      int prompt = promptTokens(request, tree);
+      tail.add(event(write(g -> {
+        chunkHead(g, endpoint, id, created, request.model());
+        g.writeName("choices");
+        g.writeStartArray();
+        g.writeEndArray();
+        usage(g, prompt, length);
+      })));
+    }
+    tail.add("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
+
+    Flux<byte[]> first = Flux.just(events.get(0));
+    Flux<byte[]> rest = Flux.fromIterable(events.subList(1, events.size()));
+    Duration perToken = perToken();
+    if (!perToken.isZero()) {
+      rest = rest.delayElements(perToken);
+    }
+    Flux<byte[]> all = Flux.concat(first, rest, Flux.fromIterable(tail));
+    Duration ttft = options.timeToFirstToken();
+    return ttft.isZero() ? all : Mono.delay(ttft).thenMany(all);
+  }
+
+  private Duration perToken() {
+    return options.tokensPerSecond() <= 0
+        ? Duration.ZERO
+        : Duration.ofNanos((long) (1_000_000_000L / options.tokensPerSecond()));
+  }
+
+  private String finishReason(InspectedRequest request, int length) {
+    Integer max = request.maxTokens();
+    return max != null && max <= length && max < options.outputTokens() ? "length" : "stop";
+  }
+
+  private byte[] chunk(Endpoint endpoint, String id, long created, String model, boolean usage,
+      Consumer<JsonGenerator> choice) {
+    return write(g -> {
+      chunkHead(g, endpoint, id, created, model);
+      g.writeName("choices");
+      g.writeStartArray();
+      g.writeStartObject();
+      g.writeNumberProperty("index", 0);
+      choice.accept(g);
+      g.writeEndObject();
+      g.writeEndArray();
+      if (usage) {
+        g.writeNullProperty("usage");
+      }
+    });
+  }
+
+  private void chunkHead(JsonGenerator g, Endpoint endpoint, String id, long created, String model) {
+    g.writeStringProperty("id", id);
+    g.writeStringProperty("object",
+        endpoint == Endpoint.CHAT_COMPLETIONS ? "chat.completion.chunk" : "text_completion");
+    g.writeNumberProperty("created", created);
+    g.writeStringProperty("model", model);
+    g.writeStringProperty("system_fingerprint", "modelway-sim");
+  }
+
+  private void head(JsonGenerator g, String object, Endpoint endpoint, String model) {
+    g.writeStringProperty("id", nextId(endpoint));
+    g.writeStringProperty("object", object);
+    g.writeNumberProperty("created", System.currentTimeMillis() / 1000);
+    g.writeStringProperty("model", model);
+    g.writeStringProperty("system_fingerprint", "modelway-sim");
+  }
+
+  private String nextId(Endpoint endpoint) {
+    return (endpoint == Endpoint.CHAT_COMPLETIONS ? "chatcmpl-sim-" : "cmpl-sim-")
+        + ids.incrementAndGet();
+  }
+
+  private static void usage(JsonGenerator g, int prompt, int completion) {
+    g.writeName("usage");
+    g.writeStartObject();
+    g.writeNumberProperty("prompt_tokens", prompt);
+    g.writeNumberProperty("completion_tokens", completion);
+    g.writeNumberProperty("total_tokens", prompt + completion);
+    g.writeEndObject();
+  }
+
+  private byte[] embeddings(InspectedRequest request, JsonNode tree) {
+    List<String> inputs = new ArrayList<>();
+    JsonNode input = tree.path("input");
+    if (input.isString()) {
+      inputs.add(input.asString());
+    } else if (input.size() > 0 && input.path(0).isNumber()) {
+      inputs.add(input.toString());
+    } else {
+      for (JsonNode item : input.values()) {
+        inputs.add(item.isString() ? item.asString() : item.toString());
+      }
+    }
+    int dims = tree.path("dimensions").asInt(options.embeddingDimensions());
+    boolean base64 = "base64".equals(tree.path("encoding_format").asString("float"));
+    int promptTokens = inputs.stream().mapToInt(Answer::countTokens).sum();
+    return write(g -> {
+      g.writeStringProperty("object", "list");
+      g.writeName("data");
+      g.writeStartArray();
+      for (int i = 0; i < inputs.size(); i++) {
+        float[] vector = vector(inputs.get(i), dims);
+        g.writeStartObject();
+        g.writeStringProperty("object", "embedding");
+        g.writeNumberProperty("index", i);
+        g.writeName("embedding");
+        if (base64) {
+          ByteBuffer bytes = ByteBuffer.allocate(dims * 4).order(ByteOrder.LITTLE_ENDIAN);
+          for (float f : vector) {
+            bytes.putFloat(f);
+          }
+          g.writeString(Base64.getEncoder().encodeToString(bytes.array()));
+        } else {
+          g.writeStartArray();
+          for (float f : vector) {
+            g.writeNumber(f);
+          }
+          g.writeEndArray();
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeStringProperty("model", request.model());
+      g.writeName("usage");
+      g.writeStartObject();
+      g.writeNumberProperty("prompt_tokens", promptTokens);
+      g.writeNumberProperty("total_tokens", promptTokens);
+      g.writeEndObject();
+    });
+  }
+
+  /** A unit vector that depends only on the seed and the text. */
+  private float[] vector(String text, int dims) {
+    SplittableRandom random = new SplittableRandom(Answer.mix(options.seed() ^ text.hashCode()));
+    float[] v = new float[dims];
+    double norm = 0;
+    for (int i = 0; i < dims; i++) {
+      double x = random.nextGaussian();
+      v[i] = (float) x;
+      norm += x * x;
+    }
+    float scale = (float) (1 / Math.sqrt(norm));
+    for (int i = 0; i < dims; i++) {
+      v[i] *= scale;
+    }
+    return v;
+  }
+
+  private byte[] models() {
+    return write(g -> {
+      g.writeStringProperty("object", "list");
+      g.writeName("data");
+      g.writeStartArray();
+      g.writeStartObject();
+      modelFields(g, "sim");
+      g.writeEndObject();
+      g.writeEndArray();
+    });
+  }
+
+  private byte[] model(@Nullable String id) {
+    return write(g -> modelFields(g, id == null ? "sim" : id));
+  }
+
+  private static void modelFields(JsonGenerator g, String id) {
+    g.writeStringProperty("id", id);
+    g.writeStringProperty("object", "model");
+    g.writeNumberProperty("created", 0);
+    g.writeStringProperty("owned_by", "modelway-sim");
+  }
+
+  private void writeStats(JsonGenerator g) {
+    SimStats s = stats();
+    g.writeNumberProperty("requests", s.requests());
+    g.writeNumberProperty("inflight", s.inflight());
+    g.writeNumberProperty("completed", s.completed());
+    g.writeNumberProperty("cancelled", s.cancelled());
+    g.writeNumberProperty("injected_errors", s.injectedErrors());
+  }
+
+  private static byte[] event(byte[] json) {
+    byte[] out = new byte[json.length + 8];
+    System.arraycopy("data: ".getBytes(StandardCharsets.US_ASCII), 0, out, 0, 6);
+    System.arraycopy(json, 0, out, 6, json.length);
+    out[out.length - 2] = '\n';
+    out[out.length - 1] = '\n';
+    return out;
+  }
+
+  /** Writes one JSON object whose fields {@code fields} writes. */
+  private static byte[] write(Consumer<JsonGenerator> fields) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      fields.accept(g);
+      g.writeEndObject();
+    }
+    return out.toByteArray();
+  }
+
+  private static Publisher<Void> json(HttpServerResponse res, int status, byte[] body) {
+    return res.status(HttpResponseStatus.valueOf(status))
+        .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
+        .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(body.length))
+        .sendByteArray(Mono.just(body));
+  }
+
+}

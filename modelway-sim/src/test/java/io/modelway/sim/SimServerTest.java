@@ -1,0 +1,114 @@
+package io.modelway.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+class SimServerTest {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static SimServer sim;
+  private static SimServer failing;
+
+  @BeforeAll
+  static void start() {
+    sim = SimServer.start(SimOptions.defaults());
+    failing = SimServer.start(SimOptions.defaults().withErrorRate(1));
+  }
+
+  @AfterAll
+  static void stop() {
+    sim.close();
+    failing.close();
+  }
+
+  private static HttpResponse<String> post(SimServer server, String path, String body)
+      throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void sameRequestGetsTheSameAnswerAndStreamConcatenatesToIt() throws Exception {
+    String request = "{\"model\":\"any-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+    JsonNode a = JSON.readTree(post(sim, "/chat/completions", request).body());
+    JsonNode b = JSON.readTree(post(sim, "/chat/completions", request).body());
+    String text = a.path("choices").path(0).path("message").path("content").asString();
+    assertThat(text).isNotBlank().isEqualTo(b.path("choices").path(0).path("message").path("content").asString());
+    assertThat(a.path("model").asString()).isEqualTo("any-model");
+    assertThat(a.path("usage").path("completion_tokens").asInt()).isEqualTo(16);
+
+    String streamed = post(sim, "/chat/completions",
+        request.replace("{\"model\"", "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"model\"")).body();
+    StringBuilder joined = new StringBuilder();
+    List<JsonNode> chunks = new ArrayList<>();
+    for (String event : streamed.split("\n\n")) {
+      String data = event.substring("data: ".length());
+      if (!data.equals("[DONE]")) {
+        chunks.add(JSON.readTree(data));
+      }
+    }
+    assertThat(streamed).endsWith("data: [DONE]\n\n");
+    for (JsonNode chunk : chunks) {
+      joined.append(chunk.path("choices").path(0).path("delta").path("content").asString(""));
+    }
+    assertThat(joined.toString()).isEqualTo(text);
+    JsonNode last = chunks.get(chunks.size() - 1);
+    assertThat(last.path("choices").size()).isZero();
+    assertThat(last.path("usage").path("completion_tokens").asInt()).isEqualTo(16);
+    assertThat(chunks.get(chunks.size() - 2).path("choices").path(0).path("finish_reason").asString()).isEqualTo("stop");
+  }
+
+  @Test
+  void maxTokensCutsTheAnswerWithFinishReasonLength() throws Exception {
+    JsonNode r = JSON.readTree(post(sim, "/completions",
+        "{\"model\":\"m\",\"prompt\":\"once\",\"max_tokens\":3}").body());
+    assertThat(r.path("usage").path("completion_tokens").asInt()).isEqualTo(3);
+    assertThat(r.path("choices").path(0).path("text").asString().split(" ")).hasSize(3);
+    assertThat(r.path("choices").path(0).path("finish_reason").asString()).isEqualTo("length");
+  }
+
+  @Test
+  void embeddingsAreDeterministicUnitVectors() throws Exception {
+    String request = "{\"model\":\"e\",\"input\":[\"a\",\"b\"],\"dimensions\":8}";
+    JsonNode a = JSON.readTree(post(sim, "/embeddings", request).body());
+    JsonNode b = JSON.readTree(post(sim, "/embeddings", request).body());
+    assertThat(a.path("data")).hasSize(2);
+    assertThat(a.path("data")).isEqualTo(b.path("data"));
+    double norm = 0;
+    for (JsonNode x : a.path("data").path(0).path("embedding")) {
+      norm += x.asDouble() * x.asDouble();
+    }
+    assertThat(norm).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+    assertThat(a.path("data").path(0).path("embedding")).isNotEqualTo(a.path("data").path(1).path("embedding"));
+  }
+
+  @Test
+  void errorRateOneFailsEveryCallInOpenAiShape() throws Exception {
+    HttpResponse<String> r = post(failing, "/chat/completions",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}]}");
+    assertThat(r.statusCode()).isEqualTo(500);
+    assertThat(JSON.readTree(r.body()).path("error").path("code").asString()).isEqualTo("sim_error");
+    assertThat(failing.stats().injectedErrors()).isPositive();
+  }
+
+  @Test
+  void rejectsInvalidBodiesWith400() throws Exception {
+    HttpResponse<String> r = post(sim, "/chat/completions", "{\"model\":\"m\"");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(r.body()).path("error").path("type").asString()).isEqualTo("invalid_request_error");
+  }
+}
