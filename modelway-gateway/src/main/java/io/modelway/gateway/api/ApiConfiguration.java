@@ -6,7 +6,11 @@ import io.modelway.openai.Endpoint;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
+import io.modelway.openai.OpenAiException;
+import org.springframework.web.reactive.function.server.RequestPredicates;
 import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import reactor.core.publisher.Mono;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
 
@@ -27,7 +31,18 @@ public class ApiConfiguration {
         .POST("/v1/embeddings", request -> handler.call(Endpoint.EMBEDDINGS, request))
         .GET("/v1/models", handler::listModels)
         .GET("/v1/models/{*id}", handler::getModel)
+        .route(RequestPredicates.path("/v1/chat/completions")
+                .or(RequestPredicates.path("/v1/completions"))
+                .or(RequestPredicates.path("/v1/embeddings"))
+                .or(RequestPredicates.path("/v1/models/**")),
+            ApiConfiguration::methodNotAllowed)
         .build();
+  }
+
+  private static Mono<ServerResponse> methodNotAllowed(ServerRequest request) {
+    return Mono.error(new OpenAiException(405, "invalid_request_error",
+        "Method " + request.method() + " is not allowed on " + request.path() + ".", null,
+        "method_not_allowed"));
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

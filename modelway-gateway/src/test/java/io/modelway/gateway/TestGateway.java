@@ -1,0 +1,83 @@
+package io.modelway.gateway;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** A real gateway on a free port, with a real HTTP client, for tests. */
+public final class TestGateway implements AutoCloseable {
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private final ConfigurableApplicationContext context;
+  private final String base;
+  private final Path configFile;
+
+  private TestGateway(ConfigurableApplicationContext context, Path configFile) {
+    this.context = context;
+    this.base = "http://127.0.0.1:" + GatewayRole.port(context);
+    this.configFile = configFile;
+  }
+
+  /** Starts a gateway whose config file holds {@code yaml}; {@code env} stands for the environment. */
+  public static TestGateway start(String yaml, Map<String, String> env) {
+    try {
+      Path dir = Files.createTempDirectory("modelway-test");
+      Path file = dir.resolve("modelway.yaml");
+      Files.writeString(file, yaml);
+      return new TestGateway(GatewayRole.start(new GatewayOptions(
+          "127.0.0.1", 0, dir, Optional.of(file), Map.of(), Map.of(), env::get)), file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public String url(String path) {
+    return base + path;
+  }
+
+  public Path configFile() {
+    return configFile;
+  }
+
+  public <T> T bean(Class<T> type) {
+    return context.getBean(type);
+  }
+
+  public HttpResponse<String> post(String path, String json) {
+    return send(HttpRequest.newBuilder(URI.create(url(path)))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+  }
+
+  public HttpResponse<String> get(String path) {
+    return send(HttpRequest.newBuilder(URI.create(url(path))).GET().build());
+  }
+
+  public static HttpResponse<String> send(HttpRequest request) {
+    try {
+      return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static HttpClient client() {
+    return HTTP;
+  }
+
+  @Override
+  public void close() {
+    context.close();
+  }
+}
