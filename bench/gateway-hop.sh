@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# Cost of one gateway hop, measured in a single interleaved run.
+#
+# The same POST load (wrk + chat.lua, a non-streaming chat completion) goes to:
+#   a  nginx returning a canned chat.completion          (the upstream, no hop)
+#   b  an nginx reverse proxy (keepalive upstream) -> a   (the practical floor of a hop)
+#   c  Modelway (`modelway up`) -> a                     (the hop being measured)
+#   d  `modelway sim` alone                              (what the simulator can carry)
+# Runs are interleaved, a b c d a b c d ..., ROUNDS times per connection count, because this
+# shared machine drifts between runs; the report gives the median of the rounds.
+#
+# Everything listens on 127.0.0.1 only; nginx runs from a temp prefix with its own config and
+# pid files. Every process the script starts is stopped on exit.
+#
+# Environment (defaults in brackets):
+#   DURATION [20]        seconds per measured run
+#   ROUNDS [3]           interleaved rounds per connection count
+#   CONNECTIONS ["32 128"]
+#   THREADS [2]          wrk threads
+#   WARMUP [10]          seconds of discarded load on each JVM before measuring (nginx: 2 s)
+#   PAUSE [1]            seconds of idle between runs
+#   TARGETS ["a b c d"]  which targets to run, in this order
+#   BASE_PORT [18080]    ports BASE_PORT+1..+4 are used for a, b, c, d
+#   NGINX_WORKERS [auto] worker_processes of each nginx instance
+#   JAVA_OPTS []         extra JVM flags for the gateway and the sim
+#   JAR [modelway-app/target/modelway.jar]
+#   WRK_TIMEOUT [10s]    wrk's per-request timeout
+#   STRICT_STATUS [0]    1: count every non-2xx exactly in chat.lua (costs wrk CPU); else
+#                        wrk's own status errors (>= 400) are counted
+#   RESULTS_DIR [bench/results/<UTC timestamp>]
+# Exit status: 0, or 1 when any measured run saw non-2xx responses or socket errors.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+
+DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-"32 128"}
+THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-10}
+PAUSE=${PAUSE:-1}
+TARGETS=${TARGETS:-"a b c d"}
+BASE_PORT=${BASE_PORT:-18080}
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
+JAVA_OPTS=${JAVA_OPTS:-}
+JAR=${JAR:-$ROOT/modelway-app/target/modelway.jar}
+WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
+export STRICT_STATUS=${STRICT_STATUS:-0}
+RESULTS_DIR=${RESULTS_DIR:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)}
+
+UP_PORT=$((BASE_PORT + 1))
+PROXY_PORT=$((BASE_PORT + 2))
+MW_PORT=$((BASE_PORT + 3))
+SIM_PORT=$((BASE_PORT + 4))
+LUA=$HERE/chat.lua
+CANNED=$HERE/canned-chat-completion.json
+# The same request chat.lua sends, for the pre-flight check with curl.
+BODY='{"model":"canned/gpt-4o-mini","messages":[{"role":"system","content":"You are a concise assistant. Answer in one sentence."},{"role":"user","content":"What does an LLM gateway add between a client and a model server?"}],"max_tokens":64,"temperature":0}'
+
+log() { printf '[gateway-hop %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 2; }
+
+for n in DURATION ROUNDS THREADS WARMUP PAUSE BASE_PORT; do
+  [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
+done
+for c in $CONNECTIONS; do
+  [[ $c =~ ^[0-9]+$ ]] || die "CONNECTIONS must be whole numbers, not '$c'"
+  ((c >= THREADS)) || die "each connection count must be >= THREADS ($THREADS), not $c"
+done
+for t in $TARGETS; do
+  [[ $t =~ ^[abcd]$ ]] || die "TARGETS holds a, b, c and/or d, not '$t'"
+done
+((DURATION > 0 && ROUNDS > 0)) || die "DURATION and ROUNDS must be > 0"
+
+# ---------------------------------------------------------------------------------------------
+# Tools and jar
+
+ensure_tools() {
+  if command -v nginx >/dev/null && command -v wrk >/dev/null; then
+    return
+  fi
+  log "installing nginx and wrk (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y nginx wrk >&2; then
+    apt-get update >&2
+    apt-get install -y nginx wrk >&2
+  fi
+  command -v nginx >/dev/null && command -v wrk >/dev/null || die "nginx/wrk still missing"
+}
+
+ensure_jar() {
+  command -v java >/dev/null || die "java is not on PATH"
+  if [[ ! -f $JAR ]]; then
+    log "building $JAR (mvn -B -q -o install -DskipTests)"
+    (cd "$ROOT" && mvn -B -q -o install -DskipTests) >&2
+    [[ -f $JAR ]] || die "build finished but $JAR is missing"
+  fi
+  local newer
+  newer=$(find "$ROOT" -path "$ROOT/bench" -prune -o -path '*/src/main/*' -type f -newer "$JAR" -print \
+    2>/dev/null | head -n 3 || true)
+  if [[ -n $newer ]]; then
+    log "WARNING: $JAR is older than some sources (e.g. ${newer%%$'\n'*}); rebuild for current code:"
+    log "         (cd $ROOT && mvn -B -q -o install -DskipTests)"
+    STALE_JAR=1
+  fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------------
+# Processes and cleanup
+
+TMP=""
+JAVA_PIDS=()
+NGINX_DIRS=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local d pid
+  for d in "${NGINX_DIRS[@]}"; do
+    if [[ -s $d/nginx.pid ]]; then
+      pid=$(cat "$d/nginx.pid")
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "${JAVA_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${JAVA_PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  [[ -n $TMP && -d $TMP ]] && rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_nginx() { # name conf-text
+  local dir=$TMP/nginx-$1
+  mkdir -p "$dir/logs" "$dir/temp"
+  printf '%s\n' "$2" >"$dir/nginx.conf"
+  NGINX_DIRS+=("$dir")
+  nginx -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" >&2 \
+    || die "nginx config $dir/nginx.conf is invalid"
+  nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" >&2 || die "nginx $1 did not start"
+  for _ in $(seq 50); do [[ -s $dir/nginx.pid ]] && return; sleep 0.1; done
+  die "nginx $1 wrote no pid file"
+}
+
+nginx_common() { # name
+  cat <<EOF
+worker_processes $NGINX_WORKERS;
+pid $TMP/nginx-$1/nginx.pid;
+error_log $TMP/nginx-$1/logs/error.log warn;
+events { worker_connections 4096; }
+EOF
+}
+
+nginx_http_common() { # name
+  cat <<EOF
+  access_log off;
+  keepalive_timeout 75s;
+  keepalive_requests 1000000;
+  client_body_temp_path $TMP/nginx-$1/temp/client;
+  proxy_temp_path $TMP/nginx-$1/temp/proxy;
+  fastcgi_temp_path $TMP/nginx-$1/temp/fastcgi;
+  uwsgi_temp_path $TMP/nginx-$1/temp/uwsgi;
+  scgi_temp_path $TMP/nginx-$1/temp/scgi;
+EOF
+}
+
+start_upstream_nginx() {
+  local json
+  # One line, indentation dropped; nginx's `return` text is quoted with ' and expands $vars.
+  json=$(sed -e 's/^[[:space:]]*//' "$CANNED" | tr -d '\n')
+  [[ $json == *[\'\$\\]* ]] && die "$CANNED must not contain ' \$ or \\ (it is inlined in nginx.conf)"
+  start_nginx up "$(nginx_common up)
+http {
+$(nginx_http_common up)
+  server {
+    listen 127.0.0.1:$UP_PORT;
+    location = /v1/chat/completions {
+      default_type application/json;
+      if (\$request_method != POST) { return 405; }
+      return 200 '$json';
+    }
+    location / { return 404; }
+  }
+}"
+}
+
+start_proxy_nginx() {
+  start_nginx proxy "$(nginx_common proxy)
+http {
+$(nginx_http_common proxy)
+  upstream canned {
+    server 127.0.0.1:$UP_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$PROXY_PORT;
+    location / {
+      proxy_pass http://canned;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+    }
+  }
+}"
+}
+
+start_java() { # name log args...
+  local name=$1 logfile=$2
+  shift 2
+  # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
+  java $JAVA_OPTS -jar "$JAR" "$@" >"$logfile" 2>&1 &
+  JAVA_PIDS+=("$!")
+  log "started $name (pid $!), log $logfile"
+}
+
+wait_until() { # description seconds pid command...
+  local what=$1 secs=$2 pid=$3
+  shift 3
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    kill -0 "$pid" 2>/dev/null || die "$what: process $pid exited"
+    ((SECONDS < deadline)) || die "$what: not ready after ${secs}s"
+    sleep 0.25
+  done
+}
+
+health_up() { curl -fsS --max-time 2 "http://127.0.0.1:$MW_PORT/actuator/health" 2>/dev/null | grep -q '"UP"'; }
+post_ok() { # url -> 0 when 200 and a chat.completion
+  local out code
+  out=$(curl -sS --max-time 5 -o /dev/stdout -w '\n%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary "$BODY" "$1" 2>/dev/null) || return 1
+  code=${out##*$'\n'}
+  [[ $code == 200 && $out == *'"chat.completion"'* ]]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Load
+
+declare -A NAME URL
+NAME[a]="a: nginx canned (direct)"
+NAME[b]="b: nginx proxy -> a"
+NAME[c]="c: Modelway -> a"
+NAME[d]="d: modelway sim (direct)"
+URL[a]="http://127.0.0.1:$UP_PORT/v1/chat/completions"
+URL[b]="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
+URL[c]="http://127.0.0.1:$MW_PORT/v1/chat/completions"
+URL[d]="http://127.0.0.1:$SIM_PORT/v1/chat/completions"
+
+run_wrk() { # url connections seconds outfile
+  wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$WRK_TIMEOUT" --latency -s "$LUA" "$1" >"$4" 2>&1 \
+    || { log "wrk failed, see $4"; tail -n 5 "$4" >&2; return 1; }
+}
+
+field() { # file line-prefix key -> value
+  sed -n "s/^$2 .*\\b$3=\\([0-9.]*\\).*/\\1/p" "$1" | head -n 1
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+ensure_tools
+STALE_JAR=0
+needs_jar=0
+[[ " $TARGETS " == *" c "* || " $TARGETS " == *" d "* ]] && needs_jar=1
+((needs_jar)) && ensure_jar
+[[ -f $LUA && -f $CANNED ]] || die "chat.lua or canned-chat-completion.json missing next to the script"
+
+for p in "$UP_PORT" "$PROXY_PORT" "$MW_PORT" "$SIM_PORT"; do
+  port_in_use "$p" && die "port 127.0.0.1:$p is in use (set BASE_PORT to move all four)"
+done
+
+mkdir -p "$RESULTS_DIR"
+TMP=$(mktemp -d /tmp/modelway-bench.XXXXXX)
+ROWS=$RESULTS_DIR/runs.tsv
+printf 'connections\ttarget\tround\trps\tp50_us\tp90_us\tp99_us\tnon2xx\tsocket_errors\tfile\n' >"$ROWS"
+
+nconn=$(wc -w <<<"$CONNECTIONS")
+ntarget=$(wc -w <<<"$TARGETS")
+log "results in $RESULTS_DIR"
+log "about $((nconn * ROUNDS * ntarget * (DURATION + PAUSE) + ntarget * WARMUP)) s of load from now"
+
+start_upstream_nginx
+wait_until "nginx canned" 10 "$(cat "$TMP/nginx-up/nginx.pid")" post_ok "${URL[a]}"
+if [[ " $TARGETS " == *" b "* ]]; then
+  start_proxy_nginx
+  wait_until "nginx proxy" 10 "$(cat "$TMP/nginx-proxy/nginx.pid")" post_ok "${URL[b]}"
+fi
+if [[ " $TARGETS " == *" c "* ]]; then
+  start_java "Modelway gateway" "$RESULTS_DIR/modelway.log" up --host 127.0.0.1 --port "$MW_PORT" \
+    --data-dir "$TMP/data" --upstream "canned=http://127.0.0.1:$UP_PORT/v1"
+  wait_until "Modelway health" 120 "${JAVA_PIDS[-1]}" health_up
+  post_ok "${URL[c]}" || die "Modelway answered the pre-flight request wrongly: $(curl -sS \
+    -H 'Content-Type: application/json' --data-binary "$BODY" "${URL[c]}" 2>&1 | head -c 500)"
+fi
+if [[ " $TARGETS " == *" d "* ]]; then
+  start_java "modelway sim" "$RESULTS_DIR/sim.log" sim --host 127.0.0.1 --port "$SIM_PORT"
+  wait_until "modelway sim" 60 "${JAVA_PIDS[-1]}" post_ok "${URL[d]}"
+fi
+log "all targets answer 200 with a chat.completion"
+
+max_conn=$(tr ' ' '\n' <<<"$CONNECTIONS" | grep . | sort -n | tail -n 1)
+for t in $TARGETS; do
+  secs=$WARMUP
+  [[ $t == a || $t == b ]] && secs=$((WARMUP < 2 ? WARMUP : 2))
+  ((secs > 0)) || continue
+  log "warm-up ${NAME[$t]}: ${secs}s at $max_conn connections (discarded)"
+  run_wrk "${URL[$t]}" "$max_conn" "$secs" "$RESULTS_DIR/warmup-$t.txt"
+done
+
+FAILED=0
+for c in $CONNECTIONS; do
+  for r in $(seq "$ROUNDS"); do
+    for t in $TARGETS; do
+      sleep "$PAUSE"
+      out=$RESULTS_DIR/c$c-r$r-$t.txt
+      run_wrk "${URL[$t]}" "$c" "$DURATION" "$out"
+      rps=$(field "$out" REQ rps)
+      [[ -n $rps ]] || die "no REQ line from chat.lua in $out"
+      bad=$(field "$out" REQ non2xx)
+      sock=$(($(field "$out" REQ connect_err) + $(field "$out" REQ read_err) \
+        + $(field "$out" REQ write_err) + $(field "$out" REQ timeout)))
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rps" \
+        "$(field "$out" LAT p50)" "$(field "$out" LAT p90)" "$(field "$out" LAT p99)" \
+        "$bad" "$sock" "$(basename "$out")" >>"$ROWS"
+      flag=""
+      if ((bad > 0 || sock > 0)); then
+        FAILED=1
+        flag="  <-- non-2xx $bad, socket errors $sock"
+      fi
+      log "c=$c round $r/$ROUNDS ${NAME[$t]}: $rps req/s, p99 $(field "$out" LAT p99) us$flag"
+    done
+  done
+done
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+stat() { # connections target column -> median
+  awk -F'\t' -v c="$1" -v t="$2" -v col="$3" \
+    'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) k = i; next } $1 == c && $2 == t { print $k }' \
+    "$ROWS" | median
+}
+total() { # connections target column -> sum
+  awk -F'\t' -v c="$1" -v t="$2" -v col="$3" \
+    'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) k = i; next } $1 == c && $2 == t { s += $k } END { print s + 0 }' \
+    "$ROWS"
+}
+ms() { awk -v us="$1" 'BEGIN { if (us == "nan") print "n/a"; else printf "%.2f", us / 1000 }'; }
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x == "nan" || y == "nan" || y == 0) print "nan"; else printf "%.2f", x / y }'; }
+has() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+report() {
+  echo "# Modelway gateway hop benchmark"
+  echo
+  echo "- date (UTC): $(date -u +'%Y-%m-%d %H:%M:%S'); commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- machine: $(nproc) cores; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- $(java -version 2>&1 | head -n 1); $(nginx -v 2>&1); wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+  echo "- wrk: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds (order: $TARGETS), warm-up ${WARMUP}s per JVM; JAVA_OPTS='${JAVA_OPTS}'"
+  echo "- medians over rounds; latencies from wrk's latency:percentile() in chat.lua; raw output in $RESULTS_DIR"
+  ((STALE_JAR)) && echo "- WARNING: the jar was older than some sources: it may not be the current code"
+  local c t
+  for c in $CONNECTIONS; do
+    echo
+    echo "## $c connections"
+    echo
+    echo "| target | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for t in $TARGETS; do
+      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$t]}" \
+        "$(awk -v v="$(stat "$c" "$t" rps)" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }')" \
+        "$(ms "$(stat "$c" "$t" p50_us)")" "$(ms "$(stat "$c" "$t" p90_us)")" "$(ms "$(stat "$c" "$t" p99_us)")" \
+        "$(total "$c" "$t" non2xx)" "$(total "$c" "$t" socket_errors)"
+    done
+    if has b && has c; then
+      local tput p99 verdict_t verdict_p
+      tput=$(ratio "$(stat "$c" c rps)" "$(stat "$c" b rps)")
+      p99=$(ratio "$(stat "$c" c p99_us)" "$(stat "$c" b p99_us)")
+      verdict_t=$(awk -v r="$tput" 'BEGIN { print (r != "nan" && r >= 0.5) ? "PASS" : "FAIL" }')
+      verdict_p=$(awk -v r="$p99" 'BEGIN { print (r != "nan" && r <= 2.0) ? "PASS" : "FAIL" }')
+      echo
+      if [[ $c == 32 ]]; then
+        echo "- throughput c/b (Modelway / nginx proxy): **$tput** (target >= 0.50 at 32 connections: $verdict_t)"
+        echo "- p99 c/b (Modelway / nginx proxy): **$p99** (target <= 2.00 at 32 connections: $verdict_p)"
+      else
+        echo "- throughput c/b (Modelway / nginx proxy): **$tput** (the >= 0.50 target is set at 32 connections; here: $verdict_t)"
+        echo "- p99 c/b (Modelway / nginx proxy): **$p99** (the <= 2.00 target is set at 32 connections; here: $verdict_p)"
+      fi
+    fi
+    if has a && has b && has c; then
+      local a50 b50 c50
+      a50=$(stat "$c" a p50_us); b50=$(stat "$c" b p50_us); c50=$(stat "$c" c p50_us)
+      echo "- p50 added by the hop (vs a): nginx proxy $(awk -v x="$b50" -v y="$a50" 'BEGIN { printf "%.2f", (x - y) / 1000 }') ms, Modelway $(awk -v x="$c50" -v y="$a50" 'BEGIN { printf "%.2f", (x - y) / 1000 }') ms"
+    fi
+  done
+  echo
+  if ((FAILED)); then
+    echo "**FAILURE: some runs saw non-2xx responses or socket errors (see the tables and $ROWS).**"
+  else
+    echo "No non-2xx responses or socket errors in the measured runs."
+  fi
+  local f d
+  for d in "${NGINX_DIRS[@]}"; do
+    f=$RESULTS_DIR/$(basename "$d")-error.log
+    cp "$d/logs/error.log" "$f" 2>/dev/null || continue
+    echo
+    echo "$(basename "$f"): $(wc -l <"$f") lines (level warn and above)"
+  done
+  for f in "$RESULTS_DIR/modelway.log" "$RESULTS_DIR/sim.log"; do
+    [[ -f $f ]] || continue
+    local n
+    n=$(grep -cE '\b(WARN|ERROR)\b|Exception' "$f" || true)
+    echo
+    echo "$(basename "$f"): $n WARN/ERROR/Exception lines$( ((n > 0)) && echo ', first ones:')"
+    if ((n > 0)); then
+      echo
+      echo '```'
+      grep -E '\b(WARN|ERROR)\b|Exception' "$f" | head -n 10 | cut -c1-300
+      echo '```'
+    fi
+  done
+}
+
+report | tee "$RESULTS_DIR/report.md"
+exit "$FAILED"

@@ -1,0 +1,153 @@
+package io.modelway.gateway.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
+
+class ConfigLoaderTest {
+
+  private static ModelwayConfig parse(String yaml) {
+    return ConfigLoader.parse("test.yaml", yaml.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void assertRejected(String yaml, String... fragments) {
+    assertThatThrownBy(() -> parse(yaml))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(e.getMessage()).contains(fragments));
+  }
+
+  @Test
+  void readsAFullConfig() {
+    ModelwayConfig config = parse("""
+        gateway:
+          max-request-body: 2MB
+        backends:
+          openai:
+            url: https://api.openai.com/v1
+            api-key-env: OPENAI_API_KEY
+            headers:
+              X-Title: Modelway
+            timeouts:
+              connect: 2s
+              first-byte: 30s
+              total: 5m
+          local:
+            url: http://127.0.0.1:8000/v1
+        models:
+          - name: gpt-4o-mini
+            backend: openai
+          - name: qwen2.5:7b
+            backend: local
+            upstream-model: Qwen/Qwen2.5-7B-Instruct
+        """);
+    assertThat(config.gateway().maxRequestBody()).isEqualTo(DataSize.ofMegabytes(2));
+    ModelwayConfig.Backend openai = config.backends().get("openai");
+    assertThat(openai.url()).isEqualTo(URI.create("https://api.openai.com/v1"));
+    assertThat(openai.apiKeyEnv()).isEqualTo("OPENAI_API_KEY");
+    assertThat(openai.headers()).containsEntry("X-Title", "Modelway");
+    assertThat(openai.timeouts().firstByte()).isEqualTo(Duration.ofSeconds(30));
+    ModelwayConfig.Backend local = config.backends().get("local");
+    assertThat(local.timeouts().toTimeouts()).isEqualTo(io.modelway.backend.Timeouts.DEFAULT);
+    assertThat(local.apiKeyEnv()).isNull();
+    assertThat(config.models()).extracting(ModelwayConfig.Model::name)
+        .containsExactly("gpt-4o-mini", "qwen2.5:7b");
+    assertThat(config.models().get(1).upstreamModelOrName()).isEqualTo("Qwen/Qwen2.5-7B-Instruct");
+  }
+
+  @Test
+  void emptyFileIsAnEmptyConfig() {
+    ModelwayConfig config = parse("# nothing yet\n");
+    assertThat(config.backends()).isEmpty();
+    assertThat(config.models()).isEmpty();
+    assertThat(config.gateway().maxRequestBody()).isEqualTo(DataSize.ofMegabytes(10));
+  }
+
+  @Test
+  void namesAnUnknownField() {
+    assertRejected("""
+        backends:
+          local:
+            url: http://127.0.0.1:8000/v1
+            tmeouts:
+              connect: 1s
+        """, "unknown field", "backends.local.tmeouts.connect");
+  }
+
+  @Test
+  void namesAFieldThatIsOutOfRange() {
+    assertRejected("""
+        backends:
+          local:
+            url: http://127.0.0.1:8000/v1
+            timeouts:
+              connect: -5s
+        """, "backends.local.timeouts.connect: -5s (expected: > 0)");
+  }
+
+  @Test
+  void namesAValueThatIsNotADuration() {
+    assertRejected("""
+        backends:
+          local:
+            url: http://127.0.0.1:8000/v1
+            timeouts:
+              total: soon
+        """, "backends.local.timeouts.total", "'soon'", "duration");
+  }
+
+  @Test
+  void rejectsAModelOfAnUndefinedBackend() {
+    assertRejected("""
+        backends:
+          local:
+            url: http://127.0.0.1:8000/v1
+        models:
+          - name: m
+            backend: remote
+        """, "models[0].backend: 'remote'", "[local]");
+  }
+
+  @Test
+  void rejectsAModelDefinedTwice() {
+    assertRejected("""
+        backends:
+          local: {url: "http://127.0.0.1:8000/v1"}
+        models:
+          - {name: m, backend: local}
+          - {name: m, backend: local}
+        """, "models[1].name", "twice");
+  }
+
+  @Test
+  void rejectsAUrlThatIsNotHttp() {
+    assertRejected("""
+        backends:
+          local: {url: "ftp://127.0.0.1/v1"}
+        """, "backends.local.url", "http");
+  }
+
+  @Test
+  void rejectsYamlThatDoesNotParse() {
+    assertRejected("backends: [unclosed\n", "not valid YAML");
+  }
+
+  @Test
+  void addsCommandLineUpstreamsAndRefusesClashes() {
+    ModelwayConfig file = parse("backends:\n  local: {url: \"http://127.0.0.1:8000/v1\"}\n");
+    ModelwayConfig merged = ConfigLoader.withUpstreams(
+        file, Map.of("openai", URI.create("https://api.openai.com/v1")), Map.of("openai", "OPENAI_API_KEY"));
+    assertThat(merged.backends()).containsKeys("local", "openai");
+    assertThat(merged.backends().get("openai").apiKeyEnv()).isEqualTo("OPENAI_API_KEY");
+    assertThatThrownBy(() -> ConfigLoader.withUpstreams(
+        file, Map.of("local", URI.create("http://127.0.0.1:9/v1")), Map.of()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("--upstream local");
+    assertThatThrownBy(() -> ConfigLoader.withUpstreams(file, Map.of(), Map.of("x", "X_KEY")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("--upstream-key x");
+  }
+}
