@@ -17,7 +17,8 @@
 #   ROUNDS [3]           interleaved rounds per connection count
 #   CONNECTIONS ["32 128"]
 #   THREADS [2]          wrk threads
-#   WARMUP [10]          seconds of discarded load on each JVM before measuring (nginx: 2 s)
+#   WARMUP [30]          seconds of discarded load on each JVM before measuring (nginx: 2 s);
+#                        10 s left the gateway still JIT-compiling in the first smoke runs
 #   PAUSE [1]            seconds of idle between runs
 #   TARGETS ["a b c d"]  which targets to run, in this order
 #   BASE_PORT [18080]    ports BASE_PORT+1..+4 are used for a, b, c, d
@@ -38,7 +39,7 @@ DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-"32 128"}
 THREADS=${THREADS:-2}
-WARMUP=${WARMUP:-10}
+WARMUP=${WARMUP:-30}
 PAUSE=${PAUSE:-1}
 TARGETS=${TARGETS:-"a b c d"}
 BASE_PORT=${BASE_PORT:-18080}
@@ -219,8 +220,11 @@ $(nginx_http_common proxy)
 start_java() { # name log args...
   local name=$1 logfile=$2
   shift 2
+  # Run a private copy: Spring Boot's loader reads classes from the jar lazily, so a rebuild of
+  # modelway-app/target/modelway.jar during the run would break a JVM started from it.
+  [[ -f $TMP/modelway.jar ]] || cp "$JAR" "$TMP/modelway.jar"
   # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
-  java $JAVA_OPTS -jar "$JAR" "$@" >"$logfile" 2>&1 &
+  java $JAVA_OPTS -jar "$TMP/modelway.jar" "$@" >"$logfile" 2>&1 &
   JAVA_PIDS+=("$!")
   log "started $name (pid $!), log $logfile"
 }
@@ -263,6 +267,30 @@ run_wrk() { # url connections seconds outfile
     || { log "wrk failed, see $4"; tail -n 5 "$4" >&2; return 1; }
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+declare -A PIDS  # target -> its server process, whose CPU time (with its children's) is charged to it
+
+target_pids() { # target -> pids (an nginx master and its workers, or a JVM)
+  local p=${PIDS[$1]}
+  if [[ $1 == a || $1 == b ]]; then
+    echo "$p $(ps -o pid= --ppid "$p" | tr '\n' ' ')"
+  else
+    echo "$p"
+  fi
+}
+
+cpu_ticks() { # pids... -> user+system clock ticks so far
+  local sum=0 p
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] && sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  echo "$sum"
+}
+
+alive() { # target -> 0 when its server process still runs
+  kill -0 "${PIDS[$1]}" 2>/dev/null
+}
+
 field() { # file line-prefix key -> value
   sed -n "s/^$2 .*\\b$3=\\([0-9.]*\\).*/\\1/p" "$1" | head -n 1
 }
@@ -286,29 +314,37 @@ done
 mkdir -p "$RESULTS_DIR"
 TMP=$(mktemp -d /tmp/modelway-bench.XXXXXX)
 ROWS=$RESULTS_DIR/runs.tsv
-printf 'connections\ttarget\tround\trps\tp50_us\tp90_us\tp99_us\tnon2xx\tsocket_errors\tfile\n' >"$ROWS"
+printf 'connections\ttarget\tround\trps\tp50_us\tp90_us\tp99_us\tnon2xx\tsocket_errors\tcpu_us_per_req\tfile\n' >"$ROWS"
 
 nconn=$(wc -w <<<"$CONNECTIONS")
 ntarget=$(wc -w <<<"$TARGETS")
 log "results in $RESULTS_DIR"
-log "about $((nconn * ROUNDS * ntarget * (DURATION + PAUSE) + ntarget * WARMUP)) s of load from now"
+warm=0
+for t in $TARGETS; do
+  if [[ $t == a || $t == b ]]; then warm=$((warm + (WARMUP < 2 ? WARMUP : 2))); else warm=$((warm + WARMUP)); fi
+done
+log "about $((nconn * ROUNDS * ntarget * (DURATION + PAUSE) + warm)) s of load from now"
 
 start_upstream_nginx
-wait_until "nginx canned" 10 "$(cat "$TMP/nginx-up/nginx.pid")" post_ok "${URL[a]}"
+PIDS[a]=$(cat "$TMP/nginx-up/nginx.pid")
+wait_until "nginx canned" 10 "${PIDS[a]}" post_ok "${URL[a]}"
 if [[ " $TARGETS " == *" b "* ]]; then
   start_proxy_nginx
-  wait_until "nginx proxy" 10 "$(cat "$TMP/nginx-proxy/nginx.pid")" post_ok "${URL[b]}"
+  PIDS[b]=$(cat "$TMP/nginx-proxy/nginx.pid")
+  wait_until "nginx proxy" 10 "${PIDS[b]}" post_ok "${URL[b]}"
 fi
 if [[ " $TARGETS " == *" c "* ]]; then
   start_java "Modelway gateway" "$RESULTS_DIR/modelway.log" up --host 127.0.0.1 --port "$MW_PORT" \
     --data-dir "$TMP/data" --upstream "canned=http://127.0.0.1:$UP_PORT/v1"
-  wait_until "Modelway health" 120 "${JAVA_PIDS[-1]}" health_up
+  PIDS[c]=${JAVA_PIDS[-1]}
+  wait_until "Modelway health" 120 "${PIDS[c]}" health_up
   post_ok "${URL[c]}" || die "Modelway answered the pre-flight request wrongly: $(curl -sS \
     -H 'Content-Type: application/json' --data-binary "$BODY" "${URL[c]}" 2>&1 | head -c 500)"
 fi
 if [[ " $TARGETS " == *" d "* ]]; then
   start_java "modelway sim" "$RESULTS_DIR/sim.log" sim --host 127.0.0.1 --port "$SIM_PORT"
-  wait_until "modelway sim" 60 "${JAVA_PIDS[-1]}" post_ok "${URL[d]}"
+  PIDS[d]=${JAVA_PIDS[-1]}
+  wait_until "modelway sim" 60 "${PIDS[d]}" post_ok "${URL[d]}"
 fi
 log "all targets answer 200 with a chat.completion"
 
@@ -327,21 +363,28 @@ for c in $CONNECTIONS; do
     for t in $TARGETS; do
       sleep "$PAUSE"
       out=$RESULTS_DIR/c$c-r$r-$t.txt
+      read -r -a pids <<<"$(target_pids "$t")"
+      ticks0=$(cpu_ticks "${pids[@]}")
       run_wrk "${URL[$t]}" "$c" "$DURATION" "$out"
+      ticks1=$(cpu_ticks "${pids[@]}")
+      alive "$t" || die "${NAME[$t]}: its server process died during $out (see the logs in $RESULTS_DIR)"
       rps=$(field "$out" REQ rps)
       [[ -n $rps ]] || die "no REQ line from chat.lua in $out"
+      count=$(field "$out" REQ total)
       bad=$(field "$out" REQ non2xx)
       sock=$(($(field "$out" REQ connect_err) + $(field "$out" REQ read_err) \
         + $(field "$out" REQ write_err) + $(field "$out" REQ timeout)))
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rps" \
+      cpu=$(awk -v t=$((ticks1 - ticks0)) -v hz="$CLK_TCK" -v n="$count" \
+        'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "nan" }')
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rps" \
         "$(field "$out" LAT p50)" "$(field "$out" LAT p90)" "$(field "$out" LAT p99)" \
-        "$bad" "$sock" "$(basename "$out")" >>"$ROWS"
+        "$bad" "$sock" "$cpu" "$(basename "$out")" >>"$ROWS"
       flag=""
-      if ((bad > 0 || sock > 0)); then
+      if ((bad > 0 || sock > 0 || count == 0)); then
         FAILED=1
-        flag="  <-- non-2xx $bad, socket errors $sock"
+        flag="  <-- FAILED: $count requests, non-2xx $bad, socket errors $sock"
       fi
-      log "c=$c round $r/$ROUNDS ${NAME[$t]}: $rps req/s, p99 $(field "$out" LAT p99) us$flag"
+      log "c=$c round $r/$ROUNDS ${NAME[$t]}: $rps req/s, p99 $(field "$out" LAT p99) us, server CPU $cpu us/req$flag"
     done
   done
 done
@@ -359,6 +402,7 @@ total() { # connections target column -> sum
     'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) k = i; next } $1 == c && $2 == t { s += $k } END { print s + 0 }' \
     "$ROWS"
 }
+num0() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
 ms() { awk -v us="$1" 'BEGIN { if (us == "nan") print "n/a"; else printf "%.2f", us / 1000 }'; }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x == "nan" || y == "nan" || y == 0) print "nan"; else printf "%.2f", x / y }'; }
 has() { [[ " $TARGETS " == *" $1 "* ]]; }
@@ -371,18 +415,21 @@ report() {
   echo "- $(java -version 2>&1 | head -n 1); $(nginx -v 2>&1); wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
   echo "- wrk: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds (order: $TARGETS), warm-up ${WARMUP}s per JVM; JAVA_OPTS='${JAVA_OPTS}'"
   echo "- medians over rounds; latencies from wrk's latency:percentile() in chat.lua; raw output in $RESULTS_DIR"
+  echo "- server CPU µs/req: user+system CPU time of the target's own process(es) during the run (a, b: that nginx's master and workers; c: the gateway JVM, not a; d: the sim JVM), divided by the requests wrk completed"
+  [[ -f $TMP/modelway.jar ]] && echo "- jar: $JAR, built $(date -u -r "$JAR" +'%Y-%m-%d %H:%M:%S') UTC (run from a copy)"
   ((STALE_JAR)) && echo "- WARNING: the jar was older than some sources: it may not be the current code"
   local c t
   for c in $CONNECTIONS; do
     echo
     echo "## $c connections"
     echo
-    echo "| target | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| target | req/s | p50 ms | p90 ms | p99 ms | server CPU µs/req | non-2xx | socket errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for t in $TARGETS; do
-      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$t]}" \
-        "$(awk -v v="$(stat "$c" "$t" rps)" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }')" \
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$t]}" \
+        "$(num0 "$(stat "$c" "$t" rps)")" \
         "$(ms "$(stat "$c" "$t" p50_us)")" "$(ms "$(stat "$c" "$t" p90_us)")" "$(ms "$(stat "$c" "$t" p99_us)")" \
+        "$(num0 "$(stat "$c" "$t" cpu_us_per_req)")" \
         "$(total "$c" "$t" non2xx)" "$(total "$c" "$t" socket_errors)"
     done
     if has b && has c; then
@@ -399,6 +446,7 @@ report() {
         echo "- throughput c/b (Modelway / nginx proxy): **$tput** (the >= 0.50 target is set at 32 connections; here: $verdict_t)"
         echo "- p99 c/b (Modelway / nginx proxy): **$p99** (the <= 2.00 target is set at 32 connections; here: $verdict_p)"
       fi
+      echo "- server CPU per request c/b (Modelway JVM / nginx proxy): **$(ratio "$(stat "$c" c cpu_us_per_req)" "$(stat "$c" b cpu_us_per_req)")**"
     fi
     if has a && has b && has c; then
       local a50 b50 c50
