@@ -113,18 +113,29 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Processes and cleanup
 
 TMP=""
+WRK_PID=""
 JAVA_PIDS=()
 NGINX_DIRS=()
+
+running() { # pid -> 0 while it runs (a zombie, such as an exited nginx master that init has not reaped yet, does not)
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   local d pid
+  if [[ -n $WRK_PID ]]; then
+    kill -TERM "$WRK_PID" 2>/dev/null || true
+    wait "$WRK_PID" 2>/dev/null || true
+  fi
   for d in "${NGINX_DIRS[@]}"; do
     if [[ -s $d/nginx.pid ]]; then
       pid=$(cat "$d/nginx.pid")
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
@@ -132,7 +143,7 @@ cleanup() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${JAVA_PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -263,8 +274,13 @@ URL[c]="http://127.0.0.1:$MW_PORT/v1/chat/completions"
 URL[d]="http://127.0.0.1:$SIM_PORT/v1/chat/completions"
 
 run_wrk() { # url connections seconds outfile
-  wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$WRK_TIMEOUT" --latency -s "$LUA" "$1" >"$4" 2>&1 \
-    || { log "wrk failed, see $4"; tail -n 5 "$4" >&2; return 1; }
+  # In the background, so that a TERM to this script interrupts `wait` and cleans up at once.
+  wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$WRK_TIMEOUT" --latency -s "$LUA" "$1" >"$4" 2>&1 &
+  WRK_PID=$!
+  local rc=0
+  wait "$WRK_PID" || rc=$?
+  WRK_PID=""
+  ((rc == 0)) || { log "wrk failed (exit $rc), see $4"; tail -n 5 "$4" >&2; return 1; }
 }
 
 CLK_TCK=$(getconf CLK_TCK)
