@@ -9,10 +9,13 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.timeout.ReadTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -27,8 +30,10 @@ import reactor.netty.resources.ConnectionProvider;
  * llama.cpp's server, Ollama, OpenAI itself. Non-blocking (Reactor Netty), with pooled keep-alive
  * connections shared by every backend that uses the same {@link #sharedClient client}.
  *
- * <p>Deadlines ({@link Timeouts}) run from the moment the call is sent. A missed connect or
- * first-byte deadline, or a total deadline missed before the body began, fails the call with 504;
+ * <p>Deadlines ({@link Timeouts}): connect; first byte, the longest wait for a byte of the answer
+ * after the request went out, and between two reads once it streams; total, from the moment the
+ * call is sent. Both timers run on the connection's event loop. A missed deadline before the body
+ * began fails the call with 504;
  * a connection that cannot be made or breaks fails it with 502; an error status from the server is
  * relayed with that status. Cancelling the body closes the connection, which is how a client's
  * disconnect reaches the server.
@@ -100,14 +105,18 @@ public final class OpenAiHttpBackend implements Backend {
     return Mono.defer(() -> {
       long sent = System.nanoTime();
       return client
-          .headers(h -> writeHeaders(h, call))
           .post()
           .uri(baseUrl + call.endpoint().path())
-          .send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(call.body())))
+          .send((request, outbound) -> {
+            writeHeaders(request.requestHeaders(), call);
+            // Netty's read-timeout handler on the connection's event loop: no timer thread, no
+            // hand-off. It fires when no byte arrives for first-byte after the request went out,
+            // and, once the answer streams, for that long between two reads.
+            request.responseTimeout(timeouts.firstByte());
+            return outbound.send(Mono.just(Unpooled.wrappedBuffer(call.body())));
+          })
           .responseConnection((response, connection) -> head(response, connection, call, sent))
           .next()
-          .timeout(timeouts.firstByte(),
-              Mono.error(() -> timeout("no response within first-byte " + fmt(timeouts.firstByte()))))
           .onErrorMap(this::translate);
     });
   }
@@ -136,20 +145,20 @@ public final class OpenAiHttpBackend implements Backend {
         HttpHeaderNames.CONTENT_TYPE, "application/json");
     Flux<byte[]> body = connection.inbound().receive().asByteArray();
     long length = -1;
-    boolean framed = false;
     if (call.stream() && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
       body = framed(body);
-      framed = true;
-    }
-    String announced = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
-    if (!framed && announced != null) {
-      try {
-        length = Long.parseLong(announced.trim());
-      } catch (NumberFormatException e) {
-        length = -1;
+    } else {
+      String announced = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+      if (announced != null) {
+        try {
+          length = Long.parseLong(announced.trim());
+        } catch (NumberFormatException e) {
+          length = -1;
+        }
       }
     }
-    return Mono.just(new BackendResponse(status, contentType, length, withDeadlines(body, sent)));
+    return Mono.just(new BackendResponse(
+        status, contentType, length, withTotalDeadline(body, connection, sent)));
   }
 
   private Flux<byte[]> framed(Flux<byte[]> raw) {
@@ -165,20 +174,29 @@ public final class OpenAiHttpBackend implements Backend {
     });
   }
 
-  private Flux<byte[]> withDeadlines(Flux<byte[]> body, long sent) {
+  /**
+   * Ends the body at the total deadline: one task on the connection's event loop closes the
+   * connection when the deadline passes, and is cancelled when the body ends first.
+   */
+  private Flux<byte[]> withTotalDeadline(Flux<byte[]> body, Connection connection, long sent) {
     return Flux.defer(() -> {
-      Duration untilFirstByte = remaining(sent, timeouts.firstByte());
-      Duration untilEnd = remaining(sent, timeouts.total());
       AtomicBoolean expired = new AtomicBoolean();
+      long left = remaining(sent, timeouts.total()).toNanos();
+      ScheduledFuture<?> deadline = connection.channel().eventLoop().schedule(() -> {
+        expired.set(true);
+        connection.dispose();
+      }, left, TimeUnit.NANOSECONDS);
       return body
-          .timeout(Mono.delay(untilFirstByte), item -> Mono.never(),
-              Flux.error(() -> timeout("no response within first-byte " + fmt(timeouts.firstByte()))))
-          .takeUntilOther(Mono.delay(untilEnd).doOnNext(tick -> expired.set(true)))
           .concatWith(Mono.defer(() -> expired.get()
-              ? Mono.error(timeout("response not finished within total " + fmt(timeouts.total())))
+              ? Mono.error(totalTimeout())
               : Mono.empty()))
-          .onErrorMap(this::translate);
+          .onErrorMap(e -> expired.get() ? totalTimeout() : translate(e))
+          .doFinally(signal -> deadline.cancel(false));
     });
+  }
+
+  private OpenAiException totalTimeout() {
+    return timeout("response not finished within total " + fmt(timeouts.total()));
   }
 
   private static Duration remaining(long sent, Duration deadline) {
@@ -193,6 +211,9 @@ public final class OpenAiHttpBackend implements Backend {
   private Throwable translate(Throwable e) {
     if (e instanceof OpenAiException) {
       return e;
+    }
+    if (e instanceof ReadTimeoutException) {
+      return timeout("no data within first-byte " + fmt(timeouts.firstByte()));
     }
     if (e instanceof ConnectTimeoutException) {
       return timeout("no connection within connect " + fmt(timeouts.connect()));

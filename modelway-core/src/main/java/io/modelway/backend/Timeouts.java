@@ -5,11 +5,12 @@ import static java.util.Objects.requireNonNull;
 import java.time.Duration;
 
 /**
- * The deadlines of one call to a backend, each measured from the moment the call is sent.
+ * The deadlines of one call to a backend.
  *
  * @param connect to open the TCP (and TLS) connection
- * @param firstByte until the first byte of the response body; for a stream, the first token
- * @param total until the last byte of the response
+ * @param firstByte the longest wait for a byte of the answer: after the request went out, and
+ *     then between two reads (for a stream: until the first token, and any stall after it)
+ * @param total from sending the request until the last byte of the answer
  */
 public record Timeouts(Duration connect, Duration firstByte, Duration total) {
   public static final Timeouts DEFAULT =

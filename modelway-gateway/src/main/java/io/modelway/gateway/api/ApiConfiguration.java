@@ -2,7 +2,7 @@ package io.modelway.gateway.api;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.catalog.LiveCatalog;
-import io.modelway.openai.Endpoint;
+import org.springframework.boot.webflux.autoconfigure.WebHttpHandlerBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
@@ -26,9 +26,6 @@ public class ApiConfiguration {
   @Bean
   RouterFunction<ServerResponse> openAiRoutes(OpenAiHandler handler) {
     return RouterFunctions.route()
-        .POST("/v1/chat/completions", request -> handler.call(Endpoint.CHAT_COMPLETIONS, request))
-        .POST("/v1/completions", request -> handler.call(Endpoint.COMPLETIONS, request))
-        .POST("/v1/embeddings", request -> handler.call(Endpoint.EMBEDDINGS, request))
         .GET("/v1/models", handler::listModels)
         .GET("/v1/models/{*id}", handler::getModel)
         .route(RequestPredicates.path("/v1/chat/completions")
@@ -43,6 +40,12 @@ public class ApiConfiguration {
     return Mono.error(new OpenAiException(405, "invalid_request_error",
         "Method " + request.method() + " is not allowed on " + request.path() + ".", null,
         "method_not_allowed"));
+  }
+
+  /** Puts {@link DataPlane} in front of WebFlux's handler chain. */
+  @Bean
+  WebHttpHandlerBuilderCustomizer dataPlane(OpenAiHandler handler) {
+    return builder -> builder.httpHandlerDecorator(rest -> new DataPlane(handler, rest));
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

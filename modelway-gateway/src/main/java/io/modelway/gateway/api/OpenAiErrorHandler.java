@@ -7,6 +7,8 @@ import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
+import org.jspecify.annotations.Nullable;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebExchange;
@@ -24,12 +26,19 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
 
   @Override
   public Mono<Void> handle(ServerWebExchange exchange, Throwable failure) {
-    ServerHttpResponse response = exchange.getResponse();
+    return write(exchange.getRequest(), exchange.getResponse(), failure);
+  }
+
+  /**
+   * Answers {@code failure} as an OpenAI error, unless the response is already committed (then
+   * the failure goes on, and the connection is cut).
+   */
+  static Mono<Void> write(ServerHttpRequest request, ServerHttpResponse response, Throwable failure) {
     if (response.isCommitted()) {
       return Mono.error(failure);
     }
     String requestId = response.getHeaders().getFirst(OpenAiHandler.REQUEST_ID);
-    OpenAiException error = toOpenAi(exchange, failure, requestId);
+    OpenAiException error = toOpenAi(request, failure, requestId);
     HttpHeaders headers = response.getHeaders();
     headers.clear();
     if (requestId != null) {
@@ -42,7 +51,7 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
   }
 
   private static OpenAiException toOpenAi(
-      ServerWebExchange exchange, Throwable failure, String requestId) {
+      ServerHttpRequest request, Throwable failure, @Nullable String requestId) {
     if (failure instanceof OpenAiException e) {
       return e;
     }
@@ -56,10 +65,10 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
     if (failure instanceof ResponseStatusException e && e.getStatusCode().is4xxClientError()) {
       int status = e.getStatusCode().value();
       String message = switch (status) {
-        case 404 -> "Unknown request URL: " + exchange.getRequest().getMethod() + " "
-            + exchange.getRequest().getPath() + ".";
-        case 405 -> "Method " + exchange.getRequest().getMethod() + " is not allowed on "
-            + exchange.getRequest().getPath() + ".";
+        case 404 -> "Unknown request URL: " + request.getMethod() + " "
+            + request.getPath() + ".";
+        case 405 -> "Method " + request.getMethod() + " is not allowed on "
+            + request.getPath() + ".";
         case 415 -> "Content-Type must be application/json.";
         default -> e.getReason() == null ? "Invalid request." : e.getReason();
       };
@@ -71,8 +80,8 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
       };
       return new OpenAiException(status, "invalid_request_error", message, null, code);
     }
-    log.error("Unexpected failure on {} {} (request {})", exchange.getRequest().getMethod(),
-        exchange.getRequest().getPath(), requestId, failure);
+    log.error("Unexpected failure on {} {} (request {})", request.getMethod(),
+        request.getPath(), requestId, failure);
     return new OpenAiException(500, "server_error",
         "The server had an error while processing your request (request id " + requestId + ").",
         null, null);

@@ -12,8 +12,12 @@ import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.io.ByteArrayOutputStream;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -21,7 +25,8 @@ import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
-import org.springframework.web.reactive.function.BodyExtractors;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
@@ -34,6 +39,11 @@ import tools.jackson.core.json.JsonFactory;
  * The OpenAI API's request path: read the body (bounded), inspect it, resolve the model to a
  * backend, call it, and relay the answer as it arrives. Non-blocking throughout; the body is
  * forwarded byte for byte except for the model name when the catalog renames it.
+ *
+ * <p>The generation and embedding calls work on the bare {@link ServerHttpRequest} and {@link
+ * ServerHttpResponse} ({@link DataPlane} hands them over ahead of WebFlux's dispatcher, whose
+ * per-request machinery cost more than the rest of the hop); the model listing is a functional
+ * route like any other.
  */
 public final class OpenAiHandler {
   /** The request id header, taken from the client when well-formed, else generated. */
@@ -43,19 +53,31 @@ public final class OpenAiHandler {
   private static final byte[] EMPTY = new byte[0];
   private static final JsonFactory JSON = new JsonFactory();
 
+  private record MetricKey(Endpoint endpoint, String model, String backend, int status) {}
+
   private final LiveCatalog catalog;
   private final MeterRegistry meters;
+  private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
   public OpenAiHandler(LiveCatalog catalog, MeterRegistry meters) {
     this.catalog = requireNonNull(catalog, "catalog");
     this.meters = requireNonNull(meters, "meters");
   }
 
-  /** {@code POST /v1/chat/completions}, {@code /v1/completions}, {@code /v1/embeddings}. */
-  public Mono<ServerResponse> call(Endpoint endpoint, ServerRequest request) {
+  /**
+   * {@code POST /v1/chat/completions}, {@code /v1/completions}, {@code /v1/embeddings}: answers
+   * on {@code response}, errors included (as OpenAI error bodies).
+   */
+  public Mono<Void> call(Endpoint endpoint, ServerHttpRequest request, ServerHttpResponse response) {
     String requestId = requestId(request);
-    request.exchange().getResponse().getHeaders().set(REQUEST_ID, requestId);
-    MediaType contentType = request.headers().contentType().orElse(null);
+    response.getHeaders().set(REQUEST_ID, requestId);
+    return forward(endpoint, request, response, requestId)
+        .onErrorResume(failure -> OpenAiErrorHandler.write(request, response, failure));
+  }
+
+  private Mono<Void> forward(
+      Endpoint endpoint, ServerHttpRequest request, ServerHttpResponse response, String requestId) {
+    MediaType contentType = request.getHeaders().getContentType();
     if (contentType != null && !isJson(contentType)) {
       return Mono.error(new OpenAiException(415, "invalid_request_error",
           "Content-Type must be application/json, not " + contentType
@@ -64,33 +86,30 @@ public final class OpenAiHandler {
     }
     Catalog current = catalog.current();
     int limit = (int) current.config().gateway().maxRequestBody().toBytes();
-    if (request.headers().contentLength().orElse(0) > limit) {
+    if (request.getHeaders().getContentLength() > limit) {
       return Mono.error(OpenAiException.bodyTooLarge(limit));
     }
     long started = System.nanoTime();
-    return DataBufferUtils.join(request.body(BodyExtractors.toDataBuffers()), limit)
+    return DataBufferUtils.join(request.getBody(), limit)
         .onErrorMap(DataBufferLimitException.class, e -> OpenAiException.bodyTooLarge(limit))
         .map(OpenAiHandler::toBytes)
         .defaultIfEmpty(EMPTY)
-        .flatMap(body -> forward(endpoint, body, current, requestId, started));
+        .flatMap(body -> {
+          InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
+          Catalog.Route route = current.resolve(inspected.model())
+              .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
+          BackendCall call = new BackendCall(endpoint,
+              inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
+          return route.backend().send(call)
+              .doOnError(e -> record(endpoint, route, statusOf(e), started))
+              .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route, started));
+        });
   }
 
-  private Mono<ServerResponse> forward(
-      Endpoint endpoint, byte[] body, Catalog current, String requestId, long started) {
-    InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
-    Catalog.Route route = current.resolve(inspected.model())
-        .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
-    BackendCall call = new BackendCall(
-        endpoint, inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
-    return route.backend().send(call)
-        .doOnError(e -> record(endpoint, route, statusOf(e), started))
-        .flatMap(response -> relay(response, inspected.stream(), endpoint, route, started));
-  }
-
-  private Mono<ServerResponse> relay(
-      BackendResponse response, boolean stream, Endpoint endpoint, Catalog.Route route, long started) {
+  private Mono<Void> relay(BackendResponse answer, ServerHttpResponse response, boolean stream,
+      Endpoint endpoint, Catalog.Route route, long started) {
     AtomicBoolean relayed = new AtomicBoolean();
-    Flux<byte[]> body = response.body()
+    Flux<byte[]> body = answer.body()
         .doOnNext(chunk -> relayed.set(true))
         .onErrorResume(e -> {
           if (!relayed.get()) {
@@ -101,19 +120,20 @@ public final class OpenAiHandler {
           // stream ends with an OpenAI error event and a plain answer is cut off.
           return stream && e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
         })
-        .doOnComplete(() -> record(endpoint, route, response.status(), started));
-    ServerResponse.BodyBuilder builder = ServerResponse.status(HttpStatusCode.valueOf(response.status()))
-        .header(HttpHeaders.CONTENT_TYPE, response.contentType());
-    if (!stream && response.contentLength() >= 0) {
-      builder.contentLength(response.contentLength());
-    }
+        .doOnComplete(() -> record(endpoint, route, answer.status(), started));
+    response.setStatusCode(HttpStatusCode.valueOf(answer.status()));
+    HttpHeaders headers = response.getHeaders();
+    headers.set(HttpHeaders.CONTENT_TYPE, answer.contentType());
     if (stream) {
-      builder.header(HttpHeaders.CACHE_CONTROL, "no-cache").header("X-Accel-Buffering", "no");
-      return builder.body((message, context) -> message.writeAndFlushWith(
-          body.map(chunk -> Mono.just(message.bufferFactory().wrap(chunk)))));
+      headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
+      headers.set("X-Accel-Buffering", "no");
+      return response.writeAndFlushWith(
+          body.map(chunk -> Mono.just(response.bufferFactory().wrap(chunk))));
     }
-    return builder.body((message, context) ->
-        message.writeWith(body.map(chunk -> message.bufferFactory().wrap(chunk))));
+    if (answer.contentLength() >= 0) {
+      headers.setContentLength(answer.contentLength());
+    }
+    return response.writeWith(body.map(chunk -> response.bufferFactory().wrap(chunk)));
   }
 
   /** {@code GET /v1/models}: the configured models. */
@@ -136,15 +156,12 @@ public final class OpenAiHandler {
   /** {@code GET /v1/models/{id}}: one configured model, or 404. */
   public Mono<ServerResponse> getModel(ServerRequest request) {
     String id = request.pathVariable("id");
-    if (id.startsWith("/")) {
-      id = id.substring(1);
-    }
-    String model = id;
+    String model = id.startsWith("/") ? id.substring(1) : id;
     if (!catalog.current().models().contains(model)) {
       return Mono.error(OpenAiException.modelNotFound(model));
     }
-    byte[] json = write(g -> writeModel(g, model));
-    return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(json);
+    return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
+        .bodyValue(write(g -> writeModel(g, model)));
   }
 
   private static void writeModel(JsonGenerator g, String model) {
@@ -157,14 +174,18 @@ public final class OpenAiHandler {
   }
 
   private void record(Endpoint endpoint, Catalog.Route route, int status, long started) {
-    Timer.builder("modelway.requests")
-        .description("OpenAI API calls through the gateway, by outcome")
-        .tag("endpoint", endpoint.path().substring(1))
-        .tag("model", route.model())
-        .tag("backend", route.backend().name())
-        .tag("status", Integer.toString(status))
-        .register(meters)
-        .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+    MetricKey key = new MetricKey(endpoint, route.model(), route.backend().name(), status);
+    Timer timer = timers.get(key);
+    if (timer == null) {
+      timer = timers.computeIfAbsent(key, k -> Timer.builder("modelway.requests")
+          .description("OpenAI API calls through the gateway, by outcome")
+          .tag("endpoint", k.endpoint().path().substring(1))
+          .tag("model", k.model())
+          .tag("backend", k.backend())
+          .tag("status", Integer.toString(k.status()))
+          .register(meters));
+    }
+    timer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
   }
 
   private static int statusOf(Throwable e) {
@@ -176,8 +197,8 @@ public final class OpenAiHandler {
         || type.getSubtype().endsWith("+json");
   }
 
-  private static String requestId(ServerRequest request) {
-    String given = request.headers().firstHeader(REQUEST_ID);
+  private static String requestId(ServerHttpRequest request) {
+    String given = request.getHeaders().getFirst(REQUEST_ID);
     if (given != null && CLIENT_REQUEST_ID.matcher(given).matches()) {
       return given;
     }
@@ -196,7 +217,7 @@ public final class OpenAiHandler {
     }
   }
 
-  private static byte[] write(java.util.function.Consumer<JsonGenerator> writer) {
+  private static byte[] write(Consumer<JsonGenerator> writer) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
       writer.accept(g);
