@@ -33,6 +33,12 @@ public final class Modelway implements Runnable {
   }
 
   public static void main(String[] args) {
+    // One Netty event loop per core (Reactor Netty's default is at least four): on small
+    // machines the extra loops only add context switches to every proxied request.
+    if (System.getProperty("reactor.netty.ioWorkerCount") == null) {
+      System.setProperty("reactor.netty.ioWorkerCount",
+          Integer.toString(Runtime.getRuntime().availableProcessors()));
+    }
     int code = commandLine().execute(args);
     System.exit(code);
   }

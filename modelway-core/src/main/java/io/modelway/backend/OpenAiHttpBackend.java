@@ -42,6 +42,8 @@ import reactor.netty.resources.ConnectionProvider;
  */
 public final class OpenAiHttpBackend implements Backend {
   private static final byte[] EMPTY = new byte[0];
+  /** Answers up to this size (with a Content-Length) are read whole before they are relayed. */
+  public static final long WHOLE_BODY_LIMIT = 1024 * 1024;
 
   private final String name;
   private final String baseUrl;
@@ -143,22 +145,32 @@ public final class OpenAiHttpBackend implements Backend {
     }
     String contentType = response.responseHeaders().get(
         HttpHeaderNames.CONTENT_TYPE, "application/json");
-    Flux<byte[]> body = connection.inbound().receive().asByteArray();
+    Flux<byte[]> body;
     long length = -1;
     if (call.stream() && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
-      body = framed(body);
+      body = framed(connection.inbound().receive().asByteArray());
     } else {
-      String announced = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
-      if (announced != null) {
-        try {
-          length = Long.parseLong(announced.trim());
-        } catch (NumberFormatException e) {
-          length = -1;
-        }
-      }
+      length = contentLength(response);
+      // A small answer of known length arrives as one array, so the gateway can write it in one
+      // piece (one system call); a large or unsized one streams through chunk by chunk.
+      body = length >= 0 && length <= WHOLE_BODY_LIMIT
+          ? connection.inbound().receive().aggregate().asByteArray().defaultIfEmpty(EMPTY).flux()
+          : connection.inbound().receive().asByteArray();
     }
     return Mono.just(new BackendResponse(
         status, contentType, length, withTotalDeadline(body, connection, sent)));
+  }
+
+  private static long contentLength(HttpClientResponse response) {
+    String announced = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+    if (announced == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(announced.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private Flux<byte[]> framed(Flux<byte[]> raw) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.modelway.backend.BackendCall;
+import io.modelway.backend.OpenAiHttpBackend;
 import io.modelway.backend.BackendResponse;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.LiveCatalog;
@@ -108,6 +109,21 @@ public final class OpenAiHandler {
 
   private Mono<Void> relay(BackendResponse answer, ServerHttpResponse response, boolean stream,
       Endpoint endpoint, Catalog.Route route, long started) {
+    response.setStatusCode(HttpStatusCode.valueOf(answer.status()));
+    HttpHeaders headers = response.getHeaders();
+    headers.set(HttpHeaders.CONTENT_TYPE, answer.contentType());
+    long length = answer.contentLength();
+    if (!stream && length >= 0 && length <= OpenAiHttpBackend.WHOLE_BODY_LIMIT) {
+      // One buffer, written as one full HTTP message in one system call.
+      headers.setContentLength(length);
+      Mono<DataBuffer> whole = answer.body()
+          .collectList()
+          .map(OpenAiHandler::concat)
+          .doOnError(e -> record(endpoint, route, statusOf(e), started))
+          .doOnSuccess(bytes -> record(endpoint, route, answer.status(), started))
+          .map(bytes -> response.bufferFactory().wrap(bytes));
+      return response.writeWith(whole);
+    }
     AtomicBoolean relayed = new AtomicBoolean();
     Flux<byte[]> body = answer.body()
         .doOnNext(chunk -> relayed.set(true))
@@ -121,19 +137,25 @@ public final class OpenAiHandler {
           return stream && e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
         })
         .doOnComplete(() -> record(endpoint, route, answer.status(), started));
-    response.setStatusCode(HttpStatusCode.valueOf(answer.status()));
-    HttpHeaders headers = response.getHeaders();
-    headers.set(HttpHeaders.CONTENT_TYPE, answer.contentType());
     if (stream) {
       headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
       headers.set("X-Accel-Buffering", "no");
       return response.writeAndFlushWith(
           body.map(chunk -> Mono.just(response.bufferFactory().wrap(chunk))));
     }
-    if (answer.contentLength() >= 0) {
-      headers.setContentLength(answer.contentLength());
+    if (length >= 0) {
+      headers.setContentLength(length);
     }
     return response.writeWith(body.map(chunk -> response.bufferFactory().wrap(chunk)));
+  }
+
+  private static byte[] concat(java.util.List<byte[]> chunks) {
+    if (chunks.size() == 1) {
+      return chunks.get(0);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    chunks.forEach(out::writeBytes);
+    return out.toByteArray();
   }
 
   /** {@code GET /v1/models}: the configured models. */
