@@ -93,8 +93,8 @@ ensure_tools() {
 ensure_jar() {
   command -v java >/dev/null || die "java is not on PATH"
   if [[ ! -f $JAR ]]; then
-    log "building $JAR (mvn -B -q -o install -DskipTests)"
-    (cd "$ROOT" && mvn -B -q -o install -DskipTests) >&2
+    log "building $JAR (mvn -B -q install -DskipTests)"
+    (cd "$ROOT" && mvn -B -q install -DskipTests) >&2
     [[ -f $JAR ]] || die "build finished but $JAR is missing"
   fi
   local newer
@@ -102,7 +102,7 @@ ensure_jar() {
     2>/dev/null | head -n 3 || true)
   if [[ -n $newer ]]; then
     log "WARNING: $JAR is older than some sources (e.g. ${newer%%$'\n'*}); rebuild for current code:"
-    log "         (cd $ROOT && mvn -B -q -o install -DskipTests)"
+    log "         (cd $ROOT && mvn -B -q install -DskipTests)"
     STALE_JAR=1
   fi
 }
@@ -280,7 +280,7 @@ run_wrk() { # url connections seconds outfile
   local rc=0
   wait "$WRK_PID" || rc=$?
   WRK_PID=""
-  ((rc == 0)) || { log "wrk failed (exit $rc), see $4"; tail -n 5 "$4" >&2; return 1; }
+  ((rc == 0)) || { tail -n 5 "$4" >&2; die "wrk failed (exit $rc), see $4"; }
 }
 
 CLK_TCK=$(getconf CLK_TCK)
