@@ -64,12 +64,14 @@ public final class OpenAiException extends RuntimeException {
         "model_not_found");
   }
 
-  /** 413: the request body is larger than {@code limitBytes}. */
+  /** 413: the request body is larger than {@code limitBytes} (negative: a limit not known here). */
   public static OpenAiException bodyTooLarge(long limitBytes) {
     return new OpenAiException(
         413,
         "invalid_request_error",
-        "Request body is larger than the limit of " + limitBytes + " bytes.",
+        limitBytes < 0
+            ? "Request body is too large."
+            : "Request body is larger than the limit of " + limitBytes + " bytes.",
         null,
         "request_too_large");
   }
