@@ -2,7 +2,7 @@ package io.modelway.gateway.api;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.catalog.LiveCatalog;
-import org.springframework.boot.webflux.autoconfigure.WebHttpHandlerBuilderCustomizer;
+import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
@@ -42,10 +42,10 @@ public class ApiConfiguration {
         "method_not_allowed"));
   }
 
-  /** Puts {@link DataPlane} in front of WebFlux's handler chain. */
+  /** The generation and embedding routes, on Reactor Netty ahead of WebFlux. */
   @Bean
-  WebHttpHandlerBuilderCustomizer dataPlane(OpenAiHandler handler) {
-    return builder -> builder.httpHandlerDecorator(rest -> new DataPlane(handler, rest));
+  NettyRouteProvider dataPlane(OpenAiHandler handler) {
+    return new DataPlane(handler);
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

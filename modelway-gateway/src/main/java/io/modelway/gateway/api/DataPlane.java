@@ -3,39 +3,27 @@ package io.modelway.gateway.api;
 import static java.util.Objects.requireNonNull;
 
 import io.modelway.openai.Endpoint;
-import org.springframework.http.HttpMethod;
-import org.springframework.http.server.reactive.HttpHandler;
-import org.springframework.http.server.reactive.ServerHttpRequest;
-import org.springframework.http.server.reactive.ServerHttpResponse;
-import reactor.core.publisher.Mono;
+import org.springframework.boot.reactor.netty.NettyRouteProvider;
+import reactor.netty.http.server.HttpServerRoutes;
 
 /**
- * The first {@link HttpHandler}: sends {@code POST}s to the generation and embedding endpoints
- * straight to {@link OpenAiHandler}, and everything else (model listing, actuator, wrong methods,
- * unknown paths) to WebFlux as usual.
+ * Serves {@code POST} to the generation and embedding endpoints as Reactor Netty routes on the
+ * server Spring Boot runs, ahead of WebFlux: on this path WebFlux's per-request adaptation cost
+ * more than the rest of the hop (see bench/README.md). Every other request — the model listing,
+ * the actuator, wrong methods, unknown paths — goes on to WebFlux.
  */
-final class DataPlane implements HttpHandler {
+final class DataPlane implements NettyRouteProvider {
   private final OpenAiHandler api;
-  private final HttpHandler rest;
 
-  DataPlane(OpenAiHandler api, HttpHandler rest) {
+  DataPlane(OpenAiHandler api) {
     this.api = requireNonNull(api, "api");
-    this.rest = requireNonNull(rest, "rest");
   }
 
   @Override
-  public Mono<Void> handle(ServerHttpRequest request, ServerHttpResponse response) {
-    if (request.getMethod() == HttpMethod.POST) {
-      Endpoint endpoint = switch (request.getPath().value()) {
-        case "/v1/chat/completions" -> Endpoint.CHAT_COMPLETIONS;
-        case "/v1/completions" -> Endpoint.COMPLETIONS;
-        case "/v1/embeddings" -> Endpoint.EMBEDDINGS;
-        default -> null;
-      };
-      if (endpoint != null) {
-        return api.call(endpoint, request, response);
-      }
-    }
-    return rest.handle(request, response);
+  public HttpServerRoutes apply(HttpServerRoutes routes) {
+    return routes
+        .post("/v1/chat/completions", (request, response) -> api.call(Endpoint.CHAT_COMPLETIONS, request, response))
+        .post("/v1/completions", (request, response) -> api.call(Endpoint.COMPLETIONS, request, response))
+        .post("/v1/embeddings", (request, response) -> api.call(Endpoint.EMBEDDINGS, request, response));
   }
 }

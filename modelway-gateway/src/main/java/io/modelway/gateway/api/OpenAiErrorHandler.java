@@ -38,7 +38,8 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
       return Mono.error(failure);
     }
     String requestId = response.getHeaders().getFirst(OpenAiHandler.REQUEST_ID);
-    OpenAiException error = toOpenAi(request, failure, requestId);
+    OpenAiException error = toOpenAi(
+        String.valueOf(request.getMethod()), request.getPath().value(), failure, requestId);
     HttpHeaders headers = response.getHeaders();
     headers.clear();
     if (requestId != null) {
@@ -50,8 +51,12 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
     return response.writeWith(Mono.just(response.bufferFactory().wrap(error.toJson())));
   }
 
-  private static OpenAiException toOpenAi(
-      ServerHttpRequest request, Throwable failure, @Nullable String requestId) {
+  /**
+   * The OpenAI error that {@code failure} of a call to {@code method path} is answered with.
+   * Failures not foreseen are logged with their stack trace and become a 500.
+   */
+  static OpenAiException toOpenAi(
+      String method, String path, Throwable failure, @Nullable String requestId) {
     if (failure instanceof OpenAiException e) {
       return e;
     }
@@ -65,10 +70,8 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
     if (failure instanceof ResponseStatusException e && e.getStatusCode().is4xxClientError()) {
       int status = e.getStatusCode().value();
       String message = switch (status) {
-        case 404 -> "Unknown request URL: " + request.getMethod() + " "
-            + request.getPath() + ".";
-        case 405 -> "Method " + request.getMethod() + " is not allowed on "
-            + request.getPath() + ".";
+        case 404 -> "Unknown request URL: " + method + " " + path + ".";
+        case 405 -> "Method " + method + " is not allowed on " + path + ".";
         case 415 -> "Content-Type must be application/json.";
         default -> e.getReason() == null ? "Invalid request." : e.getReason();
       };
@@ -80,8 +83,7 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
       };
       return new OpenAiException(status, "invalid_request_error", message, null, code);
     }
-    log.error("Unexpected failure on {} {} (request {})", request.getMethod(),
-        request.getPath(), requestId, failure);
+    log.error("Unexpected failure on {} {} (request {})", method, path, requestId, failure);
     return new OpenAiException(500, "server_error",
         "The server had an error while processing your request (request id " + requestId + ").",
         null, null);

@@ -13,6 +13,12 @@ import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.io.ByteArrayOutputStream;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -20,14 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
-import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.core.io.buffer.DataBufferLimitException;
-import org.springframework.core.io.buffer.DataBufferUtils;
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
-import org.springframework.http.server.reactive.ServerHttpRequest;
-import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
@@ -41,10 +40,9 @@ import tools.jackson.core.json.JsonFactory;
  * backend, call it, and relay the answer as it arrives. Non-blocking throughout; the body is
  * forwarded byte for byte except for the model name when the catalog renames it.
  *
- * <p>The generation and embedding calls work on the bare {@link ServerHttpRequest} and {@link
- * ServerHttpResponse} ({@link DataPlane} hands them over ahead of WebFlux's dispatcher, whose
- * per-request machinery cost more than the rest of the hop); the model listing is a functional
- * route like any other.
+ * <p>The generation and embedding calls are Reactor Netty routes ({@link DataPlane}), ahead of
+ * WebFlux, whose per-request adaptation cost more than the rest of the hop; the model listing is
+ * a WebFlux functional route like any other.
  */
 public final class OpenAiHandler {
   /** The request id header, taken from the client when well-formed, else generated. */
@@ -69,16 +67,30 @@ public final class OpenAiHandler {
    * {@code POST /v1/chat/completions}, {@code /v1/completions}, {@code /v1/embeddings}: answers
    * on {@code response}, errors included (as OpenAI error bodies).
    */
-  public Mono<Void> call(Endpoint endpoint, ServerHttpRequest request, ServerHttpResponse response) {
-    String requestId = requestId(request);
-    response.getHeaders().set(REQUEST_ID, requestId);
+  public Mono<Void> call(Endpoint endpoint, HttpServerRequest request, HttpServerResponse response) {
+    String requestId = requestId(request.requestHeaders().get(REQUEST_ID));
+    response.header(REQUEST_ID, requestId);
     return forward(endpoint, request, response, requestId)
-        .onErrorResume(failure -> OpenAiErrorHandler.write(request, response, failure));
+        .onErrorResume(failure -> {
+          if (response.hasSentHeaders()) {
+            return Mono.error(failure);
+          }
+          OpenAiException error = OpenAiErrorHandler.toOpenAi(
+              request.method().name(), request.fullPath(), failure, requestId);
+          byte[] json = error.toJson();
+          HttpHeaders headers = response.responseHeaders();
+          headers.clear();
+          headers.set(REQUEST_ID, requestId);
+          headers.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+          headers.set(HttpHeaderNames.CONTENT_LENGTH, json.length);
+          error.retryAfter().ifPresent(value -> headers.set(HttpHeaderNames.RETRY_AFTER, value));
+          return response.status(error.status()).sendByteArray(Mono.just(json)).then();
+        });
   }
 
   private Mono<Void> forward(
-      Endpoint endpoint, ServerHttpRequest request, ServerHttpResponse response, String requestId) {
-    MediaType contentType = request.getHeaders().getContentType();
+      Endpoint endpoint, HttpServerRequest request, HttpServerResponse response, String requestId) {
+    String contentType = request.requestHeaders().get(HttpHeaderNames.CONTENT_TYPE);
     if (contentType != null && !isJson(contentType)) {
       return Mono.error(new OpenAiException(415, "invalid_request_error",
           "Content-Type must be application/json, not " + contentType
@@ -87,15 +99,20 @@ public final class OpenAiHandler {
     }
     Catalog current = catalog.current();
     int limit = (int) current.config().gateway().maxRequestBody().toBytes();
-    if (request.getHeaders().getContentLength() > limit) {
+    String declared = request.requestHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+    if (declared != null && parseLong(declared) > limit) {
       return Mono.error(OpenAiException.bodyTooLarge(limit));
     }
     long started = System.nanoTime();
-    return DataBufferUtils.join(request.getBody(), limit)
-        .onErrorMap(DataBufferLimitException.class, e -> OpenAiException.bodyTooLarge(limit))
-        .map(OpenAiHandler::toBytes)
-        .defaultIfEmpty(EMPTY)
-        .flatMap(body -> {
+    return request.receive().asByteArray()
+        .collect(ByteArrayOutputStream::new, (out, chunk) -> {
+          if (out.size() + chunk.length > limit) {
+            throw OpenAiException.bodyTooLarge(limit);
+          }
+          out.writeBytes(chunk);
+        })
+        .flatMap(buffer -> {
+          byte[] body = buffer.toByteArray();
           InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
           Catalog.Route route = current.resolve(inspected.model())
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
@@ -107,22 +124,20 @@ public final class OpenAiHandler {
         });
   }
 
-  private Mono<Void> relay(BackendResponse answer, ServerHttpResponse response, boolean stream,
+  private Mono<Void> relay(BackendResponse answer, HttpServerResponse response, boolean stream,
       Endpoint endpoint, Catalog.Route route, long started) {
-    response.setStatusCode(HttpStatusCode.valueOf(answer.status()));
-    HttpHeaders headers = response.getHeaders();
-    headers.set(HttpHeaders.CONTENT_TYPE, answer.contentType());
     long length = answer.contentLength();
     if (!stream && length >= 0 && length <= OpenAiHttpBackend.WHOLE_BODY_LIMIT) {
-      // One buffer, written as one full HTTP message in one system call.
-      headers.setContentLength(length);
-      Mono<DataBuffer> whole = answer.body()
+      // One array, sent as one full HTTP message: one write, one system call.
+      return answer.body()
           .collectList()
           .map(OpenAiHandler::concat)
           .doOnError(e -> record(endpoint, route, statusOf(e), started))
-          .doOnSuccess(bytes -> record(endpoint, route, answer.status(), started))
-          .map(bytes -> response.bufferFactory().wrap(bytes));
-      return response.writeWith(whole);
+          .flatMap(bytes -> {
+            record(endpoint, route, answer.status(), started);
+            head(response, answer).header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length));
+            return response.sendByteArray(Mono.just(bytes)).then();
+          });
     }
     AtomicBoolean relayed = new AtomicBoolean();
     Flux<byte[]> body = answer.body()
@@ -137,19 +152,35 @@ public final class OpenAiHandler {
           return stream && e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
         })
         .doOnComplete(() -> record(endpoint, route, answer.status(), started));
-    if (stream) {
-      headers.set(HttpHeaders.CACHE_CONTROL, "no-cache");
-      headers.set("X-Accel-Buffering", "no");
-      return response.writeAndFlushWith(
-          body.map(chunk -> Mono.just(response.bufferFactory().wrap(chunk))));
-    }
-    if (length >= 0) {
-      headers.setContentLength(length);
-    }
-    return response.writeWith(body.map(chunk -> response.bufferFactory().wrap(chunk)));
+    // Nothing is sent before the first chunk is here, so a failure before it still gets its status.
+    return body.switchOnFirst((first, all) -> {
+      if (first.hasError()) {
+        return all;
+      }
+      head(response, answer);
+      if (stream) {
+        response.header(HttpHeaderNames.CACHE_CONTROL, "no-cache").header("X-Accel-Buffering", "no");
+      } else if (length >= 0) {
+        response.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(length));
+      }
+      return Flux.from(response.sendByteArray(all)).then();
+    }).then();
   }
 
-  private static byte[] concat(java.util.List<byte[]> chunks) {
+  private static HttpServerResponse head(HttpServerResponse response, BackendResponse answer) {
+    return response.status(answer.status())
+        .header(HttpHeaderNames.CONTENT_TYPE, answer.contentType());
+  }
+
+  private static long parseLong(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static byte[] concat(List<byte[]> chunks) {
     if (chunks.size() == 1) {
       return chunks.get(0);
     }
@@ -214,29 +245,24 @@ public final class OpenAiHandler {
     return e instanceof OpenAiException oe ? oe.status() : 500;
   }
 
-  private static boolean isJson(MediaType type) {
+  private static boolean isJson(String contentType) {
+    MediaType type;
+    try {
+      type = MediaType.parseMediaType(contentType);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
     return type.isCompatibleWith(MediaType.APPLICATION_JSON)
         || type.getSubtype().endsWith("+json");
   }
 
-  private static String requestId(ServerHttpRequest request) {
-    String given = request.getHeaders().getFirst(REQUEST_ID);
+  private static String requestId(@Nullable String given) {
     if (given != null && CLIENT_REQUEST_ID.matcher(given).matches()) {
       return given;
     }
     ThreadLocalRandom random = ThreadLocalRandom.current();
     return "req_" + Long.toHexString(random.nextLong() | Long.MIN_VALUE)
         + Long.toHexString(random.nextLong() | Long.MIN_VALUE);
-  }
-
-  private static byte[] toBytes(DataBuffer buffer) {
-    try {
-      byte[] bytes = new byte[buffer.readableByteCount()];
-      buffer.read(bytes);
-      return bytes;
-    } finally {
-      DataBufferUtils.release(buffer);
-    }
   }
 
   private static byte[] write(Consumer<JsonGenerator> writer) {
