@@ -234,8 +234,8 @@ start_java() { # name log args...
   # Run a private copy: Spring Boot's loader reads classes from the jar lazily, so a rebuild of
   # modelway-app/target/modelway.jar during the run would break a JVM started from it.
   [[ -f $TMP/modelway.jar ]] || cp "$JAR" "$TMP/modelway.jar"
-  # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
-  java $JAVA_OPTS -jar "$TMP/modelway.jar" "$@" >"$logfile" 2>&1 &
+  # Through the launcher, so the JVM runs with the flags users get (JAVA_OPTS added to them).
+  MODELWAY_JAR="$TMP/modelway.jar" MODELWAY_JAVA_OPTS="$JAVA_OPTS" "$ROOT/modelway" "$@" >"$logfile" 2>&1 &
   JAVA_PIDS+=("$!")
   log "started $name (pid $!), log $logfile"
 }
