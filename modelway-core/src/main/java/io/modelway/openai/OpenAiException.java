@@ -213,12 +213,6 @@ public final class OpenAiException extends RuntimeException {
 
   /** The same error as one server-sent event, for a stream that already began. */
   public byte[] toSseEvent() {
-    byte[] json = toJson();
-    byte[] event = new byte[json.length + 8];
-    System.arraycopy("data: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, event, 0, 6);
-    System.arraycopy(json, 0, event, 6, json.length);
-    event[event.length - 2] = '\n';
-    event[event.length - 1] = '\n';
-    return event;
+    return SseFramer.dataEvent(toJson());
   }
 }

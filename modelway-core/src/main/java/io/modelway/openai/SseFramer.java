@@ -11,6 +11,7 @@ import java.util.Arrays;
 public final class SseFramer {
   private static final byte[] EMPTY = new byte[0];
   private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DATA_PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
   /** A single event larger than this is not an LLM token chunk; the stream is refused. */
   static final int MAX_EVENT_BYTES = 4 * 1024 * 1024;
 
@@ -55,6 +56,16 @@ public final class SseFramer {
       return EMPTY;
     }
     return lastEnd == buf.length ? buf : Arrays.copyOfRange(buf, 0, lastEnd);
+  }
+
+  /** One server-sent event carrying {@code json}: {@code data: <json>\n\n}. */
+  public static byte[] dataEvent(byte[] json) {
+    byte[] event = new byte[json.length + 8];
+    System.arraycopy(DATA_PREFIX, 0, event, 0, DATA_PREFIX.length);
+    System.arraycopy(json, 0, event, DATA_PREFIX.length, json.length);
+    event[event.length - 2] = '\n';
+    event[event.length - 1] = '\n';
+    return event;
   }
 
   /** Whether the {@code data: [DONE]} event has passed. */

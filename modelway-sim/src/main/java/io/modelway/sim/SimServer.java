@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
+import io.modelway.openai.SseFramer;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.ByteArrayOutputStream;
@@ -440,12 +441,7 @@ public final class SimServer implements AutoCloseable {
   }
 
   private static byte[] event(byte[] json) {
-    byte[] out = new byte[json.length + 8];
-    System.arraycopy("data: ".getBytes(StandardCharsets.US_ASCII), 0, out, 0, 6);
-    System.arraycopy(json, 0, out, 6, json.length);
-    out[out.length - 2] = '\n';
-    out[out.length - 1] = '\n';
-    return out;
+    return SseFramer.dataEvent(json);
   }
 
   /** Writes one JSON object whose fields {@code fields} writes. */
