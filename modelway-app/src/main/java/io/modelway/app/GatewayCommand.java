@@ -15,6 +15,6 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return ServerRun.gateway(flags.toOptions(), spec.commandLine());
+    return ServerRun.gateway(flags.toOptions(java.util.Map.of()), spec.commandLine());
   }
 }

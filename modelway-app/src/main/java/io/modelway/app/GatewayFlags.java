@@ -1,5 +1,6 @@
 package io.modelway.app;
 
+import io.modelway.backend.Backend;
 import io.modelway.gateway.GatewayOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,7 +39,7 @@ final class GatewayFlags {
       description = "Environment variable that holds upstream NAME's API key. Repeatable.")
   Map<String, String> upstreamKeys = new LinkedHashMap<>();
 
-  GatewayOptions toOptions() {
+  GatewayOptions toOptions(Map<String, Backend> localModels) {
     Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".modelway");
     try {
       Files.createDirectories(dir);
@@ -50,6 +51,7 @@ final class GatewayFlags {
     if (file.isEmpty() && Files.isRegularFile(fallback)) {
       file = Optional.of(fallback);
     }
-    return new GatewayOptions(host, port, dir, file, upstreams, upstreamKeys, System::getenv);
+    return new GatewayOptions(
+        host, port, dir, file, upstreams, upstreamKeys, System::getenv, localModels);
   }
 }

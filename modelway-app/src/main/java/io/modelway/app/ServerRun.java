@@ -13,6 +13,17 @@ import picocli.CommandLine;
 final class ServerRun {
   private ServerRun() {}
 
+  /**
+   * Runs the gateway role with {@code models} until the process stops, then closes the models.
+   *
+   * @return the exit code: 0, or 2 when the config is invalid
+   */
+  static int gateway(GatewayOptions options, LocalModels models, CommandLine commandLine) {
+    try (models) {
+      return gateway(options, commandLine);
+    }
+  }
+
   static int gateway(GatewayOptions options, CommandLine commandLine) {
     ConfigurableApplicationContext context;
     try {

@@ -8,13 +8,15 @@ import picocli.CommandLine.Spec;
 
 /** {@code modelway up}: every role in one process, on embedded state. */
 @Command(name = "up", mixinStandardHelpOptions = true,
-    description = "Run Modelway all-in-one: the gateway (and, once it lands, the worker) in one process.")
+    description = "Run Modelway all-in-one: the gateway and its models in one process.")
 final class UpCommand implements Callable<Integer> {
   @Mixin GatewayFlags flags;
+  @Mixin ModelFlags modelFlags;
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    return ServerRun.gateway(flags.toOptions(), spec.commandLine());
+    LocalModels models = LocalModels.load(modelFlags.models, modelFlags.llamaOptions());
+    return ServerRun.gateway(flags.toOptions(models.backends()), models, spec.commandLine());
   }
 }

@@ -46,10 +46,11 @@ class ModelwayCommandTest {
   }
 
   @Test
-  void workerSaysItIsNotThereYet() {
-    Run r = run("worker");
-    assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("not yet");
+  void workerAndUpTakeModels() {
+    assertThat(run("worker", "--help").out()).contains("--model=NAME=PATH.gguf", "--gateway=URL",
+        "--slots=N", "--context-size=TOKENS", "--port=PORT");
+    assertThat(run("up", "--help").out()).contains("--model=NAME=PATH.gguf", "--slots=N");
+    assertThat(run("gateway", "--help").out()).doesNotContain("--model");
   }
 
   @Test

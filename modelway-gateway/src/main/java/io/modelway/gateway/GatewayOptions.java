@@ -2,6 +2,7 @@ package io.modelway.gateway;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.backend.Backend;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Map;
@@ -20,6 +21,8 @@ import org.jspecify.annotations.Nullable;
  * @param upstreams backends given as {@code --upstream NAME=BASE_URL}
  * @param upstreamKeys for each upstream, the environment variable holding its API key
  * @param environment looks up environment variables (API keys); {@code System::getenv} in production
+ * @param localModels models served in this process, by public name, called without an HTTP hop;
+ *     their lifecycle is the caller's
  */
 public record GatewayOptions(
     String host,
@@ -28,7 +31,8 @@ public record GatewayOptions(
     Optional<Path> configFile,
     Map<String, URI> upstreams,
     Map<String, String> upstreamKeys,
-    Function<String, @Nullable String> environment) {
+    Function<String, @Nullable String> environment,
+    Map<String, Backend> localModels) {
 
   public GatewayOptions {
     requireNonNull(host, "host");
@@ -37,6 +41,7 @@ public record GatewayOptions(
     upstreams = Map.copyOf(requireNonNull(upstreams, "upstreams"));
     upstreamKeys = Map.copyOf(requireNonNull(upstreamKeys, "upstreamKeys"));
     requireNonNull(environment, "environment");
+    localModels = Map.copyOf(requireNonNull(localModels, "localModels"));
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
     }

@@ -22,7 +22,7 @@ class EmptyStartTest {
   @Test
   void servesAnEmptyModelListAndSaysHowToAddAModel(@TempDir Path dir, CapturedOutput output) {
     try (ConfigurableApplicationContext context = GatewayRole.start(new GatewayOptions(
-        "127.0.0.1", 0, dir, Optional.empty(), Map.of(), Map.of(), name -> null))) {
+        "127.0.0.1", 0, dir, Optional.empty(), Map.of(), Map.of(), name -> null, Map.of()))) {
       HttpResponse<String> models = TestGateway.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + GatewayRole.port(context) + "/v1/models")).build());
       assertThat(models.statusCode()).isEqualTo(200);

@@ -33,7 +33,7 @@ public final class TestGateway implements AutoCloseable {
       Path file = dir.resolve("modelway.yaml");
       Files.writeString(file, yaml);
       return new TestGateway(GatewayRole.start(new GatewayOptions(
-          "127.0.0.1", 0, dir, Optional.of(file), Map.of(), Map.of(), env::get)), file);
+          "127.0.0.1", 0, dir, Optional.of(file), Map.of(), Map.of(), env::get, Map.of())), file);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -50,6 +50,18 @@ public final class Catalog {
    */
   public static Catalog build(
       ModelwayConfig config, Function<String, @Nullable String> env, HttpClient client) {
+    return build(config, env, client, Map.of());
+  }
+
+  /**
+   * Builds the catalog of {@code config} plus {@code localModels}, models served in this process
+   * (called without an HTTP hop), listed after the configured ones.
+   *
+   * @throws ConfigException when an {@code api-key-env} variable is not set, or a local model has
+   *     the name of a configured one
+   */
+  public static Catalog build(ModelwayConfig config, Function<String, @Nullable String> env,
+      HttpClient client, Map<String, Backend> localModels) {
     Map<String, Backend> backends = new LinkedHashMap<>();
     config.backends().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
       ModelwayConfig.Backend b = entry.getValue();
@@ -68,6 +80,13 @@ public final class Catalog {
     for (ModelwayConfig.Model m : config.models()) {
       routes.put(m.name(), new Route(m.name(), m.upstreamModelOrName(), backends.get(m.backend())));
     }
+    localModels.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(local -> {
+      if (routes.containsKey(local.getKey())) {
+        throw new ConfigException("models: '" + local.getKey()
+            + "' is also a model loaded in this process (expected: one definition)");
+      }
+      routes.put(local.getKey(), new Route(local.getKey(), local.getKey(), local.getValue()));
+    });
     return new Catalog(config, Map.copyOf(backends), routes);
   }
 

@@ -31,16 +31,17 @@ public class CatalogConfiguration {
         config -> Catalog.build(
             ConfigLoader.withUpstreams(config, options.upstreams(), options.upstreamKeys()),
             options.environment(),
-            backendHttpClient),
+            backendHttpClient,
+            options.localModels()),
         Clock.systemUTC());
     catalog.watch();
     Catalog current = catalog.current();
-    if (current.backends().isEmpty()) {
+    if (current.backends().isEmpty() && current.models().isEmpty()) {
       log.info("No models configured yet. Add one with --upstream NAME=BASE_URL (then call model"
           + " NAME/<model>), or write a config file and pass --config FILE (see the README's"
           + " config reference).");
     } else {
-      log.info("Serving {} configured models {}; backends {} (any of their models as BACKEND/MODEL)",
+      log.info("Serving {} models {}; backends {} (any of their models as BACKEND/MODEL)",
           current.models().size(), current.models(), current.backends());
     }
     return catalog;

@@ -22,7 +22,7 @@ import java.util.Random;
  * its own (EOS) and never emits half a UTF-8 character. Tests end generation with
  * {@code max_tokens} or a stop string.
  */
-final class GgufWriter {
+public final class GgufWriter {
   static final String CHAT_TEMPLATE =
       "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}"
           + "{% if add_generation_prompt %}assistant:{% endif %}";
@@ -42,7 +42,7 @@ final class GgufWriter {
   private GgufWriter() {}
 
   /** Writes the model for {@code seed} to {@code file} and returns {@code file}. */
-  static Path write(Path file, long seed) {
+  public static Path write(Path file, long seed) {
     try {
       Files.write(file, bytes(seed));
       return file;

@@ -1,0 +1,73 @@
+package io.modelway.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.GatewayRole;
+import io.modelway.runtime.llama.GgufWriter;
+import io.modelway.runtime.llama.LlamaOptions;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** {@code modelway up --model NAME=PATH.gguf}: the gateway calls a model in its own process. */
+class AllInOneModelTest {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private static HttpResponse<String> post(int port, String body) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void servesALocalGgufModelAndLeavesOutOneThatFailsToLoad(@TempDir Path dir) throws Exception {
+    Path tiny = GgufWriter.write(dir.resolve("tiny.gguf"), 7);
+    Path broken = dir.resolve("broken.gguf");
+    Files.write(broken, new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0, 1, 2, 3});
+    try (LocalModels models = LocalModels.load(
+            Map.of("tiny", tiny, "broken", broken), new LlamaOptions(2, 512, 2));
+        ConfigurableApplicationContext context = GatewayRole.start(new GatewayOptions("127.0.0.1", 0,
+            dir, Optional.empty(), Map.of(), Map.of(), name -> null, models.backends()))) {
+      assertThat(models.backends()).containsOnlyKeys("tiny");
+      int port = GatewayRole.port(context);
+
+      HttpResponse<String> whole = post(port, """
+          {"model":"tiny","temperature":0,"seed":1,"max_tokens":6,
+           "messages":[{"role":"user","content":"hello"}]}""");
+      assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
+      JsonNode answer = JSON.readTree(whole.body());
+      String text = answer.path("choices").path(0).path("message").path("content").asString();
+      assertThat(answer.path("usage").path("completion_tokens").asInt()).isEqualTo(6);
+
+      HttpResponse<String> streamed = post(port, """
+          {"model":"tiny","temperature":0,"seed":1,"max_tokens":6,"stream":true,
+           "messages":[{"role":"user","content":"hello"}]}""");
+      assertThat(streamed.statusCode()).isEqualTo(200);
+      StringBuilder joined = new StringBuilder();
+      for (String event : streamed.body().split("\\n\\n")) {
+        String data = event.substring("data: ".length());
+        if (!data.equals("[DONE]")) {
+          joined.append(JSON.readTree(data).path("choices").path(0).path("delta").path("content").asString(""));
+        }
+      }
+      assertThat(streamed.body()).endsWith("data: [DONE]\n\n");
+      assertThat(joined.toString()).isEqualTo(text);
+
+      String list = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(list).contains("\"tiny\"").doesNotContain("broken");
+    }
+  }
+}
