@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
         GatewayCommand.class,
         WorkerCommand.class,
         SimCommand.class,
+        ModelsCommand.class,
         Version.Command.class,
         CommandLine.HelpCommand.class})
 public final class Modelway implements Runnable {

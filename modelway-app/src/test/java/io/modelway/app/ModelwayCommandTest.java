@@ -25,7 +25,7 @@ class ModelwayCommandTest {
   void helpListsEverySubcommand() {
     Run r = run("--help");
     assertThat(r.code()).isZero();
-    assertThat(r.out()).contains("up ", "gateway ", "worker ", "sim ", "version ");
+    assertThat(r.out()).contains("up ", "gateway ", "worker ", "sim ", "models ", "version ");
   }
 
   @Test
@@ -51,6 +51,20 @@ class ModelwayCommandTest {
         "--slots=N", "--context-size=TOKENS", "--port=PORT");
     assertThat(run("up", "--help").out()).contains("--model=NAME=PATH.gguf", "--slots=N");
     assertThat(run("gateway", "--help").out()).doesNotContain("--model");
+  }
+
+  @Test
+  void modelsListsGgufFilesFromTheirHeaders(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path models = java.nio.file.Files.createDirectories(dir.resolve("models"));
+    io.modelway.runtime.llama.GgufWriter.write(models.resolve("tiny.gguf"), 5);
+    java.nio.file.Files.write(models.resolve("junk.gguf"), new byte[] {1, 2, 3});
+    Run r = run("models", "--data-dir", dir.toString());
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("MODEL", "QUANT", "CONTEXT");
+    assertThat(r.out().lines().filter(l -> l.startsWith("tiny.gguf")).findFirst().orElseThrow())
+        .contains("llama", "F32", "4096", "KiB");
+    assertThat(r.out()).contains("junk.gguf").contains("unreadable");
   }
 
   @Test

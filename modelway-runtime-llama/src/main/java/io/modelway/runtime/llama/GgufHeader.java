@@ -7,8 +7,10 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -18,8 +20,18 @@ import org.jspecify.annotations.Nullable;
  * instead of llama.cpp's bare "could not load model".
  *
  * <p>Follows the GGUF specification (ggml's {@code docs/gguf.md}), versions 2 and 3.
+ *
+ * @param quantization the file type ({@code general.file_type}, such as {@code Q4_K_M}), else
+ *     the ggml type holding most of the tensor bytes, such as {@code F32}
+ * @param contextLength the context the model was trained with ({@code <arch>.context_length})
  */
-record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemplate) {
+public record GgufHeader(
+    String architecture,
+    boolean addBos,
+    Optional<String> chatTemplate,
+    long fileSize,
+    String quantization,
+    OptionalLong contextLength) {
   private static final int MAGIC = 0x46554747; // "GGUF" read little-endian
   private static final int STRING = 8;
   private static final int ARRAY = 9;
@@ -42,7 +54,7 @@ record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemp
    *
    * @throws ModelLoadException naming the file and what is wrong with it
    */
-  static GgufHeader read(Path file) {
+  public static GgufHeader read(Path file) {
     long size;
     try {
       size = Files.size(file);
@@ -72,9 +84,20 @@ record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemp
     Boolean addBos = null;
     String template = null;
     long alignment = 32;
+    Long fileType = null;
+    Map<String, Long> contextLengths = new HashMap<>();
     for (long i = 0; i < kvCount; i++) {
       String key = in.string(file);
       int type = in.u32();
+      if ((key.equals("general.file_type") || key.endsWith(".context_length")) && isInteger(type)) {
+        long value = in.integer(type);
+        if (key.equals("general.file_type")) {
+          fileType = value;
+        } else {
+          contextLengths.put(key.substring(0, key.length() - ".context_length".length()), value);
+        }
+        continue;
+      }
       switch (key) {
         case "general.architecture" -> architecture = in.expectString(file, key, type);
         case "tokenizer.chat_template" -> template = in.expectString(file, key, type);
@@ -99,6 +122,7 @@ record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemp
     if (architecture == null) {
       throw new ModelLoadException(file, "no general.architecture in the GGUF metadata");
     }
+    Map<Integer, Long> bytesByType = new HashMap<>();
     long[][] extents = new long[(int) tensorCount][];
     String[] names = new String[(int) tensorCount];
     for (int t = 0; t < tensorCount; t++) {
@@ -115,9 +139,11 @@ record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemp
         }
         elements = Math.multiplyExact(elements, n);
       }
-      int[] typeSize = TYPE_SIZES.get(in.u32());
+      int ggmlType = in.u32();
+      int[] typeSize = TYPE_SIZES.get(ggmlType);
       long offset = in.u64();
       long bytes = typeSize == null ? 0 : elements / typeSize[0] * typeSize[1];
+      bytesByType.merge(ggmlType, Math.max(bytes, elements), Long::sum);
       extents[t] = new long[] {offset, bytes};
     }
     long dataStart = (in.position() + alignment - 1) / alignment * alignment;
@@ -129,8 +155,38 @@ record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemp
       }
     }
     // llama.cpp's default for SentencePiece ("llama") vocabularies; GGUF files usually say.
-    return new GgufHeader(architecture, addBos == null || addBos, Optional.ofNullable(template));
+    String quantization = fileType != null && FILE_TYPES.containsKey(fileType.intValue())
+        ? FILE_TYPES.get(fileType.intValue())
+        : bytesByType.entrySet().stream().max(Map.Entry.comparingByValue())
+            .map(e -> GGML_TYPES.getOrDefault(e.getKey(), "type " + e.getKey()))
+            .orElse("unknown");
+    Long context = contextLengths.get(architecture);
+    return new GgufHeader(architecture, addBos == null || addBos, Optional.ofNullable(template),
+        size, quantization, context == null ? OptionalLong.empty() : OptionalLong.of(context));
   }
+
+  private static boolean isInteger(int type) {
+    return type == 4 || type == 5 || type == 10 || type == 11;
+  }
+
+  /** llama.cpp's {@code llama_ftype} names, as {@code general.file_type} numbers them. */
+  private static final Map<Integer, String> FILE_TYPES = Map.ofEntries(
+      Map.entry(0, "F32"), Map.entry(1, "F16"), Map.entry(2, "Q4_0"), Map.entry(3, "Q4_1"),
+      Map.entry(7, "Q8_0"), Map.entry(8, "Q5_0"), Map.entry(9, "Q5_1"), Map.entry(10, "Q2_K"),
+      Map.entry(11, "Q3_K_S"), Map.entry(12, "Q3_K_M"), Map.entry(13, "Q3_K_L"),
+      Map.entry(14, "Q4_K_S"), Map.entry(15, "Q4_K_M"), Map.entry(16, "Q5_K_S"),
+      Map.entry(17, "Q5_K_M"), Map.entry(18, "Q6_K"), Map.entry(19, "IQ2_XXS"),
+      Map.entry(20, "IQ2_XS"), Map.entry(21, "Q2_K_S"), Map.entry(22, "IQ3_XS"),
+      Map.entry(23, "IQ3_XXS"), Map.entry(24, "IQ1_S"), Map.entry(25, "IQ4_NL"),
+      Map.entry(26, "IQ3_S"), Map.entry(27, "IQ3_M"), Map.entry(28, "IQ2_S"), Map.entry(29, "IQ2_M"),
+      Map.entry(30, "IQ4_XS"), Map.entry(31, "IQ1_M"), Map.entry(32, "BF16"));
+
+  /** ggml tensor type names by id. */
+  private static final Map<Integer, String> GGML_TYPES = Map.ofEntries(
+      Map.entry(0, "F32"), Map.entry(1, "F16"), Map.entry(2, "Q4_0"), Map.entry(3, "Q4_1"),
+      Map.entry(6, "Q5_0"), Map.entry(7, "Q5_1"), Map.entry(8, "Q8_0"), Map.entry(9, "Q8_1"),
+      Map.entry(10, "Q2_K"), Map.entry(11, "Q3_K"), Map.entry(12, "Q4_K"), Map.entry(13, "Q5_K"),
+      Map.entry(14, "Q6_K"), Map.entry(15, "Q8_K"), Map.entry(30, "BF16"));
 
   private static final class Reader implements AutoCloseable {
     private final InputStream in;
@@ -163,6 +219,14 @@ record GgufHeader(String architecture, boolean addBos, Optional<String> chatTemp
     int u32() throws IOException {
       fill(buf, 4);
       return (buf[0] & 0xff) | (buf[1] & 0xff) << 8 | (buf[2] & 0xff) << 16 | (buf[3] & 0xff) << 24;
+    }
+
+    long integer(int type) throws IOException {
+      return switch (type) {
+        case 4 -> Integer.toUnsignedLong(u32());
+        case 5 -> u32();
+        default -> u64();
+      };
     }
 
     long u64() throws IOException {
