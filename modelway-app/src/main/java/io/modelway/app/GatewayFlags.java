@@ -40,7 +40,7 @@ final class GatewayFlags {
   Map<String, String> upstreamKeys = new LinkedHashMap<>();
 
   GatewayOptions toOptions(Map<String, Backend> localModels) {
-    Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".modelway");
+    Path dir = DataDir.orDefault(dataDir);
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {

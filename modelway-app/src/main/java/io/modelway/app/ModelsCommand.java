@@ -28,8 +28,7 @@ final class ModelsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    Path dir = (dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".modelway"))
-        .resolve("models");
+    Path dir = DataDir.orDefault(dataDir).resolve("models");
     PrintWriter out = spec.commandLine().getOut();
     if (!Files.isDirectory(dir)) {
       out.println("No models yet: " + dir + " does not exist.");

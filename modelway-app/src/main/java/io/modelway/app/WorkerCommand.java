@@ -50,7 +50,7 @@ final class WorkerCommand implements Callable<Integer> {
           + " the gateway as an upstream instead (--upstream NAME=http://HOST:{}/v1)", gateway, port);
     }
     LocalModels models = LocalModels.load(modelFlags.models, modelFlags.llamaOptions());
-    Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".modelway");
+    Path dir = DataDir.orDefault(dataDir);
     GatewayOptions options = new GatewayOptions(host, port, dir, Optional.empty(), Map.of(),
         Map.of(), System::getenv, models.backends());
     return ServerRun.gateway(options, models, spec.commandLine());

@@ -13,6 +13,8 @@ import tools.jackson.core.ObjectReadContext;
 import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.json.JsonFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * What the gateway needs to know of a request body, read in one streaming pass without building a
@@ -38,6 +40,8 @@ public record InspectedRequest(
   private static final JsonFactory JSON = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       .build();
+
+  private static final JsonMapper TREES = JsonMapper.builder().build();
 
   /** The JSON type a known field must have; {@code null} is accepted for every optional one. */
   private enum Kind { STRING, BOOLEAN, INTEGER, NUMBER, OBJECT, ARRAY, STRING_OR_ARRAY, STRING_OR_OBJECT }
@@ -87,6 +91,20 @@ public record InspectedRequest(
     requireNonNull(body, "body");
     try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), body)) {
       return read(endpoint, p, body);
+    } catch (JacksonException e) {
+      throw OpenAiException.invalidRequest(
+          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+    }
+  }
+
+  /**
+   * {@code body} as a JSON tree, for runtimes that read more than the gateway does.
+   *
+   * @throws OpenAiException 400 when it is not JSON
+   */
+  public static JsonNode tree(byte[] body) {
+    try {
+      return TREES.readTree(body);
     } catch (JacksonException e) {
       throw OpenAiException.invalidRequest(
           "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);

@@ -13,6 +13,7 @@ import io.modelway.backend.Backend;
 import io.modelway.backend.BackendCall;
 import io.modelway.backend.BackendResponse;
 import io.modelway.openai.Endpoint;
+import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import io.modelway.openai.SseFramer;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +34,6 @@ import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -273,13 +273,7 @@ public final class LlamaCppBackend implements Backend, AutoCloseable {
   private record Generated(String text, int completionTokens, String finishReason) {}
 
   private Prepared prepare(BackendCall call) {
-    JsonNode request;
-    try {
-      request = JSON.readTree(call.body());
-    } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest(
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
-    }
+    JsonNode request = InspectedRequest.tree(call.body());
     if (!request.isObject()) {
       throw OpenAiException.invalidRequest("The request body must be a JSON object.", null);
     }

@@ -27,7 +27,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.json.JsonFactory;
@@ -178,13 +177,7 @@ public final class OnnxEmbeddingBackend implements Backend, AutoCloseable {
           "model");
     }
     InspectedRequest.inspect(Endpoint.EMBEDDINGS, call.body());
-    JsonNode request;
-    try {
-      request = JSON.readTree(call.body());
-    } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest(
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
-    }
+    JsonNode request = InspectedRequest.tree(call.body());
     List<String> texts = texts(request.path("input"));
     JsonNode format = request.path("encoding_format");
     boolean base64 = false;
