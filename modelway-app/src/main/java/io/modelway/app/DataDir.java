@@ -1,5 +1,8 @@
 package io.modelway.app;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.jspecify.annotations.Nullable;
 
@@ -9,5 +12,16 @@ final class DataDir {
 
   static Path orDefault(@Nullable Path given) {
     return given != null ? given : Path.of(System.getProperty("user.home"), ".modelway");
+  }
+
+  /** {@link #orDefault}, created if it does not exist yet. */
+  static Path created(@Nullable Path given) {
+    Path dir = orDefault(given);
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create data dir " + dir, e);
+    }
+    return dir;
   }
 }

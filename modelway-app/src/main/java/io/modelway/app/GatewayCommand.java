@@ -1,5 +1,6 @@
 package io.modelway.app;
 
+import io.modelway.gateway.GatewayOptions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -8,13 +9,14 @@ import picocli.CommandLine.Spec;
 
 /** {@code modelway gateway}: the gateway role alone, one replica of many. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
-    description = "Run the gateway role alone (microservices mode).")
+    description = "Run the gateway role alone (microservices mode); workers register with it.")
 final class GatewayCommand implements Callable<Integer> {
   @Mixin GatewayFlags flags;
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    return ServerRun.gateway(flags.toOptions(java.util.Map.of()), spec.commandLine());
+    return ServerRun.run(flags.toOptions(GatewayOptions.Role.GATEWAY), spec.commandLine(),
+        context -> {});
   }
 }

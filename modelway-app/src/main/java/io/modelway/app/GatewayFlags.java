@@ -1,12 +1,10 @@
 package io.modelway.app;
 
-import io.modelway.backend.Backend;
 import io.modelway.gateway.GatewayOptions;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -39,19 +37,27 @@ final class GatewayFlags {
       description = "Environment variable that holds upstream NAME's API key. Repeatable.")
   Map<String, String> upstreamKeys = new LinkedHashMap<>();
 
-  GatewayOptions toOptions(Map<String, Backend> localModels) {
-    Path dir = DataDir.orDefault(dataDir);
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create data dir " + dir, e);
-    }
+  @Option(names = "--lease-ttl", defaultValue = "10s", paramLabel = "DURATION",
+      description = "How long a registered worker stays without a heartbeat (default: ${DEFAULT-VALUE}).")
+  Duration leaseTtl = GatewayOptions.DEFAULT_LEASE_TTL;
+
+  /** The data dir, created if missing. */
+  Path dataDir() {
+    return DataDir.created(dataDir);
+  }
+
+  GatewayOptions toOptions(GatewayOptions.Role role) {
+    Path dir = dataDir();
     Optional<Path> file = Optional.ofNullable(config);
     Path fallback = dir.resolve("modelway.yaml");
     if (file.isEmpty() && Files.isRegularFile(fallback)) {
       file = Optional.of(fallback);
     }
-    return new GatewayOptions(
-        host, port, dir, file, upstreams, upstreamKeys, System::getenv, localModels);
+    return GatewayOptions.of(dir)
+        .withRole(role)
+        .withAddress(host, port)
+        .withConfigFile(file)
+        .withUpstreams(upstreams, upstreamKeys)
+        .withLeaseTtl(leaseTtl);
   }
 }

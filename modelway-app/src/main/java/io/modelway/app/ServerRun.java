@@ -4,42 +4,42 @@ import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.GatewayRole;
 import io.modelway.gateway.catalog.ConfigException;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 import org.springframework.boot.SpringApplication;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.event.ContextClosedEvent;
 import picocli.CommandLine;
 
-/** Runs a Spring-based role until the process is asked to stop. */
+/** Runs the server until the process is asked to stop. */
 final class ServerRun {
   private ServerRun() {}
 
   /**
-   * Runs the gateway role with {@code models} until the process stops, then closes the models.
+   * Starts the server of {@code options}, calls {@code started} once it listens, and waits until
+   * it stops; then closes the models of {@code options}.
    *
    * @return the exit code: 0, or 2 when the config is invalid
    */
-  static int gateway(GatewayOptions options, LocalModels models, CommandLine commandLine) {
-    try (models) {
-      return gateway(options, commandLine);
-    }
-  }
-
-  static int gateway(GatewayOptions options, CommandLine commandLine) {
-    ConfigurableApplicationContext context;
-    try {
-      context = GatewayRole.start(options);
-    } catch (RuntimeException e) {
-      Throwable cause = e;
-      while (cause.getCause() != null && !(cause instanceof ConfigException)) {
-        cause = cause.getCause();
+  static int run(GatewayOptions options, CommandLine commandLine,
+      Consumer<ConfigurableApplicationContext> started) {
+    try (var models = options.models()) {
+      ConfigurableApplicationContext context;
+      try {
+        context = GatewayRole.start(options);
+      } catch (RuntimeException e) {
+        Throwable cause = e;
+        while (cause.getCause() != null && !(cause instanceof ConfigException)) {
+          cause = cause.getCause();
+        }
+        if (cause instanceof ConfigException) {
+          commandLine.getErr().println("modelway: invalid config: " + cause.getMessage());
+          return 2;
+        }
+        throw e;
       }
-      if (cause instanceof ConfigException) {
-        commandLine.getErr().println("modelway: invalid config: " + cause.getMessage());
-        return 2;
-      }
-      throw e;
+      started.accept(context);
+      return awaitClose(context);
     }
-    return awaitClose(context);
   }
 
   private static int awaitClose(ConfigurableApplicationContext context) {

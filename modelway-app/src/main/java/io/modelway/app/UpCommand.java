@@ -1,5 +1,7 @@
 package io.modelway.app;
 
+import io.modelway.gateway.GatewayOptions;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,7 +18,9 @@ final class UpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    LocalModels models = LocalModels.load(modelFlags.models, modelFlags.llamaOptions());
-    return ServerRun.gateway(flags.toOptions(models.backends()), models, spec.commandLine());
+    Path dir = flags.dataDir();
+    GatewayOptions options = flags.toOptions(GatewayOptions.Role.ALL_IN_ONE)
+        .withModels(modelFlags.startLoading(dir));
+    return ServerRun.run(options, spec.commandLine(), context -> {});
   }
 }

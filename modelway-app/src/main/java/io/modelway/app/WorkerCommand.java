@@ -1,14 +1,18 @@
 package io.modelway.app;
 
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.GatewayRole;
+import io.modelway.gateway.auth.SharedSecret;
+import io.modelway.gateway.registry.RegistrationAgent;
+import io.modelway.runtime.ModelHost;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.springframework.context.event.ContextClosedEvent;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,14 +20,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code modelway worker}: runs models in this process and serves them over the same
- * OpenAI-compatible API as the gateway. Registration with a gateway is not built yet.
+ * {@code modelway worker}: runs models in this process, serves them over the same
+ * OpenAI-compatible API as the gateway, and registers with a gateway when given one.
  */
 @Command(name = "worker", mixinStandardHelpOptions = true,
-    description = "Run a model worker: GGUF models in this JVM, served over the OpenAI API.")
+    description = "Run a model worker: models in this JVM, served over the OpenAI API, registered with a gateway.")
 final class WorkerCommand implements Callable<Integer> {
-  private static final Logger log = LoggerFactory.getLogger(WorkerCommand.class);
-
   @Option(names = "--port", defaultValue = "8090", paramLabel = "PORT",
       description = "Port of the worker's OpenAI-compatible API (default: ${DEFAULT-VALUE}).")
   int port;
@@ -37,22 +39,74 @@ final class WorkerCommand implements Callable<Integer> {
   @Nullable Path dataDir;
 
   @Option(names = "--gateway", paramLabel = "URL",
-      description = "The gateway to register with. Registration is not built yet: the option is read and reported.")
+      description = "The gateway to register with, e.g. http://gateway:8080 (needs MODELWAY_CLUSTER_SECRET).")
   @Nullable URI gateway;
+
+  @Option(names = "--advertise", paramLabel = "URL",
+      description = "The URL the gateway calls this worker at (default: http://HOST:PORT, HOST being --host or this machine's address).")
+  @Nullable URI advertise;
+
+  @Option(names = "--worker-id", paramLabel = "ID",
+      description = "This worker's id in the registry (default: HOSTNAME-PORT).")
+  @Nullable String workerId;
 
   @Mixin ModelFlags modelFlags;
   @Spec CommandSpec spec;
 
+  /** Looks up environment variables; tests replace it. */
+  Function<String, @Nullable String> environment = System::getenv;
+
   @Override
   public Integer call() {
-    if (gateway != null) {
-      log.warn("--gateway {}: registration with a gateway is not built yet; add this worker to"
-          + " the gateway as an upstream instead (--upstream NAME=http://HOST:{}/v1)", gateway, port);
+    SharedSecret secret = SharedSecret.fromEnvironment(
+        environment, SharedSecret.CLUSTER_SECRET_ENV, "worker registration");
+    if (gateway != null && !secret.isSet()) {
+      spec.commandLine().getErr().println("modelway: --gateway needs the cluster secret: set "
+          + SharedSecret.CLUSTER_SECRET_ENV + " to the value the gateway has.");
+      return 2;
     }
-    LocalModels models = LocalModels.load(modelFlags.models, modelFlags.llamaOptions());
-    Path dir = DataDir.orDefault(dataDir);
-    GatewayOptions options = new GatewayOptions(host, port, dir, Optional.empty(), Map.of(),
-        Map.of(), System::getenv, models.backends());
-    return ServerRun.gateway(options, models, spec.commandLine());
+    Path dir = DataDir.created(dataDir);
+    ModelHost models = modelFlags.startLoading(dir);
+    GatewayOptions options = GatewayOptions.of(dir)
+        .withRole(GatewayOptions.Role.WORKER)
+        .withAddress(host, port)
+        .withEnvironment(environment)
+        .withModels(models);
+    return ServerRun.run(options, spec.commandLine(), context -> {
+      if (gateway == null) {
+        return;
+      }
+      int listening = GatewayRole.port(context);
+      URI self = advertise != null ? advertise : URI.create("http://" + advertisedHost() + ":" + listening);
+      String id = workerId != null ? workerId : hostname() + "-" + listening;
+      RegistrationAgent agent = new RegistrationAgent(
+          gateway, secret.value().orElseThrow(), id, self, models);
+      // Deregister first thing on shutdown, before the server stops taking calls.
+      context.addApplicationListener(event -> {
+        if (event instanceof ContextClosedEvent) {
+          agent.close();
+        }
+      });
+      agent.start();
+    });
+  }
+
+  private String advertisedHost() {
+    if (!host.equals("0.0.0.0") && !host.equals("::")) {
+      return host;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostAddress();
+    } catch (UnknownHostException e) {
+      return "127.0.0.1";
+    }
+  }
+
+  private static String hostname() {
+    try {
+      return InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
+    } catch (UnknownHostException e) {
+      return "worker";
+    }
   }
 }

@@ -1,26 +1,29 @@
 package io.modelway.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.GatewayRole;
 import io.modelway.runtime.llama.GgufWriter;
-import io.modelway.runtime.llama.LlamaOptions;
+import io.modelway.runtime.ModelHost;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.Optional;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code modelway up --model NAME=PATH.gguf}: the gateway calls a model in its own process. */
+/**
+ * {@code modelway up --model NAME=PATH.gguf}: the gateway calls models in its own process, the
+ * built-in embedding model among them.
+ */
 class AllInOneModelTest {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -32,15 +35,21 @@ class AllInOneModelTest {
   }
 
   @Test
-  void servesALocalGgufModelAndLeavesOutOneThatFailsToLoad(@TempDir Path dir) throws Exception {
+  void servesLocalModelsAndReportsOneThatFailsToLoad(@TempDir Path dir) throws Exception {
     Path tiny = GgufWriter.write(dir.resolve("tiny.gguf"), 7);
     Path broken = dir.resolve("broken.gguf");
     Files.write(broken, new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0, 1, 2, 3});
-    try (LocalModels models = LocalModels.load(
-            Map.of("tiny", tiny, "broken", broken), new LlamaOptions(2, 512, 2));
-        ConfigurableApplicationContext context = GatewayRole.start(new GatewayOptions("127.0.0.1", 0,
-            dir, Optional.empty(), Map.of(), Map.of(), name -> null, models.backends()))) {
-      assertThat(models.backends()).containsOnlyKeys("tiny");
+    ModelFlags flags = new ModelFlags();
+    flags.models.put("tiny", tiny);
+    flags.models.put("broken", broken);
+    flags.slots = 2;
+    flags.contextSize = 512;
+    try (ModelHost models = flags.startLoading(dir);
+        ConfigurableApplicationContext context = GatewayRole.start(
+            GatewayOptions.of(dir).withEnvironment(name -> null).withModels(models))) {
+      await().atMost(Duration.ofMinutes(1)).until(models::settled);
+      assertThat(models.status("broken").orElseThrow().error()).get().asString()
+          .contains("broken.gguf");
       int port = GatewayRole.port(context);
 
       HttpResponse<String> whole = post(port, """
@@ -67,7 +76,24 @@ class AllInOneModelTest {
 
       String list = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
-      assertThat(list).contains("\"tiny\"").doesNotContain("broken");
+      assertThat(list).contains("\"tiny\"", "\"all-minilm-l6-v2\"").doesNotContain("broken");
+
+      HttpResponse<String> embedded = HTTP.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + port + "/v1/embeddings"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(
+              "{\"model\":\"all-minilm-l6-v2\",\"input\":\"hello\"}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(embedded.statusCode()).as(embedded.body()).isEqualTo(200);
+      assertThat(JSON.readTree(embedded.body()).path("data").path(0).path("embedding").size())
+          .isEqualTo(384);
+
+      HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + port + "/actuator/health")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(JSON.readTree(health.body()).path("components").path("models").path("details")
+          .path("broken").asString()).startsWith("failed: ");
     }
   }
 }

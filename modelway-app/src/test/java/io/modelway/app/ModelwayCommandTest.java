@@ -48,7 +48,9 @@ class ModelwayCommandTest {
   @Test
   void workerAndUpTakeModels() {
     assertThat(run("worker", "--help").out()).contains("--model=NAME=PATH.gguf", "--gateway=URL",
-        "--slots=N", "--context-size=TOKENS", "--port=PORT");
+        "--slots=N", "--context-size=TOKENS", "--port=PORT", "--advertise=URL", "--worker-id=ID",
+        "--no-embedding-model", "--embedding-max-batch=N", "--embedding-max-wait=DURATION");
+    assertThat(run("gateway", "--help").out()).contains("--lease-ttl=DURATION");
     assertThat(run("up", "--help").out()).contains("--model=NAME=PATH.gguf", "--slots=N");
     assertThat(run("gateway", "--help").out()).doesNotContain("--model");
   }
@@ -89,5 +91,13 @@ class ModelwayCommandTest {
     Run r = run("up", "--port", "0", "--data-dir", dir.toString(), "--config", config.toString());
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("invalid config", "models[0].backend");
+  }
+
+  @Test
+  void workerRefusesToRegisterWithoutTheClusterSecret() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("MODELWAY_CLUSTER_SECRET") == null);
+    Run r = run("worker", "--port", "0", "--gateway", "http://127.0.0.1:9");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("MODELWAY_CLUSTER_SECRET");
   }
 }

@@ -228,9 +228,26 @@ public final class OpenAiHttpBackend implements Backend {
       return timeout("no data within first-byte " + fmt(timeouts.firstByte()));
     }
     if (e instanceof ConnectTimeoutException) {
-      return timeout("no connection within connect " + fmt(timeouts.connect()));
+      return OpenAiException.upstreamTimeout(
+          name, "no connection within connect " + fmt(timeouts.connect()), e);
     }
     return OpenAiException.upstreamUnreachable(name, e);
+  }
+
+  /**
+   * Whether {@code failure}, from {@link #send}, happened before the request left: no connection
+   * could be made, so nothing reached the backend and the call may safely go to another one.
+   */
+  public static boolean neverSent(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof java.net.ConnectException) { // Netty's connect timeout is one too
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
   }
 
   private static String fmt(Duration d) {

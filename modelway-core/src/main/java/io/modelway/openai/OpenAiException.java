@@ -91,12 +91,15 @@ public final class OpenAiException extends RuntimeException {
 
   /** 504: the backend did not answer within its deadline ({@code what}: which deadline). */
   public static OpenAiException upstreamTimeout(String backend, String what) {
-    return new OpenAiException(
-        504,
-        "upstream_error",
-        "Backend '" + backend + "' timed out: " + what + ".",
-        null,
-        "upstream_timeout");
+    return upstreamTimeout(backend, what, null);
+  }
+
+  /** 504, keeping the transport's failure as the cause. */
+  public static OpenAiException upstreamTimeout(
+      String backend, String what, @Nullable Throwable cause) {
+    return new OpenAiException(504, "upstream_error",
+        "Backend '" + backend + "' timed out: " + what + ".", null, "upstream_timeout", null,
+        cause);
   }
 
   /**

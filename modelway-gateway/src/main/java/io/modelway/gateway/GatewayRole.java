@@ -2,6 +2,10 @@ package io.modelway.gateway;
 
 import io.modelway.gateway.api.ApiConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
+import io.modelway.gateway.registry.RegistryConfiguration;
+import io.modelway.gateway.runtime.RuntimeConfiguration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import org.springframework.boot.SpringBootConfiguration;
@@ -11,8 +15,10 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Import;
 
 /**
- * The gateway role as a Spring Boot application: WebFlux on Reactor Netty, the OpenAI API, the
- * catalog and the actuator endpoints ({@code /actuator/health}, {@code /actuator/prometheus}).
+ * The server as a Spring Boot application: WebFlux on Reactor Netty, the OpenAI API, the catalog
+ * and the actuator endpoints ({@code /actuator/health}, {@code /actuator/prometheus}); plus, by
+ * {@link GatewayOptions.Role role}, the registry workers register with and the local models with
+ * their admin API. A worker is this same server with only its local models.
  */
 @SpringBootConfiguration(proxyBeanMethods = false)
 @EnableAutoConfiguration
@@ -21,7 +27,14 @@ public class GatewayRole {
 
   /** Starts the gateway and returns once it listens. */
   public static ConfigurableApplicationContext start(GatewayOptions options) {
-    return new SpringApplicationBuilder(GatewayRole.class)
+    List<Class<?>> sources = new ArrayList<>(List.of(GatewayRole.class));
+    if (options.role().hostsRegistry()) {
+      sources.add(RegistryConfiguration.class);
+    }
+    if (options.role() != GatewayOptions.Role.GATEWAY) {
+      sources.add(RuntimeConfiguration.class);
+    }
+    return new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
         .properties(properties(options))
         .initializers(context -> context.getBeanFactory().registerSingleton("gatewayOptions", options))
         .run();
@@ -39,10 +52,14 @@ public class GatewayRole {
     p.put("server.shutdown", "graceful");
     p.put("spring.main.banner-mode", "off");
     p.put("spring.jmx.enabled", false);
-    p.put("spring.application.name", "modelway-gateway");
+    p.put("spring.application.name",
+        options.role() == GatewayOptions.Role.WORKER ? "modelway-worker" : "modelway-gateway");
     p.put("management.endpoints.web.exposure.include", "health,prometheus,info");
     p.put("management.endpoint.health.show-details", "always");
     p.put("management.endpoint.health.probes.enabled", true);
+    if (options.role() != GatewayOptions.Role.GATEWAY) {
+      p.put("management.endpoint.health.group.readiness.include", "readinessState,models");
+    }
     p.put("logging.level.io.netty", "warn");
     return p;
   }

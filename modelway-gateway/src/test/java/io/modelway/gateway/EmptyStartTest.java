@@ -6,8 +6,6 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +19,8 @@ class EmptyStartTest {
 
   @Test
   void servesAnEmptyModelListAndSaysHowToAddAModel(@TempDir Path dir, CapturedOutput output) {
-    try (ConfigurableApplicationContext context = GatewayRole.start(new GatewayOptions(
-        "127.0.0.1", 0, dir, Optional.empty(), Map.of(), Map.of(), name -> null, Map.of()))) {
+    try (ConfigurableApplicationContext context = GatewayRole.start(
+        GatewayOptions.of(dir).withEnvironment(name -> null))) {
       HttpResponse<String> models = TestGateway.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + GatewayRole.port(context) + "/v1/models")).build());
       assertThat(models.statusCode()).isEqualTo(200);

@@ -32,8 +32,8 @@ public final class TestGateway implements AutoCloseable {
       Path dir = Files.createTempDirectory("modelway-test");
       Path file = dir.resolve("modelway.yaml");
       Files.writeString(file, yaml);
-      return new TestGateway(GatewayRole.start(new GatewayOptions(
-          "127.0.0.1", 0, dir, Optional.of(file), Map.of(), Map.of(), env::get, Map.of())), file);
+      return new TestGateway(GatewayRole.start(GatewayOptions.of(dir)
+          .withConfigFile(Optional.of(file)).withEnvironment(env::get)), file);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

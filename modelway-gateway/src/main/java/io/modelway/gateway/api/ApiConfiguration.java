@@ -1,7 +1,14 @@
 package io.modelway.gateway.api;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.catalog.LiveCatalog;
+import io.modelway.gateway.registry.Registry;
+import io.modelway.gateway.routing.InstanceBalancer;
+import io.modelway.gateway.routing.ModelRouter;
+import java.time.Clock;
+import java.util.Optional;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -19,8 +26,15 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 public class ApiConfiguration {
 
   @Bean
-  OpenAiHandler openAiHandler(LiveCatalog catalog, MeterRegistry meters) {
-    return new OpenAiHandler(catalog, meters);
+  ModelRouter modelRouter(LiveCatalog catalog, GatewayOptions options,
+      ObjectProvider<Registry> registry, ObjectProvider<InstanceBalancer> balancer) {
+    return new ModelRouter(catalog, options.models(), Optional.ofNullable(registry.getIfAvailable()),
+        Optional.ofNullable(balancer.getIfAvailable()), Clock.systemUTC());
+  }
+
+  @Bean
+  OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, MeterRegistry meters) {
+    return new OpenAiHandler(catalog, router, meters);
   }
 
   @Bean

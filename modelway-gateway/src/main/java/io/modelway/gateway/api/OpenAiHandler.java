@@ -9,13 +9,18 @@ import io.modelway.backend.OpenAiHttpBackend;
 import io.modelway.backend.BackendResponse;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.LiveCatalog;
+import io.modelway.gateway.registry.Instance;
+import io.modelway.gateway.routing.ModelRouter;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.io.ByteArrayOutputStream;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
@@ -55,11 +60,13 @@ public final class OpenAiHandler {
   private record MetricKey(Endpoint endpoint, String model, String backend, int status) {}
 
   private final LiveCatalog catalog;
+  private final ModelRouter router;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
-  public OpenAiHandler(LiveCatalog catalog, MeterRegistry meters) {
+  public OpenAiHandler(LiveCatalog catalog, ModelRouter router, MeterRegistry meters) {
     this.catalog = requireNonNull(catalog, "catalog");
+    this.router = requireNonNull(router, "router");
     this.meters = requireNonNull(meters, "meters");
   }
 
@@ -114,7 +121,7 @@ public final class OpenAiHandler {
         .flatMap(buffer -> {
           byte[] body = buffer.toByteArray();
           InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
-          Catalog.Route route = current.resolve(inspected.model())
+          Catalog.Route route = router.resolve(current, inspected.model())
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
           BackendCall call = new BackendCall(endpoint,
               inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
@@ -189,16 +196,20 @@ public final class OpenAiHandler {
     return out.toByteArray();
   }
 
-  /** {@code GET /v1/models}: the configured models. */
+  /**
+   * {@code GET /v1/models}: every model a client can call by name, each with a {@code modelway}
+   * extension object saying where it runs (and, on workers, each instance's health).
+   */
   public Mono<ServerResponse> listModels(ServerRequest request) {
-    Catalog current = catalog.current();
+    List<ModelRouter.Listed> models = router.models();
+    Instant now = router.clock().instant();
     byte[] json = write(g -> {
       g.writeStartObject();
       g.writeStringProperty("object", "list");
       g.writeName("data");
       g.writeStartArray();
-      for (String model : current.models()) {
-        writeModel(g, model);
+      for (ModelRouter.Listed model : models) {
+        writeModel(g, model, now);
       }
       g.writeEndArray();
       g.writeEndObject();
@@ -206,23 +217,45 @@ public final class OpenAiHandler {
     return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(json);
   }
 
-  /** {@code GET /v1/models/{id}}: one configured model, or 404. */
+  /** {@code GET /v1/models/{id}}: one model of the listing, or 404. */
   public Mono<ServerResponse> getModel(ServerRequest request) {
     String id = request.pathVariable("id");
-    String model = id.startsWith("/") ? id.substring(1) : id;
-    if (!catalog.current().models().contains(model)) {
-      return Mono.error(OpenAiException.modelNotFound(model));
+    String name = id.startsWith("/") ? id.substring(1) : id;
+    Optional<ModelRouter.Listed> model = router.model(name);
+    if (model.isEmpty()) {
+      return Mono.error(OpenAiException.modelNotFound(name));
     }
+    Instant now = router.clock().instant();
     return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
-        .bodyValue(write(g -> writeModel(g, model)));
+        .bodyValue(write(g -> writeModel(g, model.get(), now)));
   }
 
-  private static void writeModel(JsonGenerator g, String model) {
+  private static void writeModel(JsonGenerator g, ModelRouter.Listed model, Instant now) {
     g.writeStartObject();
-    g.writeStringProperty("id", model);
+    g.writeStringProperty("id", model.id());
     g.writeStringProperty("object", "model");
     g.writeNumberProperty("created", 0);
     g.writeStringProperty("owned_by", "modelway");
+    g.writeName("modelway");
+    g.writeStartObject();
+    g.writeStringProperty("source", model.source().label());
+    model.local().ifPresent(status ->
+        g.writeStringProperty("state", status.state().name().toLowerCase(Locale.ROOT)));
+    if (model.source() == ModelRouter.Source.WORKERS) {
+      g.writeName("instances");
+      g.writeStartArray();
+      for (Instance instance : model.instances()) {
+        g.writeStartObject();
+        g.writeStringProperty("id", instance.id());
+        g.writeStringProperty("address", instance.address().toString());
+        g.writeStringProperty("health", instance.health(now).label());
+        instance.models().stream().filter(m -> m.id().equals(model.id())).findFirst()
+            .ifPresent(m -> g.writeStringProperty("state", m.state()));
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    }
+    g.writeEndObject();
     g.writeEndObject();
   }
 

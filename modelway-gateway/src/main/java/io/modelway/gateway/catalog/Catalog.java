@@ -50,18 +50,6 @@ public final class Catalog {
    */
   public static Catalog build(
       ModelwayConfig config, Function<String, @Nullable String> env, HttpClient client) {
-    return build(config, env, client, Map.of());
-  }
-
-  /**
-   * Builds the catalog of {@code config} plus {@code localModels}, models served in this process
-   * (called without an HTTP hop), listed after the configured ones.
-   *
-   * @throws ConfigException when an {@code api-key-env} variable is not set, or a local model has
-   *     the name of a configured one
-   */
-  public static Catalog build(ModelwayConfig config, Function<String, @Nullable String> env,
-      HttpClient client, Map<String, Backend> localModels) {
     Map<String, Backend> backends = new LinkedHashMap<>();
     config.backends().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
       ModelwayConfig.Backend b = entry.getValue();
@@ -80,22 +68,22 @@ public final class Catalog {
     for (ModelwayConfig.Model m : config.models()) {
       routes.put(m.name(), new Route(m.name(), m.upstreamModelOrName(), backends.get(m.backend())));
     }
-    localModels.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(local -> {
-      if (routes.containsKey(local.getKey())) {
-        throw new ConfigException("models: '" + local.getKey()
-            + "' is also a model loaded in this process (expected: one definition)");
-      }
-      routes.put(local.getKey(), new Route(local.getKey(), local.getKey(), local.getValue()));
-    });
     return new Catalog(config, Map.copyOf(backends), routes);
   }
 
   /** The route of {@code model}: a configured model, or {@code BACKEND/MODEL}. */
   public Optional<Route> resolve(String model) {
     Route route = routes.get(model);
-    if (route != null) {
-      return Optional.of(route);
-    }
+    return route != null ? Optional.of(route) : resolvePrefixed(model);
+  }
+
+  /** The route of a configured model named {@code model}, if there is one. */
+  public Optional<Route> configured(String model) {
+    return Optional.ofNullable(routes.get(model));
+  }
+
+  /** The route of {@code BACKEND/MODEL}, if {@code BACKEND} is a configured backend. */
+  public Optional<Route> resolvePrefixed(String model) {
     int slash = model.indexOf('/');
     if (slash > 0 && slash < model.length() - 1) {
       Backend backend = backends.get(model.substring(0, slash));

@@ -31,8 +31,7 @@ public class CatalogConfiguration {
         config -> Catalog.build(
             ConfigLoader.withUpstreams(config, options.upstreams(), options.upstreamKeys()),
             options.environment(),
-            backendHttpClient,
-            options.localModels()),
+            backendHttpClient),
         Clock.systemUTC());
     catalog.watch();
     Catalog current = catalog.current();

@@ -9,7 +9,7 @@ import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.LogLevel;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
-import io.modelway.backend.Backend;
+import io.modelway.runtime.ModelRuntime;
 import io.modelway.backend.BackendCall;
 import io.modelway.backend.BackendResponse;
 import io.modelway.openai.Endpoint;
@@ -62,7 +62,7 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>Thread-safe.
  */
-public final class LlamaCppBackend implements Backend, AutoCloseable {
+public final class LlamaCppBackend implements ModelRuntime {
   private static final Logger log = LoggerFactory.getLogger(LlamaCppBackend.class);
   private static final Logger engineLog = LoggerFactory.getLogger("io.modelway.runtime.llama.engine");
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -144,6 +144,12 @@ public final class LlamaCppBackend implements Backend, AutoCloseable {
   @Override
   public String name() {
     return name;
+  }
+
+  @Override
+  public Load load() {
+    return new Load(options.slots(), executor.getActiveCount(), executor.getQueue().size(),
+        generatedTokens.get());
   }
 
   /** Tokens generated since loading, over all calls (as counted for usage). */

@@ -70,6 +70,7 @@ final class DynamicBatcher<T, R> implements AutoCloseable {
   private final ArrayDeque<Slot<T, R>> queue = new ArrayDeque<>();
   private boolean closed;
   private final AtomicLong calls = new AtomicLong();
+  private volatile int running;
 
   /**
    * Starts the batcher's thread.
@@ -129,6 +130,11 @@ final class DynamicBatcher<T, R> implements AutoCloseable {
   /** Model calls made since start. */
   long calls() {
     return calls.get();
+  }
+
+  /** Inputs in the batch the model is computing now; 0 when idle. */
+  int running() {
+    return running;
   }
 
   /** Inputs waiting for a batch. */
@@ -201,17 +207,20 @@ final class DynamicBatcher<T, R> implements AutoCloseable {
     List<R> out;
     try {
       calls.incrementAndGet();
+      running = inputs.size();
       out = model.apply(inputs);
       if (out.size() != inputs.size()) {
         throw new IllegalStateException(
             "model answered " + out.size() + " results for " + inputs.size() + " inputs");
       }
     } catch (RuntimeException e) {
+      running = 0;
       Map<Job<T, R>, Boolean> jobs = new IdentityHashMap<>();
       batch.forEach(slot -> jobs.put(slot.job, true));
       jobs.keySet().forEach(job -> job.future.completeExceptionally(e));
       return;
     }
+    running = 0;
     for (int i = 0; i < batch.size(); i++) {
       Slot<T, R> slot = batch.get(i);
       Job<T, R> job = slot.job;

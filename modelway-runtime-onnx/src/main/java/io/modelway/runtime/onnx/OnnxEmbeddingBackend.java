@@ -3,12 +3,12 @@ package io.modelway.runtime.onnx;
 import static java.util.Objects.requireNonNull;
 
 import ai.onnxruntime.OrtException;
-import io.modelway.backend.Backend;
 import io.modelway.backend.BackendCall;
 import io.modelway.backend.BackendResponse;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
+import io.modelway.runtime.ModelRuntime;
 import io.modelway.runtime.onnx.SentenceEncoder.Embedded;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -54,7 +55,7 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Thread-safe. The result of {@link #send} completes on the backend's thread.
  */
-public final class OnnxEmbeddingBackend implements Backend, AutoCloseable {
+public final class OnnxEmbeddingBackend implements ModelRuntime {
   private static final Logger log = LoggerFactory.getLogger(OnnxEmbeddingBackend.class);
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final JsonFactory JSON_FACTORY = new JsonFactory();
@@ -69,6 +70,7 @@ public final class OnnxEmbeddingBackend implements Backend, AutoCloseable {
   private final SentenceEncoder encoder;
   private final DynamicBatcher<String, Embedded> batcher;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final LongAdder embeddedTokens = new LongAdder();
 
   private OnnxEmbeddingBackend(String name, EmbeddingOptions options, SentenceEncoder encoder) {
     this.name = name;
@@ -116,6 +118,12 @@ public final class OnnxEmbeddingBackend implements Backend, AutoCloseable {
   /** Tokens of {@code text} as usage counts them; tokenizes on the caller's thread (for tests). */
   int countTokens(String text) {
     return encoder.countTokens(text);
+  }
+
+  @Override
+  public Load load() {
+    return new Load(options.maxBatchSize(), batcher.running(), batcher.queued(),
+        embeddedTokens.sum());
   }
 
   /** Model calls (batches) made since loading. */
@@ -245,6 +253,7 @@ public final class OnnxEmbeddingBackend implements Backend, AutoCloseable {
       }
       tokens += e.tokens();
     }
+    embeddedTokens.add(tokens);
     int dims = encoder.dimensions();
     ByteArrayOutputStream out = new ByteArrayOutputStream(
         64 + embedded.size() * (request.base64 ? dims * 4 * 4 / 3 + 64 : dims * 12 + 64));

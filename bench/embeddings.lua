@@ -1,0 +1,19 @@
+-- wrk script for bench/embeddings-batching.sh: POST one sentence to /v1/embeddings.
+-- Prints, when done (latencies in microseconds):
+--   LAT p50=... p99=... mean=...
+--   REQ total=... rps=... non2xx=... errors=...
+wrk.method = "POST"
+wrk.path = "/v1/embeddings"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"all-minilm-l6-v2","input":'
+  .. '"An LLM gateway routes each request to a model server and accounts for the tokens it used."}'
+
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format("LAT p50=%d p99=%d mean=%.0f\n",
+    latency:percentile(50), latency:percentile(99), latency.mean))
+  io.write(string.format("REQ total=%d rps=%.1f non2xx=%d errors=%d\n",
+    summary.requests, summary.requests / seconds, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
