@@ -318,7 +318,7 @@ class PullCommandTest {
     Run r = pull("pull", REPO + "/" + FILE);
 
     assertThat(r.code()).isEqualTo(1);
-    assertThat(r.err()).contains("Cannot reach http://127.0.0.1:1");
+    assertThat(r.err()).contains("Cannot reach http://127.0.0.1:1", "cannot connect");
   }
 
   @Test

@@ -4,12 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -278,19 +280,29 @@ public final class HubClient {
   }
 
   /**
-   * A one-line account of an I/O failure: the innermost message in its causes, which the JDK's
-   * client keeps for the specific one ({@code Connection refused} under a message-less
-   * {@code ConnectException}, {@code EOF reached while reading} under {@code closed}), or its
-   * type when none has a message.
+   * A one-line account of an I/O failure: the innermost message in its causes, the most specific
+   * one ({@code EOF reached while reading} under {@code closed}). The JDK's client gives none for
+   * an unknown host or a refused connection, which are named from their types.
    */
   static String describe(Throwable e) {
-    String message = e.getClass().getSimpleName();
+    String message = null;
+    Throwable innermost = e;
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      innermost = t;
       if (t.getMessage() != null && !t.getMessage().isBlank()) {
         message = t.getMessage();
       }
     }
-    return message;
+    if (message != null) {
+      return message;
+    }
+    if (innermost instanceof UnresolvedAddressException) {
+      return "cannot resolve the host name";
+    }
+    if (e instanceof ConnectException) {
+      return "cannot connect";
+    }
+    return innermost.getClass().getSimpleName();
   }
 
   private HttpResponse<InputStream> exchange(URI url, String method, long from, Duration timeout,
