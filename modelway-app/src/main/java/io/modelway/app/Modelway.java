@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
         WorkerCommand.class,
         SimCommand.class,
         ModelsCommand.class,
+        PullCommand.class,
         Version.Command.class,
         CommandLine.HelpCommand.class})
 public final class Modelway implements Runnable {

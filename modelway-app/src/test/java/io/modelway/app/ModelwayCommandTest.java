@@ -25,7 +25,7 @@ class ModelwayCommandTest {
   void helpListsEverySubcommand() {
     Run r = run("--help");
     assertThat(r.code()).isZero();
-    assertThat(r.out()).contains("up ", "gateway ", "worker ", "sim ", "models ", "version ");
+    assertThat(r.out()).contains("up ", "gateway ", "worker ", "sim ", "models ", "pull ", "version ");
   }
 
   @Test
