@@ -61,7 +61,7 @@ start() { # name port batch
   PIDS+=($!)
 }
 
-ready() { curl -fsS -o /dev/null "http://127.0.0.1:$1/actuator/health/readiness"; }
+ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/actuator/health/readiness"; }
 
 BATCHED=$((BASE_PORT + 1))
 UNBATCHED=$((BASE_PORT + 2))

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.modelway.runtime.ModelHost;
 import io.modelway.runtime.ModelRuntime;
+import io.modelway.runtime.llama.GgufHeader;
 import io.modelway.runtime.llama.LlamaCppBackend;
 import io.modelway.runtime.llama.LlamaOptions;
 import io.modelway.runtime.onnx.EmbeddingOptions;
@@ -14,6 +15,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a model's source into a running model: {@code builtin:all-minilm-l6-v2} is the embedding
@@ -21,6 +24,7 @@ import java.util.concurrent.Executors;
  * absolute or under {@code DATA_DIR/models} (where {@code modelway pull} puts files).
  */
 final class RuntimeLoader implements ModelHost.Loader {
+  private static final Logger log = LoggerFactory.getLogger(RuntimeLoader.class);
   /** The embedding model every {@code up} and {@code worker} serves unless told not to. */
   static final String DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2";
   static final String BUILTIN = "builtin:";
@@ -55,6 +59,12 @@ final class RuntimeLoader implements ModelHost.Loader {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("no such file: " + file);
     }
+    // llama.cpp reports no loading progress through its Java binding; say what is being loaded
+    // and how big it is, so a long load is expected. The host logs the time it took.
+    GgufHeader header = GgufHeader.read(file);
+    log.info("Model '{}': {} {} GGUF, {}, {} slots of {} tokens", spec.name(),
+        header.architecture(), header.quantization(), ModelsCommand.humanSize(header.fileSize()),
+        llama.slots(), llama.contextSize() / llama.slots());
     return LlamaCppBackend.load(spec.name(), file, llama);
   }
 
