@@ -41,6 +41,10 @@ final class GatewayFlags {
       description = "How long a registered worker stays without a heartbeat (default: ${DEFAULT-VALUE}).")
   Duration leaseTtl = GatewayOptions.DEFAULT_LEASE_TTL;
 
+  @Option(names = "--database-url", paramLabel = "JDBC_URL",
+      description = "The store: jdbc:postgresql://HOST/DB for shared state (user and password from MODELWAY_DATABASE_USER and MODELWAY_DATABASE_PASSWORD); default: an H2 file in DIR/db.")
+  @Nullable String databaseUrl;
+
   /** The data dir, created if missing. */
   Path dataDir() {
     return DataDir.created(dataDir);
@@ -58,6 +62,7 @@ final class GatewayFlags {
         .withAddress(host, port)
         .withConfigFile(file)
         .withUpstreams(upstreams, upstreamKeys)
-        .withLeaseTtl(leaseTtl);
+        .withLeaseTtl(leaseTtl)
+        .withDatabaseUrl(Optional.ofNullable(databaseUrl));
   }
 }

@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -27,10 +28,11 @@ import tools.jackson.databind.json.JsonMapper;
 class AllInOneModelTest {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final String KEY = "mw-all-in-one-test";
 
   private static HttpResponse<String> post(int port, String body) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
-        .header("Content-Type", "application/json")
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + KEY)
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
@@ -46,7 +48,8 @@ class AllInOneModelTest {
     flags.contextSize = 512;
     try (ModelHost models = flags.startLoading(dir);
         ConfigurableApplicationContext context = GatewayRole.start(
-            GatewayOptions.of(dir).withEnvironment(name -> null).withModels(models))) {
+            GatewayOptions.of(dir).withEnvironment(Map.of("MODELWAY_ADMIN_KEY", KEY)::get)
+                .withModels(models))) {
       await().atMost(Duration.ofMinutes(1)).until(models::settled);
       assertThat(models.status("broken").orElseThrow().error()).get().asString()
           .contains("broken.gguf");
@@ -74,13 +77,14 @@ class AllInOneModelTest {
       assertThat(streamed.body()).endsWith("data: [DONE]\n\n");
       assertThat(joined.toString()).isEqualTo(text);
 
-      String list = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
+      String list = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models"))
+              .header("Authorization", "Bearer " + KEY).build(),
           HttpResponse.BodyHandlers.ofString()).body();
       assertThat(list).contains("\"tiny\"", "\"all-minilm-l6-v2\"").doesNotContain("broken");
 
       HttpResponse<String> embedded = HTTP.send(HttpRequest.newBuilder(
               URI.create("http://127.0.0.1:" + port + "/v1/embeddings"))
-          .header("Content-Type", "application/json")
+          .header("Content-Type", "application/json").header("Authorization", "Bearer " + KEY)
           .POST(HttpRequest.BodyPublishers.ofString(
               "{\"model\":\"all-minilm-l6-v2\",\"input\":\"hello\"}")).build(),
           HttpResponse.BodyHandlers.ofString());

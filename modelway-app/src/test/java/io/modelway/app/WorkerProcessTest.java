@@ -68,7 +68,7 @@ class WorkerProcessTest {
   private static HttpResponse<String> chat(String gateway) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/chat/completions"))
         .timeout(Duration.ofSeconds(60))
-        .header("Content-Type", "application/json")
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + ADMIN)
         .POST(HttpRequest.BodyPublishers.ofString("""
             {"model":"tiny","temperature":0,"max_tokens":3,
              "messages":[{"role":"user","content":"hello"}]}""")).build(),

@@ -28,6 +28,7 @@ import org.jspecify.annotations.Nullable;
  * @param models the models this process runs itself, called without an HTTP hop; their lifecycle
  *     is the caller's
  * @param leaseTtl how long a registered worker stays listed without a heartbeat
+ * @param databaseUrl the store's JDBC URL; empty: an H2 file under {@code dataDir/db}
  */
 public record GatewayOptions(
     Role role,
@@ -39,7 +40,8 @@ public record GatewayOptions(
     Map<String, String> upstreamKeys,
     Function<String, @Nullable String> environment,
     ModelHost models,
-    Duration leaseTtl) {
+    Duration leaseTtl,
+    Optional<String> databaseUrl) {
 
   /** Which parts of Modelway one process runs. */
   public enum Role {
@@ -69,6 +71,7 @@ public record GatewayOptions(
     requireNonNull(environment, "environment");
     requireNonNull(models, "models");
     requireNonNull(leaseTtl, "leaseTtl");
+    requireNonNull(databaseUrl, "databaseUrl");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
     }
@@ -83,41 +86,52 @@ public record GatewayOptions(
    */
   public static GatewayOptions of(Path dataDir) {
     return new GatewayOptions(Role.ALL_IN_ONE, "127.0.0.1", 0, dataDir, Optional.empty(), Map.of(),
-        Map.of(), System::getenv, ModelHost.none(), DEFAULT_LEASE_TTL);
+        Map.of(), System::getenv, ModelHost.none(), DEFAULT_LEASE_TTL, Optional.empty());
   }
 
   public GatewayOptions withRole(Role value) {
     return new GatewayOptions(value, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, leaseTtl);
+        environment, models, leaseTtl, databaseUrl);
   }
 
   public GatewayOptions withAddress(String newHost, int newPort) {
     return new GatewayOptions(role, newHost, newPort, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, leaseTtl);
+        environment, models, leaseTtl, databaseUrl);
   }
 
   public GatewayOptions withConfigFile(Optional<Path> value) {
     return new GatewayOptions(role, host, port, dataDir, value, upstreams, upstreamKeys,
-        environment, models, leaseTtl);
+        environment, models, leaseTtl, databaseUrl);
   }
 
   public GatewayOptions withUpstreams(Map<String, URI> value, Map<String, String> keys) {
     return new GatewayOptions(role, host, port, dataDir, configFile, value, keys, environment,
-        models, leaseTtl);
+        models, leaseTtl, databaseUrl);
   }
 
   public GatewayOptions withEnvironment(Function<String, @Nullable String> value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys, value,
-        models, leaseTtl);
+        models, leaseTtl, databaseUrl);
   }
 
   public GatewayOptions withModels(ModelHost value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, value, leaseTtl);
+        environment, value, leaseTtl, databaseUrl);
   }
 
   public GatewayOptions withLeaseTtl(Duration value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, value);
+        environment, models, value, databaseUrl);
+  }
+
+  public GatewayOptions withDatabaseUrl(Optional<String> value) {
+    return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
+        environment, models, leaseTtl, value);
+  }
+
+  /** The store's JDBC URL: {@link #databaseUrl()}, else an H2 file in the data dir. */
+  public String jdbcUrl() {
+    return databaseUrl.orElseGet(() -> "jdbc:h2:file:" + dataDir.resolve("db").resolve("modelway")
+        .toAbsolutePath() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH");
   }
 }

@@ -1,6 +1,8 @@
 package io.modelway.gateway;
 
 import io.modelway.gateway.api.ApiConfiguration;
+import io.modelway.gateway.auth.Access;
+import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
 import io.modelway.gateway.runtime.RuntimeConfiguration;
@@ -30,13 +32,19 @@ public class GatewayRole {
     List<Class<?>> sources = new ArrayList<>(List.of(GatewayRole.class));
     if (options.role().hostsRegistry()) {
       sources.add(RegistryConfiguration.class);
+      sources.add(AuthConfiguration.class);
     }
     if (options.role() != GatewayOptions.Role.GATEWAY) {
       sources.add(RuntimeConfiguration.class);
     }
     return new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
         .properties(properties(options))
-        .initializers(context -> context.getBeanFactory().registerSingleton("gatewayOptions", options))
+        .initializers(context -> {
+          context.getBeanFactory().registerSingleton("gatewayOptions", options);
+          if (options.role() == GatewayOptions.Role.WORKER) {
+            context.getBeanFactory().registerSingleton("access", Access.worker(options.environment()));
+          }
+        })
         .run();
   }
 
@@ -61,6 +69,24 @@ public class GatewayRole {
       p.put("management.endpoint.health.group.readiness.include", "readinessState,models");
     }
     p.put("logging.level.io.netty", "warn");
+    if (options.role().hostsRegistry()) {
+      p.put("spring.datasource.url", options.jdbcUrl());
+      p.put("spring.datasource.hikari.maximum-pool-size", 4);
+      p.put("spring.datasource.hikari.pool-name", "store");
+      String user = options.environment().apply("MODELWAY_DATABASE_USER");
+      String password = options.environment().apply("MODELWAY_DATABASE_PASSWORD");
+      if (user != null) {
+        p.put("spring.datasource.username", user);
+      }
+      if (password != null) {
+        p.put("spring.datasource.password", password);
+      }
+    } else {
+      // A worker keeps no store.
+      p.put("spring.autoconfigure.exclude",
+          "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration,"
+              + "org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration");
+    }
     return p;
   }
 }

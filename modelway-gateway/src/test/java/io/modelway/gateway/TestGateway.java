@@ -26,14 +26,22 @@ public final class TestGateway implements AutoCloseable {
     this.configFile = configFile;
   }
 
-  /** Starts a gateway whose config file holds {@code yaml}; {@code env} stands for the environment. */
+  /** The admin key every test gateway has ({@code MODELWAY_ADMIN_KEY}); it also works on /v1. */
+  public static final String KEY = "mw-test-admin-key";
+
+  /**
+   * Starts a gateway whose config file holds {@code yaml}; {@code env} stands for the
+   * environment, with {@code MODELWAY_ADMIN_KEY} set to {@link #KEY} unless it sets it.
+   */
   public static TestGateway start(String yaml, Map<String, String> env) {
     try {
       Path dir = Files.createTempDirectory("modelway-test");
       Path file = dir.resolve("modelway.yaml");
       Files.writeString(file, yaml);
+      Map<String, String> withKey = new java.util.HashMap<>(env);
+      withKey.putIfAbsent("MODELWAY_ADMIN_KEY", KEY);
       return new TestGateway(GatewayRole.start(GatewayOptions.of(dir)
-          .withConfigFile(Optional.of(file)).withEnvironment(env::get)), file);
+          .withConfigFile(Optional.of(file)).withEnvironment(withKey::get)), file);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -51,14 +59,19 @@ public final class TestGateway implements AutoCloseable {
     return context.getBean(type);
   }
 
+  /** {@code request} with the test admin key, as a client of the API would send it. */
+  public static HttpRequest.Builder authorized(HttpRequest.Builder request) {
+    return request.header("Authorization", "Bearer " + KEY);
+  }
+
   public HttpResponse<String> post(String path, String json) {
-    return send(HttpRequest.newBuilder(URI.create(url(path)))
+    return send(authorized(HttpRequest.newBuilder(URI.create(url(path))))
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json)).build());
   }
 
   public HttpResponse<String> get(String path) {
-    return send(HttpRequest.newBuilder(URI.create(url(path))).GET().build());
+    return send(authorized(HttpRequest.newBuilder(URI.create(url(path)))).GET().build());
   }
 
   public static HttpResponse<String> send(HttpRequest request) {

@@ -2,6 +2,7 @@ package io.modelway.gateway.api;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Registry;
 import io.modelway.gateway.routing.InstanceBalancer;
@@ -33,8 +34,9 @@ public class ApiConfiguration {
   }
 
   @Bean
-  OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, MeterRegistry meters) {
-    return new OpenAiHandler(catalog, router, meters);
+  OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, Access access,
+      MeterRegistry meters) {
+    return new OpenAiHandler(catalog, router, access.api(), meters);
   }
 
   @Bean

@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Timer;
 import io.modelway.backend.BackendCall;
 import io.modelway.backend.OpenAiHttpBackend;
 import io.modelway.backend.BackendResponse;
+import io.modelway.gateway.auth.Authentication;
+import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Instance;
@@ -61,12 +63,15 @@ public final class OpenAiHandler {
 
   private final LiveCatalog catalog;
   private final ModelRouter router;
+  private final Authentication authentication;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
-  public OpenAiHandler(LiveCatalog catalog, ModelRouter router, MeterRegistry meters) {
+  public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
+      MeterRegistry meters) {
     this.catalog = requireNonNull(catalog, "catalog");
     this.router = requireNonNull(router, "router");
+    this.authentication = requireNonNull(authentication, "authentication");
     this.meters = requireNonNull(meters, "meters");
   }
 
@@ -97,6 +102,13 @@ public final class OpenAiHandler {
 
   private Mono<Void> forward(
       Endpoint endpoint, HttpServerRequest request, HttpServerResponse response, String requestId) {
+    Principal principal;
+    try {
+      principal = authentication.authenticate(
+          request.requestHeaders().get(HttpHeaderNames.AUTHORIZATION));
+    } catch (OpenAiException e) {
+      return Mono.error(e);
+    }
     String contentType = request.requestHeaders().get(HttpHeaderNames.CONTENT_TYPE);
     if (contentType != null && !isJson(contentType)) {
       return Mono.error(new OpenAiException(415, "invalid_request_error",
@@ -121,6 +133,9 @@ public final class OpenAiHandler {
         .flatMap(buffer -> {
           byte[] body = buffer.toByteArray();
           InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
+          if (!principal.allows(inspected.model())) {
+            throw OpenAiException.modelNotFound(inspected.model());
+          }
           Catalog.Route route = router.resolve(current, inspected.model())
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
           BackendCall call = new BackendCall(endpoint,
@@ -201,7 +216,10 @@ public final class OpenAiHandler {
    * extension object saying where it runs (and, on workers, each instance's health).
    */
   public Mono<ServerResponse> listModels(ServerRequest request) {
-    List<ModelRouter.Listed> models = router.models();
+    Principal principal = authentication.authenticate(
+        request.headers().firstHeader(HttpHeaderNames.AUTHORIZATION.toString()));
+    List<ModelRouter.Listed> models = router.models().stream()
+        .filter(m -> principal.allows(m.id())).toList();
     Instant now = router.clock().instant();
     byte[] json = write(g -> {
       g.writeStartObject();
@@ -219,9 +237,11 @@ public final class OpenAiHandler {
 
   /** {@code GET /v1/models/{id}}: one model of the listing, or 404. */
   public Mono<ServerResponse> getModel(ServerRequest request) {
+    Principal principal = authentication.authenticate(
+        request.headers().firstHeader(HttpHeaderNames.AUTHORIZATION.toString()));
     String id = request.pathVariable("id");
     String name = id.startsWith("/") ? id.substring(1) : id;
-    Optional<ModelRouter.Listed> model = router.model(name);
+    Optional<ModelRouter.Listed> model = router.model(name).filter(m -> principal.allows(m.id()));
     if (model.isEmpty()) {
       return Mono.error(OpenAiException.modelNotFound(name));
     }

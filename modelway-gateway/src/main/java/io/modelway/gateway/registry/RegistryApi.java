@@ -2,6 +2,8 @@ package io.modelway.gateway.registry;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.auth.Authentication;
+import io.modelway.gateway.auth.Role;
 import io.modelway.gateway.auth.SharedSecret;
 import io.modelway.openai.OpenAiException;
 import java.net.URI;
@@ -37,13 +39,13 @@ final class RegistryApi {
 
   private final Registry registry;
   private final SharedSecret clusterSecret;
-  private final SharedSecret adminKey;
+  private final Authentication admin;
   private final Clock clock;
 
-  RegistryApi(Registry registry, SharedSecret clusterSecret, SharedSecret adminKey, Clock clock) {
+  RegistryApi(Registry registry, SharedSecret clusterSecret, Authentication admin, Clock clock) {
     this.registry = requireNonNull(registry, "registry");
     this.clusterSecret = requireNonNull(clusterSecret, "clusterSecret");
-    this.adminKey = requireNonNull(adminKey, "adminKey");
+    this.admin = requireNonNull(admin, "admin");
     this.clock = requireNonNull(clock, "clock");
   }
 
@@ -84,7 +86,7 @@ final class RegistryApi {
 
   private Mono<ServerResponse> list(ServerRequest request) {
     return Mono.defer(() -> {
-      adminKey.check(request.headers().firstHeader(HttpHeaders.AUTHORIZATION));
+      admin.require(request.headers().firstHeader(HttpHeaders.AUTHORIZATION), Role.PLATFORM_ADMIN);
       Instant now = clock.instant();
       ObjectNode list = JSON.createObjectNode().put("object", "list");
       ArrayNode data = list.putArray("data");

@@ -1,6 +1,7 @@
 package io.modelway.gateway.registry;
 
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.SharedSecret;
 import io.modelway.gateway.routing.InstanceBalancer;
 import java.time.Clock;
@@ -38,22 +39,23 @@ public class RegistryConfiguration {
   }
 
   @Bean
-  InstanceBalancer instanceBalancer(Registry registry, HttpClient backendHttpClient) {
-    return new InstanceBalancer(registry, backendHttpClient);
+  InstanceBalancer instanceBalancer(Registry registry, HttpClient backendHttpClient,
+      GatewayOptions options) {
+    return new InstanceBalancer(registry, backendHttpClient, SharedSecret.fromEnvironment(
+        options.environment(), SharedSecret.CLUSTER_SECRET_ENV, "worker registration").value());
   }
 
   @Bean
-  RouterFunction<ServerResponse> registryRoutes(Registry registry, GatewayOptions options) {
+  RouterFunction<ServerResponse> registryRoutes(Registry registry, GatewayOptions options,
+      Access access) {
     SharedSecret cluster = SharedSecret.fromEnvironment(options.environment(),
         SharedSecret.CLUSTER_SECRET_ENV, "worker registration");
-    SharedSecret admin = SharedSecret.fromEnvironment(options.environment(),
-        SharedSecret.ADMIN_KEY_ENV, "the admin API");
     if (cluster.isSet()) {
       log.info("Workers may register (lease {} s)", options.leaseTtl().toSeconds());
     } else {
       log.info("Worker registration is off: set {} on the gateway and its workers to turn it on",
           SharedSecret.CLUSTER_SECRET_ENV);
     }
-    return new RegistryApi(registry, cluster, admin, Clock.systemUTC()).routes();
+    return new RegistryApi(registry, cluster, access.admin(), Clock.systemUTC()).routes();
   }
 }

@@ -45,11 +45,17 @@ public final class InstanceBalancer {
 
   private final Registry registry;
   private final HttpClient client;
+  private final @org.jspecify.annotations.Nullable String clusterSecret;
   private final ConcurrentMap<String, Target> targets = new ConcurrentHashMap<>();
 
-  public InstanceBalancer(Registry registry, HttpClient client) {
+  /**
+   * @param clusterSecret sent to workers as their API key, so they serve only the gateway
+   */
+  public InstanceBalancer(Registry registry, HttpClient client,
+      java.util.Optional<String> clusterSecret) {
     this.registry = requireNonNull(registry, "registry");
     this.client = requireNonNull(client, "client");
+    this.clusterSecret = clusterSecret.orElse(null);
     registry.onRemoved(gone -> targets.remove(gone.id()));
   }
 
@@ -136,7 +142,7 @@ public final class InstanceBalancer {
     return targets.compute(instance.id(), (id, old) -> old != null && old.address().equals(instance.address())
         ? old
         : new Target(instance.address(), new OpenAiHttpBackend("worker " + id,
-            instance.address().resolve("/v1"), null, java.util.Map.of(), WORKER_TIMEOUTS, client),
+            instance.address().resolve("/v1"), clusterSecret, java.util.Map.of(), WORKER_TIMEOUTS, client),
             old != null ? old.inFlight() : new AtomicInteger()));
   }
 }

@@ -2,7 +2,8 @@ package io.modelway.gateway.runtime;
 
 import static java.util.Objects.requireNonNull;
 
-import io.modelway.gateway.auth.SharedSecret;
+import io.modelway.gateway.auth.Authentication;
+import io.modelway.gateway.auth.Role;
 import io.modelway.openai.OpenAiException;
 import io.modelway.runtime.ModelHost;
 import java.util.Locale;
@@ -32,11 +33,11 @@ final class ModelsAdminApi {
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final ModelHost models;
-  private final SharedSecret adminKey;
+  private final Authentication admin;
 
-  ModelsAdminApi(ModelHost models, SharedSecret adminKey) {
+  ModelsAdminApi(ModelHost models, Authentication admin) {
     this.models = requireNonNull(models, "models");
-    this.adminKey = requireNonNull(adminKey, "adminKey");
+    this.admin = requireNonNull(admin, "admin");
   }
 
   RouterFunction<ServerResponse> routes() {
@@ -107,7 +108,7 @@ final class ModelsAdminApi {
   }
 
   private void authorize(ServerRequest request) {
-    adminKey.check(request.headers().firstHeader(HttpHeaders.AUTHORIZATION));
+    admin.require(request.headers().firstHeader(HttpHeaders.AUTHORIZATION), Role.PLATFORM_ADMIN);
   }
 
   private static ModelHost.ModelSpec parse(byte[] body) {

@@ -1,7 +1,7 @@
 package io.modelway.gateway.runtime;
 
 import io.modelway.gateway.GatewayOptions;
-import io.modelway.gateway.auth.SharedSecret;
+import io.modelway.gateway.auth.Access;
 import io.modelway.runtime.ModelHost;
 import java.util.Locale;
 import org.springframework.boot.health.contributor.Health;
@@ -36,8 +36,7 @@ public class RuntimeConfiguration {
   }
 
   @Bean
-  RouterFunction<ServerResponse> modelsAdminRoutes(GatewayOptions options) {
-    return new ModelsAdminApi(options.models(), SharedSecret.fromEnvironment(
-        options.environment(), SharedSecret.ADMIN_KEY_ENV, "the admin API")).routes();
+  RouterFunction<ServerResponse> modelsAdminRoutes(GatewayOptions options, Access access) {
+    return new ModelsAdminApi(options.models(), access.admin()).routes();
   }
 }

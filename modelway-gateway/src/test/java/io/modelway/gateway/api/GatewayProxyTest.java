@@ -163,8 +163,8 @@ class GatewayProxyTest {
 
   @Test
   void streamsChunksAsTheyArriveNotAtTheEnd() throws Exception {
-    HttpResponse<InputStream> r = TestGateway.client().send(HttpRequest.newBuilder(
-            URI.create(gateway.url("/v1/chat/completions")))
+    HttpResponse<InputStream> r = TestGateway.client().send(TestGateway.authorized(HttpRequest.newBuilder(
+            URI.create(gateway.url("/v1/chat/completions"))))
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(
             "{\"model\":\"dripping\",\"stream\":true,\"max_tokens\":20," + HI + "}"))
@@ -193,6 +193,7 @@ class GatewayProxyTest {
     try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
       OutputStream out = socket.getOutputStream();
       out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Authorization: Bearer " + TestGateway.KEY + "\r\n"
           + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
           .getBytes(StandardCharsets.UTF_8));
       out.flush();
@@ -241,7 +242,7 @@ class GatewayProxyTest {
 
   @Test
   void wrongContentTypeIs415() {
-    HttpResponse<String> r = TestGateway.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions")))
+    HttpResponse<String> r = TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions"))))
         .header("Content-Type", "text/plain")
         .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"chat\"," + HI + "}")).build());
     assertOpenAiError(r, 415);

@@ -139,7 +139,7 @@ class MalformedInputTest {
     assertThat(cases).hasSizeGreaterThan(300);
     List<String> failures = new ArrayList<>();
     for (Case c : cases) {
-      HttpResponse<String> r = TestGateway.send(HttpRequest.newBuilder(URI.create(gateway.url(c.path())))
+      HttpResponse<String> r = TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(URI.create(gateway.url(c.path()))))
           .header("Content-Type", c.contentType())
           .POST(HttpRequest.BodyPublishers.ofByteArray(c.body())).build());
       String problem = problem(r);

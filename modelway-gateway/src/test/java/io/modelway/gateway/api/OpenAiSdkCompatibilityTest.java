@@ -51,7 +51,7 @@ class OpenAiSdkCompatibilityTest {
         """.formatted(sim.baseUrl(), failing.baseUrl()), Map.of());
     client = OpenAIOkHttpClient.builder()
         .baseUrl(gateway.url("/v1"))
-        .apiKey("sk-modelway-test")
+        .apiKey(TestGateway.KEY)
         .maxRetries(0)
         .timeout(Duration.ofSeconds(30))
         .build();

@@ -38,7 +38,7 @@ class ConfigReloadTest {
 
       // A stream of 16 tokens at 20/s is under way while the config changes under it.
       CompletableFuture<HttpResponse<String>> inFlight = TestGateway.client().sendAsync(
-          HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions")))
+          TestGateway.authorized(HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions"))))
               .header("Content-Type", "application/json")
               .POST(HttpRequest.BodyPublishers.ofString(
                   "{\"model\":\"old-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))

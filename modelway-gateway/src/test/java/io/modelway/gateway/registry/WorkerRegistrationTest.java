@@ -68,7 +68,7 @@ class WorkerRegistrationTest {
 
   private static HttpResponse<String> chat(String gateway) {
     return TestGateway.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/chat/completions"))
-        .header("Content-Type", "application/json")
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + ADMIN)
         .POST(HttpRequest.BodyPublishers.ofString(
             "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
         .build());
@@ -101,7 +101,8 @@ class WorkerRegistrationTest {
     assertThat(answered).containsExactlyInAnyOrder("worker-a", "worker-b");
 
     JsonNode models = JSON.readTree(TestGateway.send(HttpRequest.newBuilder(
-        URI.create(gateway + "/v1/models")).build()).body()).path("data");
+        URI.create(gateway + "/v1/models")).header("Authorization", "Bearer " + ADMIN).build())
+        .body()).path("data");
     assertThat(models).hasSize(1);
     JsonNode echo = models.get(0);
     assertThat(echo.path("id").asString()).isEqualTo("echo");

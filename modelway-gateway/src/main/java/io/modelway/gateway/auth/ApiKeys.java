@@ -1,0 +1,283 @@
+package io.modelway.gateway.auth;
+
+import static java.util.Objects.requireNonNull;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Tenants and their API keys in the store, with every change written to the audit log in the
+ * same transaction. Blocking (JDBC): call it off the event loops. Thread-safe.
+ */
+public final class ApiKeys {
+  private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
+
+  /** A tenant. */
+  public record Tenant(String id, String name, Instant createdAt) {}
+
+  /**
+   * What to issue a key with.
+   *
+   * @param allowedModels empty: every model
+   * @param expiresAt empty: never expires
+   */
+  public record NewKey(String tenantId, Optional<String> project, String name, Role role,
+      Set<String> allowedModels, Optional<Instant> expiresAt) {
+    public NewKey {
+      requireNonNull(tenantId, "tenantId");
+      requireNonNull(project, "project");
+      requireNonNull(name, "name");
+      requireNonNull(role, "role");
+      allowedModels = Set.copyOf(requireNonNull(allowedModels, "allowedModels"));
+      requireNonNull(expiresAt, "expiresAt");
+    }
+  }
+
+  /** A key just issued: the only time its secret is known to anyone but its holder. */
+  public record IssuedKey(ApiKey key, String secret) {}
+
+  /** A change was refused; the message says why. */
+  public static final class Refused extends RuntimeException {
+    Refused(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private final JdbcClient jdbc;
+  private final TransactionTemplate transactions;
+  private final Clock clock;
+
+  public ApiKeys(DataSource dataSource, TransactionTemplate transactions, Clock clock) {
+    this.jdbc = JdbcClient.create(requireNonNull(dataSource, "dataSource"));
+    this.transactions = requireNonNull(transactions, "transactions");
+    this.clock = requireNonNull(clock, "clock");
+  }
+
+  /**
+   * @throws Refused when the id is malformed or taken
+   */
+  public Tenant createTenant(String id, String name, Principal actor) {
+    if (!TENANT_ID.matcher(id).matches()) {
+      throw new Refused("tenant id '" + id + "' is not valid (expected: 1 to 64 lower-case"
+          + " letters, digits, '-' or '_', starting with a letter or digit)");
+    }
+    Instant now = clock.instant();
+    return transactions.execute(status -> {
+      try {
+        jdbc.sql("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
+            .params(id, name, utc(now)).update();
+      } catch (DuplicateKeyException e) {
+        throw new Refused("tenant '" + id + "' already exists");
+      }
+      audit(actor, "tenant.create", id, name);
+      return new Tenant(id, name, now);
+    });
+  }
+
+  public List<Tenant> tenants() {
+    return jdbc.sql("SELECT id, name, created_at FROM tenants ORDER BY id")
+        .query((rs, row) -> new Tenant(rs.getString(1), rs.getString(2), instant(rs, 3)))
+        .list();
+  }
+
+  public Optional<Tenant> tenant(String id) {
+    return jdbc.sql("SELECT id, name, created_at FROM tenants WHERE id = ?").param(id)
+        .query((rs, row) -> new Tenant(rs.getString(1), rs.getString(2), instant(rs, 3)))
+        .optional();
+  }
+
+  /**
+   * Issues a key; its secret is in the result and nowhere else.
+   *
+   * @throws Refused when the tenant does not exist
+   */
+  public IssuedKey issue(NewKey spec, Principal actor) {
+    return transactions.execute(status -> {
+      IssuedKey issued = insert(spec);
+      audit(actor, "key.create", issued.key().id(), "tenant=" + spec.tenantId() + " role="
+          + spec.role().label());
+      return issued;
+    });
+  }
+
+  private IssuedKey insert(NewKey spec) {
+    if (tenant(spec.tenantId()).isEmpty()) {
+      throw new Refused("no tenant '" + spec.tenantId() + "'");
+    }
+    String secret = KeySecrets.generate();
+    Instant now = clock.instant();
+    ApiKey key = new ApiKey(KeySecrets.newId(), spec.tenantId(), spec.project(), spec.name(),
+        KeySecrets.shown(secret), spec.role(), spec.allowedModels(), now, spec.expiresAt(),
+        Optional.empty());
+    jdbc.sql("""
+            INSERT INTO api_keys (id, tenant_id, project, name, prefix, secret_sha256, role,
+                allowed_models, created_at, expires_at, revoked_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""")
+        .params(key.id(), key.tenantId(), key.project().orElse(null), key.name(), key.prefix(),
+            KeySecrets.sha256(secret), key.role().label(),
+            key.allowedModels().isEmpty() ? null : String.join(",", key.allowedModels().stream().sorted().toList()),
+            utc(now), key.expiresAt().map(ApiKeys::utc).orElse(null))
+        .update();
+    return new IssuedKey(key, secret);
+  }
+
+  /** Keys of {@code tenantId}, or of every tenant when empty; newest first. */
+  public List<ApiKey> keys(Optional<String> tenantId) {
+    String select = "SELECT " + COLUMNS + " FROM api_keys";
+    return (tenantId.isPresent()
+        ? jdbc.sql(select + " WHERE tenant_id = ? ORDER BY created_at DESC, id").param(tenantId.get())
+        : jdbc.sql(select + " ORDER BY created_at DESC, id"))
+        .query((rs, row) -> key(rs)).list();
+  }
+
+  public Optional<ApiKey> key(String id) {
+    return jdbc.sql("SELECT " + COLUMNS + " FROM api_keys WHERE id = ?").param(id)
+        .query((rs, row) -> key(rs)).optional();
+  }
+
+  /** Every key by the SHA-256 of its secret, for the authenticator's snapshot. */
+  public java.util.Map<String, ApiKey> byHash() {
+    java.util.Map<String, ApiKey> all = new java.util.HashMap<>();
+    jdbc.sql("SELECT " + COLUMNS + ", secret_sha256 FROM api_keys")
+        .query(rs -> {
+          all.put(rs.getString("secret_sha256").trim(), key(rs));
+        });
+    return all;
+  }
+
+  /** Whether any platform admin key is in the store (revoked or not). */
+  public boolean hasPlatformAdminKey() {
+    return jdbc.sql("SELECT COUNT(*) FROM api_keys WHERE role = ?")
+        .param(Role.PLATFORM_ADMIN.label()).query(Long.class).single() > 0;
+  }
+
+  /**
+   * Revokes {@code id} at once.
+   *
+   * @throws Refused when there is no such key
+   */
+  public ApiKey revoke(String id, Principal actor) {
+    Instant now = clock.instant();
+    return transactions.execute(status -> {
+      int changed = jdbc.sql("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+          .params(utc(now), id).update();
+      ApiKey key = key(id).orElseThrow(() -> new Refused("no key '" + id + "'"));
+      if (changed > 0) {
+        audit(actor, "key.revoke", id, "tenant=" + key.tenantId());
+      }
+      return key;
+    });
+  }
+
+  /**
+   * Issues a new key like {@code id} and lets the old one expire after {@code grace} (sooner if
+   * it was to expire sooner anyway), so clients can move over without an outage.
+   *
+   * @throws Refused when there is no such key, or it is revoked
+   */
+  public IssuedKey rotate(String id, Duration grace, Principal actor) {
+    Instant now = clock.instant();
+    return transactions.execute(status -> {
+      ApiKey old = key(id).orElseThrow(() -> new Refused("no key '" + id + "'"));
+      if (old.revokedAt().isPresent()) {
+        throw new Refused("key '" + id + "' is revoked; issue a new one instead");
+      }
+      Instant until = now.plus(grace);
+      if (old.expiresAt().map(until::isAfter).orElse(false)) {
+        until = old.expiresAt().get();
+      }
+      jdbc.sql("UPDATE api_keys SET expires_at = ? WHERE id = ?").params(utc(until), id).update();
+      IssuedKey fresh = insert(new NewKey(old.tenantId(), old.project(), old.name(), old.role(),
+          old.allowedModels(), old.expiresAt().filter(e -> e.isAfter(now))));
+      audit(actor, "key.rotate", id, "new=" + fresh.key().id() + " old valid until " + until);
+      return fresh;
+    });
+  }
+
+  /**
+   * The key of the platform administrators created at first start of {@code modelway up}, when
+   * {@code MODELWAY_ADMIN_KEY} is not set and none exists yet.
+   */
+  public Optional<IssuedKey> bootstrapAdminKey() {
+    return transactions.execute(status -> {
+      if (hasPlatformAdminKey()) {
+        return Optional.<IssuedKey>empty();
+      }
+      IssuedKey key = insert(new NewKey(Principal.ADMIN_TENANT, Optional.empty(),
+          "bootstrap admin key", Role.PLATFORM_ADMIN, Set.of(), Optional.empty()));
+      audit(null, "key.bootstrap", key.key().id(), "first start");
+      return Optional.of(key);
+    });
+  }
+
+  private void audit(@Nullable Principal actor, String action, String target, String detail) {
+    jdbc.sql("""
+            INSERT INTO audit_log (at, actor_key_id, actor_tenant_id, action, target, detail)
+            VALUES (?, ?, ?, ?, ?, ?)""")
+        .params(utc(clock.instant()), actor == null ? null : actor.keyId(),
+            actor == null ? null : actor.tenantId(), action, target, detail)
+        .update();
+  }
+
+  /** An audit log entry. */
+  public record AuditEntry(Instant at, Optional<String> actorKeyId, Optional<String> actorTenantId,
+      String action, String target, String detail) {}
+
+  /** The newest {@code limit} audit entries, newest first. */
+  public List<AuditEntry> audit(int limit) {
+    return jdbc.sql("SELECT at, actor_key_id, actor_tenant_id, action, target, detail"
+            + " FROM audit_log ORDER BY id DESC LIMIT ?")
+        .param(limit)
+        .query((rs, row) -> new AuditEntry(instant(rs, 1), Optional.ofNullable(rs.getString(2)),
+            Optional.ofNullable(rs.getString(3)), rs.getString(4), rs.getString(5),
+            rs.getString(6) == null ? "" : rs.getString(6)))
+        .list();
+  }
+
+  private static final String COLUMNS = "id, tenant_id, project, name, prefix, role,"
+      + " allowed_models, created_at, expires_at, revoked_at";
+
+  private static ApiKey key(ResultSet rs) throws SQLException {
+    String models = rs.getString("allowed_models");
+    return new ApiKey(rs.getString("id"), rs.getString("tenant_id"),
+        Optional.ofNullable(rs.getString("project")), rs.getString("name"),
+        rs.getString("prefix"), Role.parse(rs.getString("role")),
+        models == null || models.isEmpty() ? Set.of()
+            : Arrays.stream(models.split(",")).collect(Collectors.toUnmodifiableSet()),
+        instant(rs, "created_at"), Optional.ofNullable(nullableInstant(rs, "expires_at")),
+        Optional.ofNullable(nullableInstant(rs, "revoked_at")));
+  }
+
+  private static OffsetDateTime utc(Instant instant) {
+    return instant.atOffset(ZoneOffset.UTC);
+  }
+
+  private static Instant instant(ResultSet rs, int column) throws SQLException {
+    return rs.getObject(column, OffsetDateTime.class).toInstant();
+  }
+
+  private static Instant instant(ResultSet rs, String column) throws SQLException {
+    return rs.getObject(column, OffsetDateTime.class).toInstant();
+  }
+
+  private static @Nullable Instant nullableInstant(ResultSet rs, String column) throws SQLException {
+    OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
+    return value == null ? null : value.toInstant();
+  }
+}
