@@ -59,7 +59,7 @@ public final class SharedSecret {
       throw new OpenAiException(403, "permission_error", capitalized() + " is off: start"
           + " Modelway with " + variable + " set to turn it on.", null, "api_disabled");
     }
-    String presented = bearer(authorization);
+    String presented = Authenticator.bearer(authorization);
     if (presented == null) {
       throw new OpenAiException(401, "invalid_request_error", capitalized() + " needs the secret"
           + " in " + variable + " as 'Authorization: Bearer <secret>'.", null, "missing_api_key");
@@ -79,15 +79,4 @@ public final class SharedSecret {
     return Character.toUpperCase(what.charAt(0)) + what.substring(1);
   }
 
-  private static @Nullable String bearer(@Nullable String authorization) {
-    if (authorization == null) {
-      return null;
-    }
-    String value = authorization.strip();
-    if (value.length() < 7 || !value.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    String token = value.substring(7).strip();
-    return token.isEmpty() ? null : token;
-  }
 }
