@@ -17,6 +17,8 @@ import picocli.CommandLine.Spec;
         WorkerCommand.class,
         SimCommand.class,
         ModelsCommand.class,
+        TenantsCommand.class,
+        KeysCommand.class,
         PullCommand.class,
         Version.Command.class,
         CommandLine.HelpCommand.class})
@@ -30,7 +32,12 @@ public final class Modelway implements Runnable {
 
   /** The command line with Modelway's converters registered. */
   public static CommandLine commandLine() {
-    return new CommandLine(new Modelway())
+    return commandLine(CommandLine.defaultFactory());
+  }
+
+  /** The command line, its commands made by {@code factory} (tests give their environment so). */
+  static CommandLine commandLine(CommandLine.IFactory factory) {
+    return new CommandLine(new Modelway(), factory)
         .registerConverter(java.time.Duration.class, Converters::duration);
   }
 

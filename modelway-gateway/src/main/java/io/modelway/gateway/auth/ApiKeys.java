@@ -69,6 +69,11 @@ public final class ApiKeys {
     this.clock = requireNonNull(clock, "clock");
   }
 
+  /** Whether {@code id} is a well-formed tenant id. */
+  public static boolean validTenantId(String id) {
+    return TENANT_ID.matcher(id).matches();
+  }
+
   /**
    * @throws Refused when the id is malformed or taken
    */

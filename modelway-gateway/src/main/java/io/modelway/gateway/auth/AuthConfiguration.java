@@ -15,6 +15,9 @@ import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitializat
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.scheduler.Schedulers;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -52,6 +55,11 @@ public class AuthConfiguration {
   @Bean
   Access access(Authenticator authenticator) {
     return Access.gateway(authenticator);
+  }
+
+  @Bean
+  RouterFunction<ServerResponse> keysAdminRoutes(ApiKeys keys, Authenticator authenticator) {
+    return new KeysAdminApi(keys, authenticator, Schedulers.boundedElastic()).routes();
   }
 
   /** Reloads the keys every few seconds, so changes made through other replicas apply here. */

@@ -1,0 +1,80 @@
+package io.modelway.app;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Option;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The admin API as the command line calls it: {@code --url}, and the key from
+ * {@code MODELWAY_ADMIN_KEY} (else {@code MODELWAY_KEY}), never from an option.
+ */
+final class AdminClient {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  @Option(names = "--url", paramLabel = "URL", defaultValue = "${env:MODELWAY_URL:-http://127.0.0.1:8080}",
+      description = "The gateway (default: $MODELWAY_URL, else ${DEFAULT-VALUE}).")
+  URI url = URI.create("http://127.0.0.1:8080");
+
+  @Option(names = "--json", description = "Print the API's JSON answer as it is.")
+  boolean json;
+
+  /** Looks up environment variables; tests replace it. */
+  Function<String, @Nullable String> environment = System::getenv;
+
+  /** The admin API refused or could not be reached; the message says why. */
+  static final class Failure extends RuntimeException {
+    Failure(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  JsonNode call(String method, String path, @Nullable String body) {
+    String key = environment.apply("MODELWAY_ADMIN_KEY");
+    if (key == null || key.isBlank()) {
+      key = environment.apply("MODELWAY_KEY");
+    }
+    if (key == null || key.isBlank()) {
+      throw new Failure("set MODELWAY_ADMIN_KEY (or MODELWAY_KEY) to an admin key");
+    }
+    HttpRequest request = HttpRequest.newBuilder(url.resolve(path))
+        .timeout(Duration.ofSeconds(30))
+        .header("Authorization", "Bearer " + key.strip())
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    HttpResponse<String> response;
+    try {
+      response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new Failure("cannot reach " + url + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Failure("interrupted");
+    }
+    JsonNode answer;
+    try {
+      answer = JSON.readTree(response.body());
+    } catch (JacksonException e) {
+      throw new Failure(url + " answered " + response.statusCode() + " with no JSON");
+    }
+    if (response.statusCode() >= 400) {
+      throw new Failure(answer.path("error").path("message").asString(
+          "the gateway answered " + response.statusCode()));
+    }
+    return answer;
+  }
+
+  static String quote(String text) {
+    return JSON.writeValueAsString(text);
+  }
+}

@@ -1,0 +1,84 @@
+package io.modelway.app;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+
+/** {@code modelway tenants create|list}: tenants, through the admin API. */
+@Command(name = "tenants", mixinStandardHelpOptions = true,
+    description = "Create and list tenants (admin API; key from MODELWAY_ADMIN_KEY).",
+    subcommands = {TenantsCommand.Create.class, TenantsCommand.ListTenants.class})
+final class TenantsCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a tenant.")
+  static final class Create implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ID", description = "Lower-case letters, digits, - and _.")
+    String id = "";
+
+    @Option(names = "--name", paramLabel = "NAME", description = "A display name (default: the id).")
+    @Nullable String name;
+
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return Admin.run(spec, admin, () -> {
+        String body = "{\"id\":" + AdminClient.quote(id)
+            + (name == null ? "" : ",\"name\":" + AdminClient.quote(name)) + "}";
+        JsonNode tenant = admin.call("POST", "/admin/v1/tenants", body);
+        return admin.json ? tenant.toString() : "Created tenant " + tenant.path("id").asString();
+      });
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "List tenants.")
+  static final class ListTenants implements Callable<Integer> {
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return Admin.run(spec, admin, () -> {
+        JsonNode list = admin.call("GET", "/admin/v1/tenants", null);
+        if (admin.json) {
+          return list.toString();
+        }
+        StringBuilder out = new StringBuilder(String.format("%-24s %-32s %s%n", "ID", "NAME", "CREATED"));
+        list.path("data").forEach(t -> out.append(String.format("%-24s %-32s %s%n",
+            t.path("id").asString(), t.path("name").asString(), t.path("created_at").asString())));
+        return out.toString().stripTrailing();
+      });
+    }
+  }
+
+  /** Runs an admin call: prints its result, or the reason it failed (exit 1). */
+  static final class Admin {
+    private Admin() {}
+
+    static int run(CommandSpec spec, AdminClient admin, java.util.function.Supplier<String> call) {
+      PrintWriter out = spec.commandLine().getOut();
+      try {
+        out.println(call.get());
+        out.flush();
+        return 0;
+      } catch (AdminClient.Failure e) {
+        spec.commandLine().getErr().println("modelway: " + e.getMessage());
+        return 1;
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package io.modelway.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.GatewayRole;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.context.ConfigurableApplicationContext;
+import picocli.CommandLine;
+
+/** {@code modelway tenants} and {@code modelway keys} against a running gateway. */
+class AdminCliTest {
+  private static final String ADMIN = "mw-cli-test-admin";
+
+  private record Run(int code, String out, String err) {}
+
+  private static Run run(Map<String, String> env, String... args) {
+    CommandLine.IFactory factory = new CommandLine.IFactory() {
+      @Override
+      public <K> K create(Class<K> type) throws Exception {
+        K made = CommandLine.defaultFactory().create(type);
+        if (made instanceof AdminClient client) {
+          client.environment = env::get;
+        }
+        return made;
+      }
+    };
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Modelway.commandLine(factory);
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    int code = cli.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void managesTenantsAndKeysThroughTheAdminApi(@TempDir Path dir) {
+    try (ConfigurableApplicationContext gateway = GatewayRole.start(GatewayOptions.of(dir)
+        .withEnvironment(Map.of("MODELWAY_ADMIN_KEY", ADMIN)::get))) {
+      String url = "http://127.0.0.1:" + GatewayRole.port(gateway);
+      Map<String, String> env = Map.of("MODELWAY_ADMIN_KEY", ADMIN);
+
+      Run created = run(env, "tenants", "create", "acme", "--name", "Acme Inc", "--url", url);
+      assertThat(created.code()).as(created.err()).isZero();
+      assertThat(run(env, "tenants", "list", "--url", url).out()).contains("acme", "Acme Inc");
+
+      Run key = run(env, "keys", "create", "--tenant", "acme", "--model", "chat",
+          "--expires-in", "30d", "--url", url);
+      assertThat(key.code()).as(key.err()).isZero();
+      Matcher m = Pattern.compile("Created key (key_[0-9a-f]+) .*\\n\\n  (mw-\\w+)", Pattern.DOTALL)
+          .matcher(key.out());
+      assertThat(m.find()).as(key.out()).isTrue();
+      String id = m.group(1);
+      String secret = m.group(2);
+
+      Run listed = run(env, "keys", "list", "--tenant", "acme", "--url", url);
+      assertThat(listed.out()).contains(id, "member", "active", secret.substring(0, 9))
+          .doesNotContain(secret);
+
+      assertThat(run(env, "keys", "revoke", id, "--url", url).out()).contains("Revoked key " + id);
+      assertThat(run(env, "keys", "list", "--json", "--url", url).out())
+          .contains("\"status\":\"revoked\"");
+
+      Run member = run(Map.of("MODELWAY_KEY", secret), "tenants", "list", "--url", url);
+      assertThat(member.code()).isEqualTo(1);
+      assertThat(member.err()).contains("revoked");
+      Run nobody = run(Map.of(), "keys", "list", "--url", url);
+      assertThat(nobody.code()).isEqualTo(1);
+      assertThat(nobody.err()).contains("MODELWAY_ADMIN_KEY");
+    }
+  }
+}

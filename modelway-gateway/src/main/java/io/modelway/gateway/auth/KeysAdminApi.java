@@ -1,0 +1,334 @@
+package io.modelway.gateway.auth;
+
+import static java.util.Objects.requireNonNull;
+
+import io.modelway.openai.OpenAiException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.convert.DurationStyle;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Tenants, keys and the audit log over HTTP, under the callers' roles: a platform admin manages
+ * everything; a tenant admin its own tenant's keys (never a platform admin key); a member
+ * nothing. A tenant admin asking about another tenant's keys gets 404, as if they did not
+ * exist. The store is blocking, so each call runs on {@code blocking}.
+ *
+ * <pre>
+ * POST /admin/v1/tenants            {"id", "name"}                      platform admin
+ * GET  /admin/v1/tenants                                                 platform admin: all; tenant admin: its own
+ * POST /admin/v1/keys               {"tenant", "name", "role", "project", "models", "expires_in"}
+ * GET  /admin/v1/keys[?tenant=ID]
+ * POST /admin/v1/keys/{id}/revoke
+ * POST /admin/v1/keys/{id}/rotate   {"grace": "1h"}
+ * GET  /admin/v1/audit[?limit=N]                                         platform admin
+ * </pre>
+ */
+final class KeysAdminApi {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  static final Duration DEFAULT_GRACE = Duration.ofHours(24);
+
+  private final ApiKeys keys;
+  private final Authenticator authenticator;
+  private final Scheduler blocking;
+
+  KeysAdminApi(ApiKeys keys, Authenticator authenticator, Scheduler blocking) {
+    this.keys = requireNonNull(keys, "keys");
+    this.authenticator = requireNonNull(authenticator, "authenticator");
+    this.blocking = requireNonNull(blocking, "blocking");
+  }
+
+  RouterFunction<ServerResponse> routes() {
+    return RouterFunctions.route()
+        .POST("/admin/v1/tenants", this::createTenant)
+        .GET("/admin/v1/tenants", this::tenants)
+        .POST("/admin/v1/keys", this::issue)
+        .GET("/admin/v1/keys", this::listKeys)
+        .POST("/admin/v1/keys/{id}/revoke", this::revoke)
+        .POST("/admin/v1/keys/{id}/rotate", this::rotate)
+        .GET("/admin/v1/audit", this::audit)
+        .build();
+  }
+
+  private Principal caller(ServerRequest request, Role role) {
+    return authenticator.require(request.headers().firstHeader(HttpHeaders.AUTHORIZATION), role);
+  }
+
+  private Mono<ServerResponse> createTenant(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.PLATFORM_ADMIN);
+      return body(request).flatMap(json -> run(HttpStatus.CREATED, () -> {
+        if (!ApiKeys.validTenantId(text(json, "id", true))) {
+          throw OpenAiException.invalidRequest("'id' must be 1 to 64 lower-case letters, digits,"
+              + " '-' or '_', starting with a letter or digit.", "id");
+        }
+        ApiKeys.Tenant tenant = keys.createTenant(text(json, "id", true),
+            Optional.ofNullable(text(json, "name", false)).orElse(text(json, "id", true)), caller);
+        return tenant(tenant);
+      }));
+    });
+  }
+
+  private Mono<ServerResponse> tenants(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.TENANT_ADMIN);
+      return run(HttpStatus.OK, () -> {
+        ArrayNode data = JSON.createArrayNode();
+        keys.tenants().stream().filter(t -> caller.manages(t.id()))
+            .forEach(t -> data.add(tenant(t)));
+        return list(data);
+      });
+    });
+  }
+
+  private Mono<ServerResponse> issue(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.TENANT_ADMIN);
+      return body(request).flatMap(json -> {
+        String tenantId = Optional.ofNullable(text(json, "tenant", false)).orElse(caller.tenantId());
+        Role role = role(json);
+        if (!caller.manages(tenantId)) {
+          return Mono.error(notFound("tenant", tenantId));
+        }
+        if (role.atLeast(caller.role()) && caller.role() != Role.PLATFORM_ADMIN) {
+          return Mono.error(new OpenAiException(403, "permission_error", "A " + caller.role().label()
+              + " key can issue member keys only.", "role", "insufficient_role"));
+        }
+        ApiKeys.NewKey spec = new ApiKeys.NewKey(tenantId,
+            Optional.ofNullable(text(json, "project", false)),
+            Optional.ofNullable(text(json, "name", false)).orElse("key"), role, models(json),
+            expiry(json));
+        return run(HttpStatus.CREATED, () -> {
+          ApiKeys.IssuedKey issued = keys.issue(spec, caller);
+          authenticator.refresh();
+          return key(issued.key()).put("key", issued.secret());
+        });
+      });
+    });
+  }
+
+  private Mono<ServerResponse> listKeys(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.TENANT_ADMIN);
+      Optional<String> tenant = request.queryParam("tenant");
+      if (caller.role() != Role.PLATFORM_ADMIN) {
+        if (tenant.isPresent() && !caller.manages(tenant.get())) {
+          return Mono.error(notFound("tenant", tenant.get()));
+        }
+        tenant = Optional.of(caller.tenantId());
+      }
+      Optional<String> which = tenant;
+      return run(HttpStatus.OK, () -> {
+        ArrayNode data = JSON.createArrayNode();
+        keys.keys(which).forEach(k -> data.add(key(k)));
+        return list(data);
+      });
+    });
+  }
+
+  private Mono<ServerResponse> revoke(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.TENANT_ADMIN);
+      String id = request.pathVariable("id");
+      return run(HttpStatus.OK, () -> {
+        ApiKey key = ownKey(caller, id);
+        ApiKey revoked = keys.revoke(key.id(), caller);
+        authenticator.refresh();
+        return key(revoked);
+      });
+    });
+  }
+
+  private Mono<ServerResponse> rotate(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.TENANT_ADMIN);
+      String id = request.pathVariable("id");
+      return request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]).flatMap(bytes -> {
+        Duration grace = bytes.length == 0 ? DEFAULT_GRACE
+            : duration(parse(bytes), "grace").orElse(DEFAULT_GRACE);
+        return run(HttpStatus.CREATED, () -> {
+          ownKey(caller, id);
+          ApiKeys.IssuedKey fresh = keys.rotate(id, grace, caller);
+          authenticator.refresh();
+          return key(fresh.key()).put("key", fresh.secret()).put("replaces", id);
+        });
+      });
+    });
+  }
+
+  private Mono<ServerResponse> audit(ServerRequest request) {
+    return Mono.defer(() -> {
+      caller(request, Role.PLATFORM_ADMIN);
+      int limit = request.queryParam("limit").map(KeysAdminApi::limit).orElse(100);
+      return run(HttpStatus.OK, () -> {
+        ArrayNode data = JSON.createArrayNode();
+        keys.audit(limit).forEach(e -> {
+          ObjectNode entry = data.addObject().put("at", e.at().toString())
+              .put("action", e.action()).put("target", e.target()).put("detail", e.detail());
+          e.actorKeyId().ifPresent(v -> entry.put("actor_key_id", v));
+          e.actorTenantId().ifPresent(v -> entry.put("actor_tenant_id", v));
+        });
+        return list(data);
+      });
+    });
+  }
+
+  /** The key {@code id} if the caller manages its tenant; 404 otherwise, whether or not it exists. */
+  private ApiKey ownKey(Principal caller, String id) {
+    return keys.key(id).filter(k -> caller.manages(k.tenantId()))
+        .orElseThrow(() -> notFound("key", id));
+  }
+
+  private Mono<ServerResponse> run(HttpStatus status, Callable<ObjectNode> work) {
+    return Mono.fromCallable(work)
+        .subscribeOn(blocking)
+        .onErrorMap(ApiKeys.Refused.class, e -> new OpenAiException(
+            e.getMessage().startsWith("no ") ? 404 : 409, "invalid_request_error",
+            Character.toUpperCase(e.getMessage().charAt(0)) + e.getMessage().substring(1) + ".",
+            null, e.getMessage().startsWith("no ") ? "not_found" : "conflict"))
+        .flatMap(json -> ServerResponse.status(status).contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(JSON.writeValueAsBytes(json)));
+  }
+
+  private static Mono<JsonNode> body(ServerRequest request) {
+    return request.bodyToMono(byte[].class)
+        .switchIfEmpty(Mono.error(() -> OpenAiException.invalidRequest("The body is missing.", null)))
+        .map(KeysAdminApi::parse);
+  }
+
+  private static JsonNode parse(byte[] bytes) {
+    JsonNode json;
+    try {
+      json = JSON.readTree(bytes);
+    } catch (JacksonException e) {
+      throw OpenAiException.invalidRequest("The body is not valid JSON: " + e.getOriginalMessage(), null);
+    }
+    if (json == null || !json.isObject()) {
+      throw OpenAiException.invalidRequest("The body must be a JSON object.", null);
+    }
+    return json;
+  }
+
+  private static @Nullable String text(JsonNode json, String field, boolean required) {
+    JsonNode value = json.path(field);
+    if (value.isMissingNode() || value.isNull()) {
+      if (required) {
+        throw OpenAiException.invalidRequest("'" + field + "' is required.", field);
+      }
+      return null;
+    }
+    if (!value.isString() || value.asString().isBlank()) {
+      throw OpenAiException.invalidRequest("'" + field + "' must be a non-empty string.", field);
+    }
+    return value.asString().strip();
+  }
+
+  private static Role role(JsonNode json) {
+    String label = text(json, "role", false);
+    try {
+      return label == null ? Role.MEMBER : Role.parse(label);
+    } catch (IllegalArgumentException e) {
+      throw OpenAiException.invalidRequest(e.getMessage() + ".", "role");
+    }
+  }
+
+  private static Set<String> models(JsonNode json) {
+    JsonNode value = json.path("models");
+    if (value.isMissingNode() || value.isNull()) {
+      return Set.of();
+    }
+    if (!value.isArray()) {
+      throw OpenAiException.invalidRequest("'models' must be an array of model names.", "models");
+    }
+    Set<String> models = new LinkedHashSet<>();
+    for (JsonNode m : value) {
+      if (!m.isString() || m.asString().isBlank() || m.asString().contains(",")) {
+        throw OpenAiException.invalidRequest("'models' must hold model names.", "models");
+      }
+      models.add(m.asString());
+    }
+    return models;
+  }
+
+  private static Optional<Instant> expiry(JsonNode json) {
+    return duration(json, "expires_in").map(d -> Instant.now().plus(d));
+  }
+
+  private static Optional<Duration> duration(JsonNode json, String field) {
+    String text = text(json, field, false);
+    if (text == null) {
+      return Optional.empty();
+    }
+    try {
+      Duration d = DurationStyle.detectAndParse(text);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException();
+      }
+      return Optional.of(d);
+    } catch (IllegalArgumentException | DateTimeParseException e) {
+      throw OpenAiException.invalidRequest("'" + field + "' must be a positive duration such as"
+          + " 30d, 12h or 90m, not '" + text + "'.", field);
+    }
+  }
+
+  private static int limit(String text) {
+    try {
+      int n = Integer.parseInt(text);
+      if (n >= 1 && n <= 10_000) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw OpenAiException.invalidRequest("'limit' must be 1 to 10000.", "limit");
+  }
+
+  private static OpenAiException notFound(String what, String id) {
+    return new OpenAiException(404, "invalid_request_error", "No " + what + " '" + id + "'.", null,
+        "not_found");
+  }
+
+  private static ObjectNode list(ArrayNode data) {
+    ObjectNode list = JSON.createObjectNode().put("object", "list");
+    list.set("data", data);
+    return list;
+  }
+
+  private static ObjectNode tenant(ApiKeys.Tenant t) {
+    return JSON.createObjectNode().put("id", t.id()).put("object", "tenant").put("name", t.name())
+        .put("created_at", t.createdAt().toString());
+  }
+
+  static ObjectNode key(ApiKey k) {
+    ObjectNode node = JSON.createObjectNode().put("id", k.id()).put("object", "api_key")
+        .put("tenant", k.tenantId()).put("name", k.name()).put("prefix", k.prefix())
+        .put("role", k.role().label()).put("created_at", k.createdAt().toString());
+    k.project().ifPresent(p -> node.put("project", p));
+    ArrayNode models = node.putArray("models");
+    k.allowedModels().stream().sorted().forEach(models::add);
+    node.put("expires_at", k.expiresAt().map(Instant::toString).orElse(null));
+    node.put("revoked_at", k.revokedAt().map(Instant::toString).orElse(null));
+    node.put("status", k.revokedAt().isPresent() ? "revoked"
+        : k.validAt(Instant.now()) ? "active" : "expired");
+    return node;
+  }
+}
