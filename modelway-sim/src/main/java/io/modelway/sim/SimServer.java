@@ -6,8 +6,11 @@ import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import io.modelway.openai.SseFramer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,9 +19,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -65,7 +66,8 @@ public final class SimServer implements AutoCloseable {
   private final Engine engine;
   private final Playback playback;
   private final Disposable.Composite timers = Disposables.composite();
-  private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+  /** Every open connection, so that dying can cut them; a closed one leaves by itself. */
+  private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final DisposableServer server;
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong inflight = new AtomicLong();
@@ -84,10 +86,7 @@ public final class SimServer implements AutoCloseable {
     this.server = HttpServer.create()
         .host(options.host())
         .port(options.port())
-        .doOnConnection(connection -> {
-          connections.add(connection);
-          connection.onDispose(() -> connections.remove(connection));
-        })
+        .doOnChannelInit((observer, channel, remoteAddress) -> connections.add(channel))
         .route(routes -> routes
             .post("/v1/chat/completions", (req, res) -> generate(Endpoint.CHAT_COMPLETIONS, req, res))
             .post("/v1/completions", (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
@@ -167,6 +166,11 @@ public final class SimServer implements AutoCloseable {
         injectedErrors.get(), engineNow.running(), engineNow.waiting());
   }
 
+  /** Connections open now. */
+  int openConnections() {
+    return connections.size();
+  }
+
   /** Blocks until the server is closed. */
   public void awaitClose() {
     server.onDispose().block();
@@ -182,7 +186,7 @@ public final class SimServer implements AutoCloseable {
   private void dropEverything() {
     timers.dispose();
     server.dispose();
-    connections.forEach(Connection::dispose);
+    connections.close();
   }
 
   private Publisher<Void> switchChaos(HttpServerRequest req, HttpServerResponse res) {

@@ -182,6 +182,19 @@ class SimServerChaosTest {
   }
 
   @Test
+  void tracksConnectionsNotRequestsForDying() {
+    // Regression: tracking each request of a keep-alive connection until the connection closed
+    // grew the heap by every request and brought multi-second GC pauses under load.
+    try (SimServer sim = SimServer.start(SimOptions.defaults())) {
+      SimHttp http = new SimHttp(sim);
+      for (int i = 0; i < 50; i++) {
+        http.post("/v1/chat/completions", SimHttp.chat("hi", false));
+      }
+      assertThat(sim.openConnections()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void timedTriggersSwitchOnTheirOwn() {
     SimOptions options = SimOptions.defaults()
         .withChaos(ChaosTrigger.afterTime(ChaosMode.FAIL, Duration.ZERO));
