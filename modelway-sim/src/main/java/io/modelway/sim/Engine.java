@@ -49,12 +49,11 @@ final class Engine {
   /**
    * Counters and gauges at one moment.
    *
-   * @param promptTokens prompt tokens of every admitted sequence
-   * @param prefixQueryTokens prompt tokens looked up in the cache (all of them)
+   * @param promptTokens prompt tokens of every admitted sequence, each looked up in the cache
    * @param prefixHitTokens prompt tokens found there
    */
-  record Snapshot(int running, int waiting, int usedBlocks, int cachedBlocks, int capacityBlocks,
-      long promptTokens, long generationTokens, long prefixQueryTokens, long prefixHitTokens) {
+  record Snapshot(int running, int waiting, int usedBlocks, int capacityBlocks,
+      long promptTokens, long generationTokens, long prefixHitTokens) {
 
     /** Share of blocks held by running sequences, 0 to 1 (vLLM's {@code gpu_cache_usage_perc}). */
     double cacheUsage() {
@@ -173,8 +172,8 @@ final class Engine {
   }
 
   synchronized Snapshot snapshot() {
-    return new Snapshot(running, waiting.size(), cache.used(), cache.cached(), cache.capacity(),
-        promptTokens, generationTokens.sum(), promptTokens, prefixHitTokens);
+    return new Snapshot(running, waiting.size(), cache.used(), cache.capacity(),
+        promptTokens, generationTokens.sum(), prefixHitTokens);
   }
 
   /** Starts waiting sequences, first come first, while they fit. Called under the lock. */

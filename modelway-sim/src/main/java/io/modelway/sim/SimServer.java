@@ -41,6 +41,7 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.MissingNode;
 
 /**
  * A simulated OpenAI-compatible LLM server on bare Reactor Netty. It answers
@@ -193,19 +194,9 @@ public final class SimServer implements AutoCloseable {
     return req.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(body -> {
       ChaosMode mode;
       try {
-        JsonNode name = JSON.readTree(body).path("mode");
-        if (!name.isString()) {
-          throw OpenAiException.invalidRequest(
-              "mode: missing (expected: normal, hang, fail or die)", "mode");
-        }
-        mode = ChaosMode.parse(name.asString());
-      } catch (IllegalArgumentException e) {
-        return Mono.from(json(res, 400, OpenAiException.invalidRequest(e.getMessage(), "mode").toJson()));
+        mode = requestedMode(body);
       } catch (OpenAiException e) {
         return Mono.from(json(res, e.status(), e.toJson()));
-      } catch (JacksonException e) {
-        return Mono.from(json(res, 400, OpenAiException.invalidRequest(
-            "body: not JSON (expected: {\"mode\": \"normal\"|\"hang\"|\"fail\"|\"die\"})", null).toJson()));
       }
       if (mode == ChaosMode.DIE) {
         // Answer first, so that whoever asked knows it was heard, then die.
@@ -216,6 +207,25 @@ public final class SimServer implements AutoCloseable {
       ChaosMode previous = switchChaosMode(mode);
       return Mono.from(json(res, 200, chaosBody(chaos.mode(), previous)));
     });
+  }
+
+  /** The mode of a {@code POST /sim/chaos} body, {@code {"mode": "hang"}}; else a 400. */
+  private static ChaosMode requestedMode(byte[] body) {
+    JsonNode name;
+    try {
+      name = JSON.readTree(body).path("mode");
+    } catch (JacksonException e) {
+      name = MissingNode.getInstance();
+    }
+    if (!name.isString()) {
+      throw OpenAiException.invalidRequest(
+          "mode: missing (expected: {\"mode\": \"normal\", \"hang\", \"fail\" or \"die\"})", "mode");
+    }
+    try {
+      return ChaosMode.parse(name.asString());
+    } catch (IllegalArgumentException e) {
+      throw OpenAiException.invalidRequest(e.getMessage(), "mode");
+    }
   }
 
   private static byte[] chaosBody(ChaosMode mode, @Nullable ChaosMode previous) {

@@ -27,9 +27,9 @@ final class VllmMetrics {
         "Number of prefill tokens processed.", LABELS, s.promptTokens());
     sample(out, "vllm:generation_tokens_total", "counter",
         "Number of generation tokens processed.", LABELS, s.generationTokens());
+    // Every prompt token is looked up in the cache.
     sample(out, "vllm:prefix_cache_queries_total", "counter",
-        "Prefix cache queries, in terms of number of queried tokens.", LABELS,
-        s.prefixQueryTokens());
+        "Prefix cache queries, in terms of number of queried tokens.", LABELS, s.promptTokens());
     sample(out, "vllm:prefix_cache_hits_total", "counter",
         "Prefix cache hits, in terms of number of cached tokens.", LABELS, s.prefixHitTokens());
     sample(out, "vllm:num_preemptions_total", "counter",
@@ -41,17 +41,9 @@ final class VllmMetrics {
   }
 
   private static void sample(StringBuilder out, String name, String type, String help,
-      String labels, long value) {
-    head(out, name, type, help).append(name).append(labels).append(' ').append(value).append('\n');
-  }
-
-  private static void sample(StringBuilder out, String name, String type, String help,
-      String labels, double value) {
-    head(out, name, type, help).append(name).append(labels).append(' ').append(value).append('\n');
-  }
-
-  private static StringBuilder head(StringBuilder out, String name, String type, String help) {
-    return out.append("# HELP ").append(name).append(' ').append(help).append('\n')
-        .append("# TYPE ").append(name).append(' ').append(type).append('\n');
+      String labels, Number value) {
+    out.append("# HELP ").append(name).append(' ').append(help).append('\n')
+        .append("# TYPE ").append(name).append(' ').append(type).append('\n')
+        .append(name).append(labels).append(' ').append(value).append('\n');
   }
 }

@@ -45,7 +45,6 @@ class EngineTest {
     assertThat(warm.cachedTokens()).isEqualTo(192);
     assertThat(warm.firstTokenNanos()).isEqualTo(100 * MS + 8 * MS);
     Engine.Snapshot s = engine.snapshot();
-    assertThat(s.prefixQueryTokens()).isEqualTo(400);
     assertThat(s.prefixHitTokens()).isEqualTo(192);
     assertThat(s.promptTokens()).isEqualTo(400);
   }
