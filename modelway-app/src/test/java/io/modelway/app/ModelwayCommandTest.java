@@ -42,7 +42,49 @@ class ModelwayCommandTest {
   @Test
   void simHelpDescribesItsKnobs() {
     Run r = run("sim", "--help");
-    assertThat(r.out()).contains("--ttft", "--tokens-per-second", "--output-tokens", "--error-rate", "--seed");
+    assertThat(r.out()).contains("--ttft", "--tokens-per-second", "--output-tokens", "--error-rate", "--seed",
+        "--kv-cache-blocks=N", "--prefill-tokens-per-second=N", "--max-running=N", "--decode-slowdown=F",
+        "--hang-after=N|DURATION", "--hang-tokens=N", "--fail-after=N|DURATION", "--die-after=N|DURATION");
+    CommandLine sim = Modelway.commandLine().getSubcommands().get("sim");
+    sim.getCommandSpec().options().forEach(option ->
+        assertThat(option.description()).as(option.longestName()).isNotEmpty());
+  }
+
+  @Test
+  void simDefaultsAreThoseOfSimOptions() {
+    SimCommand sim = new SimCommand();
+    new CommandLine(sim).registerConverter(java.time.Duration.class, Converters::duration).parseArgs();
+    io.modelway.sim.SimOptions defaults = io.modelway.sim.SimOptions.defaults();
+    assertThat(sim.ttft).isEqualTo(defaults.timeToFirstToken());
+    assertThat(sim.tokensPerSecond).isEqualTo(defaults.tokensPerSecond());
+    assertThat(sim.outputTokens).isEqualTo(defaults.outputTokens());
+    assertThat(sim.errorRate).isEqualTo(defaults.errorRate());
+    assertThat(sim.seed).isEqualTo(defaults.seed());
+    assertThat(sim.embeddingDimensions).isEqualTo(defaults.embeddingDimensions());
+    assertThat(sim.kvCacheBlocks).isEqualTo(defaults.kvCacheBlocks());
+    assertThat(sim.prefillTokensPerSecond).isEqualTo(defaults.prefillTokensPerSecond());
+    assertThat(sim.maxRunning).isEqualTo(defaults.maxRunning());
+    assertThat(sim.decodeSlowdown).isEqualTo(defaults.decodeSlowdown());
+    assertThat(sim.hangTokens).isEqualTo(defaults.hangTokens());
+    assertThat(sim.hangAfter).isNull();
+    assertThat(sim.failAfter).isNull();
+    assertThat(sim.dieAfter).isNull();
+  }
+
+  @Test
+  void simRejectsInvalidPhysicsAndChaosClearly() {
+    Run blocks = run("sim", "--kv-cache-blocks", "1");
+    assertThat(blocks.code()).isEqualTo(2);
+    assertThat(blocks.err()).contains("kv-cache-blocks: 1 (expected: >= 2");
+    Run running = run("sim", "--max-running", "-1");
+    assertThat(running.code()).isEqualTo(2);
+    assertThat(running.err()).contains("max-running: -1 (expected: >= 0");
+    Run when = run("sim", "--die-after", "soon");
+    assertThat(when.code()).isEqualTo(2);
+    assertThat(when.err()).contains("'soon' is neither a number of requests nor a duration");
+    Run negative = run("sim", "--hang-after", "-5s");
+    assertThat(negative.code()).isEqualTo(2);
+    assertThat(negative.err()).contains("hang-after: PT-5S (expected: >= 0)");
   }
 
   @Test

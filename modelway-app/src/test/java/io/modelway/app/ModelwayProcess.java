@@ -64,6 +64,14 @@ final class ModelwayProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** Its exit status once it has exited by itself, within {@code timeout}. */
+  int awaitExit(java.time.Duration timeout) throws InterruptedException {
+    if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      throw new AssertionError(name + " still runs after " + timeout + "\n" + output());
+    }
+    return process.exitValue();
+  }
+
   String output() {
     try {
       return "----- " + name + " -----\n" + Files.readString(log);

@@ -6,13 +6,15 @@ import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import io.modelway.openai.SseFramer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -23,15 +25,23 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
+import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.MissingNode;
 
 /**
  * A simulated OpenAI-compatible LLM server on bare Reactor Netty. It answers
@@ -39,13 +49,26 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code /v1/embeddings} (deterministic unit vectors) and {@code /v1/models} for any model name,
  * and serves {@code /sim/stats} and {@code /sim/last-request} so tests can see what reached it.
  *
+ * <p>Chat and text completions run through a simulated engine ({@link Engine}: KV prefix cache,
+ * running limit and queue, prefill and decode speeds) whose state {@code GET /metrics} shows under
+ * vLLM's metric names. {@code GET /sim/chaos} and {@code POST /sim/chaos {"mode": …}} read and
+ * switch its {@link ChaosMode}.
+ *
  * <p>Validation is the gateway's ({@link InspectedRequest}), so both reject the same bodies.
  * Thread-safe; {@link #close()} stops it.
  */
 public final class SimServer implements AutoCloseable {
   private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final Logger log = LoggerFactory.getLogger(SimServer.class);
 
   private final SimOptions options;
+  private final Runnable die;
+  private final Chaos chaos;
+  private final Engine engine;
+  private final Playback playback;
+  private final Disposable.Composite timers = Disposables.composite();
+  /** Every open connection, so that dying can cut them; a closed one leaves by itself. */
+  private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final DisposableServer server;
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong inflight = new AtomicLong();
@@ -55,11 +78,16 @@ public final class SimServer implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final AtomicReference<byte[]> lastRequest = new AtomicReference<>(new byte[] {'{', '}'});
 
-  private SimServer(SimOptions options) {
+  private SimServer(SimOptions options, @Nullable Runnable die) {
     this.options = options;
+    this.die = die != null ? die : this::dropEverything;
+    this.chaos = new Chaos(options.hangTokens());
+    this.engine = new Engine(options, System::nanoTime);
+    this.playback = new Playback(engine, chaos, Schedulers.parallel());
     this.server = HttpServer.create()
         .host(options.host())
         .port(options.port())
+        .doOnChannelInit((observer, channel, remoteAddress) -> connections.add(channel))
         .route(routes -> routes
             .post("/v1/chat/completions", (req, res) -> generate(Endpoint.CHAT_COMPLETIONS, req, res))
             .post("/v1/completions", (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
@@ -68,13 +96,58 @@ public final class SimServer implements AutoCloseable {
             .get("/v1/models/{id}", (req, res) -> json(res, 200, model(req.param("id"))))
             .get("/sim/stats", (req, res) -> json(res, 200, write(this::writeStats)))
             .get("/sim/last-request", (req, res) -> json(res, 200, lastRequest.get()))
-            .get("/health", (req, res) -> json(res, 200, "{\"status\":\"UP\"}".getBytes(StandardCharsets.UTF_8))))
+            .get("/sim/chaos", (req, res) -> json(res, 200, chaosBody(chaos.mode(), null)))
+            .post("/sim/chaos", this::switchChaos)
+            .get("/metrics", (req, res) -> res.status(200)
+                .header(HttpHeaderNames.CONTENT_TYPE, VllmMetrics.CONTENT_TYPE)
+                .sendByteArray(Mono.fromSupplier(() -> VllmMetrics.render(engine.snapshot()))))
+            .get("/health", (req, res) -> chaos.mode() == ChaosMode.FAIL
+                ? json(res, 503, "{\"status\":\"DOWN\"}".getBytes(StandardCharsets.UTF_8))
+                : json(res, 200, "{\"status\":\"UP\"}".getBytes(StandardCharsets.UTF_8))))
         .bindNow();
+    for (ChaosTrigger trigger : options.chaos()) {
+      if (trigger instanceof ChaosTrigger.AfterTime after) {
+        timers.add(Mono.delay(after.time(), Schedulers.parallel())
+            .subscribe(tick -> switchChaosMode(after.mode())));
+      }
+    }
   }
 
-  /** Starts a server; it listens once this returns. */
+  /**
+   * Starts a server; it listens once this returns. In {@link ChaosMode#DIE} it drops every
+   * connection and stops listening, as if its process had been killed, and leaves the JVM alone.
+   */
   public static SimServer start(SimOptions options) {
-    return new SimServer(requireNonNull(options, "options"));
+    return new SimServer(requireNonNull(options, "options"), null);
+  }
+
+  /**
+   * Starts a server whose {@link ChaosMode#DIE} runs {@code die}, such as {@code () ->
+   * Runtime.getRuntime().halt(137)}; should {@code die} return, the server drops each connection it
+   * gets from then on.
+   */
+  public static SimServer start(SimOptions options, Runnable die) {
+    return new SimServer(requireNonNull(options, "options"), requireNonNull(die, "die"));
+  }
+
+  /** The chaos mode in force. */
+  public ChaosMode chaosMode() {
+    return chaos.mode();
+  }
+
+  /**
+   * Switches the chaos mode (see {@link ChaosMode}) and returns the one it left. {@link
+   * ChaosMode#DIE} is final: switching to it dies, and nothing switches out of it.
+   */
+  public ChaosMode switchChaosMode(ChaosMode mode) {
+    ChaosMode previous = chaos.switchTo(mode);
+    if (previous != mode && previous != ChaosMode.DIE) {
+      log.info("modelway sim: chaos mode {} (was {})", mode.wireName(), previous.wireName());
+      if (mode == ChaosMode.DIE) {
+        die.run();
+      }
+    }
+    return previous;
   }
 
   /** The port it listens on. */
@@ -89,8 +162,14 @@ public final class SimServer implements AutoCloseable {
   }
 
   public SimStats stats() {
+    Engine.Snapshot engineNow = engine.snapshot();
     return new SimStats(requests.get(), inflight.get(), completed.get(), cancelled.get(),
-        injectedErrors.get());
+        injectedErrors.get(), engineNow.running(), engineNow.waiting());
+  }
+
+  /** Connections open now. */
+  int openConnections() {
+    return connections.size();
   }
 
   /** Blocks until the server is closed. */
@@ -100,13 +179,82 @@ public final class SimServer implements AutoCloseable {
 
   @Override
   public void close() {
+    timers.dispose();
     server.disposeNow();
+  }
+
+  /** The death of a server in the test's own JVM: no goodbye to anyone, no new connection. */
+  private void dropEverything() {
+    timers.dispose();
+    server.dispose();
+    connections.close();
+  }
+
+  private Publisher<Void> switchChaos(HttpServerRequest req, HttpServerResponse res) {
+    return req.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(body -> {
+      ChaosMode mode;
+      try {
+        mode = requestedMode(body);
+      } catch (OpenAiException e) {
+        return Mono.from(json(res, e.status(), e.toJson()));
+      }
+      if (mode == ChaosMode.DIE) {
+        // Answer first, so that whoever asked knows it was heard, then die.
+        return Mono.from(json(res.header(HttpHeaderNames.CONNECTION, "close"), 200,
+                chaosBody(mode, chaos.mode())))
+            .then(Mono.fromRunnable(() -> switchChaosMode(mode)));
+      }
+      ChaosMode previous = switchChaosMode(mode);
+      return Mono.from(json(res, 200, chaosBody(chaos.mode(), previous)));
+    });
+  }
+
+  /** The mode of a {@code POST /sim/chaos} body, {@code {"mode": "hang"}}; else a 400. */
+  private static ChaosMode requestedMode(byte[] body) {
+    JsonNode name;
+    try {
+      name = JSON.readTree(body).path("mode");
+    } catch (JacksonException e) {
+      name = MissingNode.getInstance();
+    }
+    if (!name.isString()) {
+      throw OpenAiException.invalidRequest(
+          "mode: missing (expected: {\"mode\": \"normal\", \"hang\", \"fail\" or \"die\"})", "mode");
+    }
+    try {
+      return ChaosMode.parse(name.asString());
+    } catch (IllegalArgumentException e) {
+      throw OpenAiException.invalidRequest(e.getMessage(), "mode");
+    }
+  }
+
+  private static byte[] chaosBody(ChaosMode mode, @Nullable ChaosMode previous) {
+    return write(g -> {
+      g.writeStringProperty("mode", mode.wireName());
+      if (previous != null) {
+        g.writeStringProperty("previous", previous.wireName());
+      }
+    });
+  }
+
+  /** Fires the request-counted chaos triggers due when request {@code number} arrives. */
+  private void arrived(long number) {
+    for (ChaosTrigger trigger : options.chaos()) {
+      if (trigger instanceof ChaosTrigger.AfterRequests after && number == after.requests() + 1) {
+        switchChaosMode(after.mode());
+      }
+    }
   }
 
   private Publisher<Void> generate(Endpoint endpoint, HttpServerRequest req, HttpServerResponse res) {
     return req.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(body -> {
-      requests.incrementAndGet();
+      arrived(requests.incrementAndGet());
       lastRequest.set(describe(req, body));
+      if (chaos.mode() == ChaosMode.DIE) {
+        // Only when dying did not end the process: be as dead as a server in it can be.
+        req.withConnection(Connection::dispose);
+        return Mono.never();
+      }
       InspectedRequest request;
       JsonNode tree;
       try {
@@ -115,18 +263,31 @@ public final class SimServer implements AutoCloseable {
       } catch (OpenAiException e) {
         return Mono.from(json(res, e.status(), e.toJson()));
       }
+      if (chaos.mode() == ChaosMode.FAIL) {
+        injectedErrors.incrementAndGet();
+        OpenAiException e = new OpenAiException(500, "server_error",
+            "Simulated failure (chaos mode fail).", null, "sim_chaos");
+        return Mono.from(json(res, 500, e.toJson()));
+      }
       if (injectError()) {
         injectedErrors.incrementAndGet();
         OpenAiException e = new OpenAiException(500, "server_error",
             "Simulated failure (error rate " + options.errorRate() + ").", null, "sim_error");
         return Mono.from(json(res, 500, e.toJson()));
       }
-      Flux<byte[]> answer = switch (endpoint) {
-        case EMBEDDINGS -> Flux.just(embeddings(request, tree));
-        case CHAT_COMPLETIONS, COMPLETIONS -> request.stream()
-            ? stream(endpoint, request, tree)
-            : Flux.from(whole(endpoint, request, tree));
-      };
+      Flux<byte[]> answer;
+      if (endpoint == Endpoint.EMBEDDINGS) {
+        answer = Flux.from(playback.unlessHung(embeddings(request, tree)));
+      } else {
+        Prompt prompt = Prompt.of(endpoint, request.model(), tree);
+        int length = outputLength(request);
+        if (prompt.tokens() + length > engine.maxTokens()) {
+          return Mono.from(json(res, 400, contextTooLong(endpoint, prompt, length).toJson()));
+        }
+        answer = request.stream()
+            ? stream(endpoint, request, tree, prompt, length)
+            : Flux.from(whole(endpoint, request, tree, prompt, length));
+      }
       inflight.incrementAndGet();
       answer = answer
           .doOnComplete(completed::incrementAndGet)
@@ -172,17 +333,14 @@ public final class SimServer implements AutoCloseable {
     return Answer.mix(h ^ tree.path("seed").asLong(0));
   }
 
-  private int promptTokens(InspectedRequest request, JsonNode tree) {
-    if (request.endpoint() == Endpoint.CHAT_COMPLETIONS) {
-      int total = 3;
-      for (JsonNode message : tree.path("messages").values()) {
-        JsonNode content = message.path("content");
-        total += 3 + Answer.countTokens(content.isString() ? content.asString() : content.toString());
-      }
-      return total;
-    }
-    JsonNode prompt = tree.path("prompt");
-    return Answer.countTokens(prompt.isString() ? prompt.asString() : prompt.toString());
+  /** vLLM's answer to a request longer than its context (here: the KV cache), in OpenAI's shape. */
+  private OpenAiException contextTooLong(Endpoint endpoint, Prompt prompt, int length) {
+    String input = endpoint == Endpoint.CHAT_COMPLETIONS ? "messages" : "prompt";
+    return new OpenAiException(400, "invalid_request_error", "This model's maximum context length is "
+        + engine.maxTokens() + " tokens. However, you requested " + (prompt.tokens() + length)
+        + " tokens (" + prompt.tokens() + " in the " + input + ", " + length + " in the completion)."
+        + " Please reduce the length of the " + input + " or completion.", input,
+        "context_length_exceeded");
   }
 
   private int outputLength(InspectedRequest request) {
@@ -190,12 +348,11 @@ public final class SimServer implements AutoCloseable {
     return max == null ? options.outputTokens() : Math.min(max, options.outputTokens());
   }
 
-  private Mono<byte[]> whole(Endpoint endpoint, InspectedRequest request, JsonNode tree) {
-    int length = outputLength(request);
+  private Mono<byte[]> whole(Endpoint endpoint, InspectedRequest request, JsonNode tree,
+      Prompt prompt, int length) {
     List<String> tokens = Answer.tokens(answerSeed(request, tree), length);
     String text = String.join("", tokens);
     String finish = finishReason(request, length);
-    int prompt = promptTokens(request, tree);
     byte[] body = write(g -> {
       head(g, endpoint == Endpoint.CHAT_COMPLETIONS ? "chat.completion" : "text_completion",
           endpoint, request.model());
@@ -216,14 +373,13 @@ public final class SimServer implements AutoCloseable {
       g.writeStringProperty("finish_reason", finish);
       g.writeEndObject();
       g.writeEndArray();
-      usage(g, prompt, length);
+      usage(g, prompt.tokens(), length);
     });
-    Duration delay = options.timeToFirstToken().plus(perToken().multipliedBy(Math.max(0, length - 1)));
-    return delay.isZero() ? Mono.just(body) : Mono.delay(delay).thenReturn(body);
+    return playback.whole(prompt, length, body);
   }
 
-  private Flux<byte[]> stream(Endpoint endpoint, InspectedRequest request, JsonNode tree) {
-    int length = outputLength(request);
+  private Flux<byte[]> stream(Endpoint endpoint, InspectedRequest request, JsonNode tree,
+      Prompt prompt, int length) {
     List<String> tokens = Answer.tokens(answerSeed(request, tree), length);
     String id = nextId(endpoint);
     long created = System.currentTimeMillis() / 1000;
@@ -260,32 +416,16 @@ public final class SimServer implements AutoCloseable {
       g.writeStringProperty("finish_reason", finish);
     })));
     if (usage) {
-      int prompt = promptTokens(request, tree);
       tail.add(event(write(g -> {
         chunkHead(g, endpoint, id, created, request.model());
         g.writeName("choices");
         g.writeStartArray();
         g.writeEndArray();
-        usage(g, prompt, length);
+        usage(g, prompt.tokens(), length);
       })));
     }
     tail.add("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
-
-    Flux<byte[]> first = Flux.just(events.get(0));
-    Flux<byte[]> rest = Flux.fromIterable(events.subList(1, events.size()));
-    Duration perToken = perToken();
-    if (!perToken.isZero()) {
-      rest = rest.delayElements(perToken);
-    }
-    Flux<byte[]> all = Flux.concat(first, rest, Flux.fromIterable(tail));
-    Duration ttft = options.timeToFirstToken();
-    return ttft.isZero() ? all : Mono.delay(ttft).thenMany(all);
-  }
-
-  private Duration perToken() {
-    return options.tokensPerSecond() <= 0
-        ? Duration.ZERO
-        : Duration.ofNanos((long) (1_000_000_000L / options.tokensPerSecond()));
+    return playback.stream(prompt, events, tail);
   }
 
   private String finishReason(InspectedRequest request, int length) {
@@ -438,6 +578,9 @@ public final class SimServer implements AutoCloseable {
     g.writeNumberProperty("completed", s.completed());
     g.writeNumberProperty("cancelled", s.cancelled());
     g.writeNumberProperty("injected_errors", s.injectedErrors());
+    g.writeNumberProperty("running", s.running());
+    g.writeNumberProperty("waiting", s.waiting());
+    g.writeStringProperty("chaos", chaos.mode().wireName());
   }
 
   private static byte[] event(byte[] json) {
