@@ -6,6 +6,7 @@ import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
 import io.modelway.gateway.runtime.RuntimeConfiguration;
+import io.modelway.gateway.usage.UsageConfiguration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
@@ -33,6 +34,7 @@ public class GatewayRole {
     if (options.role().hostsRegistry()) {
       sources.add(RegistryConfiguration.class);
       sources.add(AuthConfiguration.class);
+      sources.add(UsageConfiguration.class);
     }
     if (options.role() != GatewayOptions.Role.GATEWAY) {
       sources.add(RuntimeConfiguration.class);

@@ -3,6 +3,7 @@ package io.modelway.gateway.api;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.Access;
+import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Registry;
 import io.modelway.gateway.routing.InstanceBalancer;
@@ -35,8 +36,9 @@ public class ApiConfiguration {
 
   @Bean
   OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, Access access,
-      MeterRegistry meters) {
-    return new OpenAiHandler(catalog, router, access.api(), meters);
+      ObjectProvider<Accounting> accounting, MeterRegistry meters) {
+    return new OpenAiHandler(catalog, router, access.api(),
+        accounting.getIfAvailable(Accounting::none), meters);
   }
 
   @Bean

@@ -10,6 +10,7 @@ import io.modelway.backend.BackendResponse;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.catalog.Catalog;
+import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.routing.ModelRouter;
@@ -31,6 +32,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.springframework.http.MediaType;
@@ -58,17 +60,23 @@ public final class OpenAiHandler {
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   private static final byte[] EMPTY = new byte[0];
   private static final JsonFactory JSON = new JsonFactory();
+  /** The largest unstreamed answer relayed (embeddings of many inputs are the big ones). */
+  static final int MAX_WHOLE_ANSWER = 64 * 1024 * 1024;
+  /** The status a request is recorded with when its client went away (nginx's convention). */
+  static final int CLIENT_CLOSED = 499;
 
   private record MetricKey(Endpoint endpoint, String model, String backend, int status) {}
 
   private final LiveCatalog catalog;
   private final ModelRouter router;
   private final Authentication authentication;
+  private final Accounting accounting;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
   public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
-      MeterRegistry meters) {
+      Accounting accounting, MeterRegistry meters) {
+    this.accounting = requireNonNull(accounting, "accounting");
     this.catalog = requireNonNull(catalog, "catalog");
     this.router = requireNonNull(router, "router");
     this.authentication = requireNonNull(authentication, "authentication");
@@ -109,6 +117,15 @@ public final class OpenAiHandler {
     } catch (OpenAiException e) {
       return Mono.error(e);
     }
+    Accounting.Account account = accounting.open(principal, requestId, endpoint);
+    return forward(endpoint, request, response, requestId, principal, account)
+        .doOnError(e -> account.ended(statusOf(e), "failed"))
+        .doOnCancel(() -> account.ended(CLIENT_CLOSED, "cancelled"));
+  }
+
+  private Mono<Void> forward(Endpoint endpoint, HttpServerRequest request,
+      HttpServerResponse response, String requestId, Principal principal,
+      Accounting.Account account) {
     String contentType = request.requestHeaders().get(HttpHeaderNames.CONTENT_TYPE);
     if (contentType != null && !isJson(contentType)) {
       return Mono.error(new OpenAiException(415, "invalid_request_error",
@@ -133,28 +150,42 @@ public final class OpenAiHandler {
         .flatMap(buffer -> {
           byte[] body = buffer.toByteArray();
           InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
+          account.model(inspected.model());
           if (!principal.allows(inspected.model())) {
             throw OpenAiException.modelNotFound(inspected.model());
           }
           Catalog.Route route = router.resolve(current, inspected.model())
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
+          account.backend(route.backend().name());
           BackendCall call = new BackendCall(endpoint,
               inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
           return route.backend().send(call)
               .doOnError(e -> record(endpoint, route, statusOf(e), started))
-              .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route, started));
+              .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route, started,
+                  account));
         });
   }
 
   private Mono<Void> relay(BackendResponse answer, HttpServerResponse response, boolean stream,
-      Endpoint endpoint, Catalog.Route route, long started) {
-    long length = answer.contentLength();
-    if (!stream && length >= 0 && length <= OpenAiHttpBackend.WHOLE_BODY_LIMIT) {
-      // One array, sent as one full HTTP message: one write, one system call.
+      Endpoint endpoint, Catalog.Route route, long started, Accounting.Account account) {
+    if (!stream) {
+      // One array, sent as one full HTTP message: one write, one system call. Its usage record
+      // is in the spool before the client gets a byte of it.
+      AtomicLong size = new AtomicLong();
       return answer.body()
+          .doOnNext(chunk -> {
+            if (size.addAndGet(chunk.length) > MAX_WHOLE_ANSWER) {
+              throw new OpenAiException(502, "upstream_error", "Backend '" + route.backend().name()
+                  + "' answered more than " + MAX_WHOLE_ANSWER + " bytes.", null, "upstream_too_large");
+            }
+          })
           .collectList()
           .map(OpenAiHandler::concat)
           .doOnError(e -> record(endpoint, route, statusOf(e), started))
+          .flatMap(bytes -> {
+            account.whole(bytes);
+            return Mono.fromFuture(account.completed(answer.status())).thenReturn(bytes);
+          })
           .flatMap(bytes -> {
             record(endpoint, route, answer.status(), started);
             head(response, answer).header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length));
@@ -163,28 +194,35 @@ public final class OpenAiHandler {
     }
     AtomicBoolean relayed = new AtomicBoolean();
     Flux<byte[]> body = answer.body()
-        .doOnNext(chunk -> relayed.set(true))
+        .doOnNext(chunk -> {
+          relayed.set(true);
+          account.events(chunk);
+        })
+        // The end of a stream waits until its usage record is in the spool.
+        .concatMap(chunk -> Accounting.endsStream(chunk)
+            ? Mono.fromFuture(account.completed(answer.status())).thenReturn(chunk)
+            : Mono.just(chunk))
         .onErrorResume(e -> {
           if (!relayed.get()) {
             return Flux.error(e);
           }
           record(endpoint, route, statusOf(e), started);
+          account.ended(answer.status(), "failed");
           // Headers and part of the answer are out: the status cannot change any more, so a
           // stream ends with an OpenAI error event and a plain answer is cut off.
-          return stream && e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
+          return e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
         })
-        .doOnComplete(() -> record(endpoint, route, answer.status(), started));
+        .doOnComplete(() -> {
+          record(endpoint, route, answer.status(), started);
+          account.ended(answer.status(), "failed"); // only if no [DONE] completed it
+        });
     // Nothing is sent before the first chunk is here, so a failure before it still gets its status.
     return body.switchOnFirst((first, all) -> {
       if (first.hasError()) {
         return all;
       }
       head(response, answer);
-      if (stream) {
-        response.header(HttpHeaderNames.CACHE_CONTROL, "no-cache").header("X-Accel-Buffering", "no");
-      } else if (length >= 0) {
-        response.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(length));
-      }
+      response.header(HttpHeaderNames.CACHE_CONTROL, "no-cache").header("X-Accel-Buffering", "no");
       return Flux.from(response.sendByteArray(all)).then();
     }).then();
   }

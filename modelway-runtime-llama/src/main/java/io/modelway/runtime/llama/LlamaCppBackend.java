@@ -112,6 +112,7 @@ public final class LlamaCppBackend implements ModelRuntime {
   }
 
   private static LlamaModel load(Path file, LlamaOptions options) {
+    isolateNativeLibrary();
     routeEngineLog();
     ModelParameters params = new ModelParameters()
         .setModel(file.toString())
@@ -130,6 +131,30 @@ public final class LlamaCppBackend implements ModelRuntime {
       return loaded;
     } catch (RuntimeException | UnsatisfiedLinkError e) {
       throw new ModelLoadException(file, "llama.cpp rejected it (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** The binding's own property naming where it extracts its native library. */
+  static final String NATIVE_DIR_PROPERTY = "de.kherud.llama.tmpdir";
+
+  /**
+   * Makes the binding extract its native library into a directory of this process's own. By
+   * default it writes {@code java.io.tmpdir/libjllama.so}, so two processes starting at once (two
+   * workers on one machine) overwrite the library while the other loads it, which crashes the
+   * loader with SIGBUS.
+   */
+  private static synchronized void isolateNativeLibrary() {
+    if (System.getProperty(NATIVE_DIR_PROPERTY) != null) {
+      return;
+    }
+    try {
+      Path dir = java.nio.file.Files.createTempDirectory("modelway-llama-");
+      dir.toFile().deleteOnExit(); // runs after the library's own, registered next
+      dir.resolve(System.mapLibraryName("jllama")).toFile().deleteOnExit();
+      System.setProperty(NATIVE_DIR_PROPERTY, dir.toString());
+    } catch (java.io.IOException e) {
+      log.warn("Cannot make a private directory for llama.cpp's native library ({}); it goes to"
+          + " the shared temp directory", e.toString());
     }
   }
 

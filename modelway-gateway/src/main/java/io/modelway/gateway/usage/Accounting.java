@@ -1,0 +1,136 @@
+package io.modelway.gateway.usage;
+
+import static java.util.Objects.requireNonNull;
+
+import io.modelway.gateway.auth.Principal;
+import io.modelway.openai.Endpoint;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The Account stage: one {@link Account} per request, which meters the answer as it passes and
+ * writes exactly one usage record when the request ends — durably before the client gets the
+ * end of a completed answer, in the background for one that was cancelled or failed.
+ */
+public final class Accounting {
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+  private final @Nullable UsageSpool spool;
+  private final Clock clock;
+
+  private Accounting(@Nullable UsageSpool spool, Clock clock) {
+    this.spool = spool;
+    this.clock = clock;
+  }
+
+  /** Accounting into {@code spool}. */
+  public static Accounting into(UsageSpool spool, Clock clock) {
+    return new Accounting(requireNonNull(spool, "spool"), requireNonNull(clock, "clock"));
+  }
+
+  /** No accounting: a worker's (its gateway accounts for the calls). */
+  public static Accounting none() {
+    return new Accounting(null, Clock.systemUTC());
+  }
+
+  /**
+   * A record id: the time in milliseconds, then 96 random bits. Not {@code UUID.randomUUID()},
+   * whose {@code SecureRandom} may read {@code /dev/urandom} on the event loop.
+   */
+  static String newId(Instant at) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return String.format("u%011x%08x%016x", at.toEpochMilli(), random.nextInt(), random.nextLong());
+  }
+
+  /** Whether {@code chunk} of a stream ends with its {@code data: [DONE]} event. */
+  public static boolean endsStream(byte[] chunk) {
+    return Metering.endsWithDone(chunk);
+  }
+
+  public Account open(Principal principal, String requestId, Endpoint endpoint) {
+    return new Account(principal, requestId, endpoint, clock.instant(), System.nanoTime());
+  }
+
+  /** One request's account. Its methods are called in order by the request's pipeline. */
+  public final class Account {
+    private final Principal principal;
+    private final String requestId;
+    private final Endpoint endpoint;
+    private final Instant at;
+    private final long started;
+    private final Metering metering = new Metering();
+    private final AtomicBoolean written = new AtomicBoolean();
+    private String model = "";
+    private Optional<String> backend = Optional.empty();
+    private long firstByte = -1;
+
+    private Account(Principal principal, String requestId, Endpoint endpoint, Instant at,
+        long started) {
+      this.principal = principal;
+      this.requestId = requestId;
+      this.endpoint = endpoint;
+      this.at = at;
+      this.started = started;
+    }
+
+    public void model(String name) {
+      model = name;
+    }
+
+    public void backend(String name) {
+      backend = Optional.of(name);
+    }
+
+    /** Some whole events of a streamed answer, as they pass to the client. */
+    public void events(byte[] chunk) {
+      if (firstByte < 0) {
+        firstByte = System.nanoTime();
+      }
+      metering.events(chunk);
+    }
+
+    /** A whole answer, before it goes to the client. */
+    public void whole(byte[] body) {
+      if (firstByte < 0) {
+        firstByte = System.nanoTime();
+      }
+      metering.whole(body);
+    }
+
+    /**
+     * The answer is complete: writes the record and completes once it is in the spool; the end
+     * of the answer must wait for it. Later calls do nothing.
+     */
+    public CompletableFuture<Void> completed(int status) {
+      return write(status, "completed");
+    }
+
+    /** The answer ended otherwise ({@code cancelled} or {@code failed}); written in the background. */
+    public void ended(int status, String outcome) {
+      write(status, outcome);
+    }
+
+    private CompletableFuture<Void> write(int status, String outcome) {
+      if (spool == null || !written.compareAndSet(false, true)) {
+        return DONE;
+      }
+      long now = System.nanoTime();
+      UsageRecord record = new UsageRecord(newId(at), at, requestId,
+          principal.tenantId(), principal.project(), principal.keyId(),
+          endpoint.path().substring(1), model, backend, status, outcome, metering.promptTokens,
+          metering.completion(), metering.cachedTokens, metering.reported,
+          TimeUnit.NANOSECONDS.toMillis(now - started),
+          firstByte < 0 ? OptionalLong.empty()
+              : OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(firstByte - started)),
+          false, Optional.empty());
+      return spool.append(record);
+    }
+  }
+}

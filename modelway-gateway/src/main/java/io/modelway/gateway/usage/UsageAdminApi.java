@@ -1,0 +1,155 @@
+package io.modelway.gateway.usage;
+
+import static java.util.Objects.requireNonNull;
+
+import io.modelway.gateway.auth.Authentication;
+import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.auth.Role;
+import io.modelway.openai.OpenAiException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Optional;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code GET /admin/v1/usage}: the ledger's records and their totals, filtered by {@code tenant},
+ * {@code key}, {@code model}, {@code request_id}, {@code from} and {@code to} (ISO-8601 instants,
+ * {@code to} exclusive), newest first, at most {@code limit} (default 100, at most 10000) rows;
+ * {@code format=csv} answers CSV. A platform admin sees every tenant, a tenant admin its own
+ * tenant, a member its own key.
+ */
+final class UsageAdminApi {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private final UsageLedger ledger;
+  private final Authentication authentication;
+  private final Scheduler blocking;
+
+  UsageAdminApi(UsageLedger ledger, Authentication authentication, Scheduler blocking) {
+    this.ledger = requireNonNull(ledger, "ledger");
+    this.authentication = requireNonNull(authentication, "authentication");
+    this.blocking = requireNonNull(blocking, "blocking");
+  }
+
+  RouterFunction<ServerResponse> routes() {
+    return RouterFunctions.route().GET("/admin/v1/usage", this::usage).build();
+  }
+
+  private Mono<ServerResponse> usage(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = authentication.authenticate(
+          request.headers().firstHeader(HttpHeaders.AUTHORIZATION));
+      Optional<String> tenant = request.queryParam("tenant");
+      Optional<String> key = request.queryParam("key");
+      if (caller.role() == Role.MEMBER) {
+        tenant = Optional.of(caller.tenantId());
+        key = Optional.of(caller.keyId());
+      } else if (caller.role() == Role.TENANT_ADMIN) {
+        if (tenant.isPresent() && !tenant.get().equals(caller.tenantId())) {
+          return Mono.error(new OpenAiException(404, "invalid_request_error",
+              "No tenant '" + tenant.get() + "'.", "tenant", "not_found"));
+        }
+        tenant = Optional.of(caller.tenantId());
+      }
+      UsageLedger.Filter filter = new UsageLedger.Filter(tenant, key,
+          request.queryParam("model"), request.queryParam("request_id"),
+          instant(request, "from"), instant(request, "to"), limit(request));
+      boolean csv = request.queryParam("format").map("csv"::equals).orElse(false);
+      return Mono.fromCallable(() -> csv ? csv(ledger.query(filter)) : json(filter))
+          .subscribeOn(blocking)
+          .flatMap(body -> ServerResponse.ok()
+              .contentType(csv ? new MediaType("text", "csv", StandardCharsets.UTF_8)
+                  : MediaType.APPLICATION_JSON)
+              .bodyValue(body));
+    });
+  }
+
+  private byte[] json(UsageLedger.Filter filter) {
+    ObjectNode list = JSON.createObjectNode().put("object", "list");
+    ArrayNode data = list.putArray("data");
+    for (UsageRecord r : ledger.query(filter)) {
+      ObjectNode row = data.addObject()
+          .put("id", r.id()).put("at", r.at().toString()).put("request_id", r.requestId())
+          .put("tenant", r.tenantId()).put("key_id", r.keyId()).put("endpoint", r.endpoint())
+          .put("model", r.model()).put("status", r.status()).put("outcome", r.outcome())
+          .put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.completionTokens())
+          .put("cached_tokens", r.cachedTokens()).put("usage_reported", r.usageReported())
+          .put("latency_ms", r.latencyMillis()).put("cache_hit", r.cacheHit());
+      r.project().ifPresent(v -> row.put("project", v));
+      r.backend().ifPresent(v -> row.put("backend", v));
+      r.ttftMillis().ifPresent(v -> row.put("ttft_ms", v));
+      r.traceId().ifPresent(v -> row.put("trace_id", v));
+    }
+    UsageLedger.Totals totals = ledger.totals(filter);
+    list.putObject("totals").put("requests", totals.requests())
+        .put("prompt_tokens", totals.promptTokens())
+        .put("completion_tokens", totals.completionTokens())
+        .put("cached_tokens", totals.cachedTokens());
+    return JSON.writeValueAsBytes(list);
+  }
+
+  static byte[] csv(List<UsageRecord> records) {
+    StringBuilder out = new StringBuilder("id,at,request_id,tenant,project,key_id,endpoint,model,"
+        + "backend,status,outcome,prompt_tokens,completion_tokens,cached_tokens,usage_reported,"
+        + "latency_ms,ttft_ms,cache_hit,trace_id\r\n");
+    for (UsageRecord r : records) {
+      out.append(cell(r.id())).append(',').append(r.at()).append(',').append(cell(r.requestId()))
+          .append(',').append(cell(r.tenantId())).append(',').append(cell(r.project().orElse("")))
+          .append(',').append(cell(r.keyId())).append(',').append(cell(r.endpoint())).append(',')
+          .append(cell(r.model())).append(',').append(cell(r.backend().orElse(""))).append(',')
+          .append(r.status()).append(',').append(r.outcome()).append(',').append(r.promptTokens())
+          .append(',').append(r.completionTokens()).append(',').append(r.cachedTokens()).append(',')
+          .append(r.usageReported()).append(',').append(r.latencyMillis()).append(',')
+          .append(r.ttftMillis().isPresent() ? Long.toString(r.ttftMillis().getAsLong()) : "")
+          .append(',').append(r.cacheHit()).append(',').append(cell(r.traceId().orElse("")))
+          .append("\r\n");
+    }
+    return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as formulas. */
+  private static String cell(String value) {
+    String v = !value.isEmpty() && "=+-@".indexOf(value.charAt(0)) >= 0 ? "'" + value : value;
+    if (v.indexOf(',') >= 0 || v.indexOf('"') >= 0 || v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0) {
+      return '"' + v.replace("\"", "\"\"") + '"';
+    }
+    return v;
+  }
+
+  private static Optional<Instant> instant(ServerRequest request, String name) {
+    return request.queryParam(name).map(text -> {
+      try {
+        return Instant.parse(text);
+      } catch (DateTimeParseException e) {
+        throw OpenAiException.invalidRequest("'" + name + "' must be an ISO-8601 instant such as"
+            + " 2026-11-01T00:00:00Z, not '" + text + "'.", name);
+      }
+    });
+  }
+
+  private static int limit(ServerRequest request) {
+    return request.queryParam("limit").map(text -> {
+      try {
+        int n = Integer.parseInt(text);
+        if (n >= 1 && n <= 10_000) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // below
+      }
+      throw OpenAiException.invalidRequest("'limit' must be 1 to 10000.", "limit");
+    }).orElse(100);
+  }
+}

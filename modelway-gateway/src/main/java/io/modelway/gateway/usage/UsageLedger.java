@@ -1,0 +1,339 @@
+package io.modelway.gateway.usage;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Moves spooled usage records into the store and answers queries on them.
+ *
+ * <p>A background thread reads each spool segment from the offset it last committed, inserts
+ * the complete lines in batches (an insert of an id already there does nothing, so a replay
+ * after a crash adds no duplicates), then saves the new offset (the insert skips ids already stored, in SQL that H2 and PostgreSQL
+ * both run: one mover per spool, so no two inserts of one id race); a segment that is no longer
+ * being written and is all in the store is deleted. When the store is unreachable the records
+ * wait in the spool and the thread retries with backoff (fails open for serving, closed for
+ * accounting: nothing is dropped). Thread-safe.
+ */
+public final class UsageLedger implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(UsageLedger.class);
+  private static final int BATCH = 500;
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
+  private final UsageSpool spool;
+  private final DataSource dataSource;
+  private final JdbcClient jdbc;
+  private final ScheduledExecutorService thread;
+  private final AtomicLong pendingBytes = new AtomicLong();
+  private volatile Optional<String> lastError = Optional.empty();
+  private Duration backoff = Duration.ZERO;
+
+  public UsageLedger(UsageSpool spool, DataSource dataSource) {
+    this.spool = requireNonNull(spool, "spool");
+    this.dataSource = requireNonNull(dataSource, "dataSource");
+    this.jdbc = JdbcClient.create(dataSource);
+    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "usage-ledger");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Starts moving records every {@code interval}. */
+  public void start(Duration interval) {
+    thread.scheduleWithFixedDelay(this::tick, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void tick() {
+    if (!backoff.isZero()) {
+      try {
+        Thread.sleep(backoff.toMillis()); // on the ledger's own thread: waiting out an outage
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    try {
+      drain();
+      if (lastError.isPresent()) {
+        log.info("The usage ledger reaches the store again; spooled records are moved");
+      }
+      lastError = Optional.empty();
+      backoff = Duration.ZERO;
+    } catch (RuntimeException e) {
+      if (lastError.isEmpty()) {
+        log.warn("Cannot move usage records to the store ({}); they stay in the spool", e.toString());
+      }
+      lastError = Optional.of(e.toString());
+      backoff = backoff.isZero() ? Duration.ofSeconds(1)
+          : backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+    }
+  }
+
+  /** Moves every complete spooled record into the store now; blocking. */
+  public void drain() {
+    long pending = 0;
+    Path current = spool.current();
+    for (Path segment : spool.segments()) {
+      long committed = offset(segment);
+      long size = size(segment);
+      if (committed < size) {
+        committed = move(segment, committed);
+      }
+      pending += size(segment) - committed;
+      if (!segment.equals(current) && committed >= size(segment)) {
+        delete(segment);
+      }
+    }
+    pendingBytes.set(pending);
+  }
+
+  /** Inserts the complete lines of {@code segment} after {@code from}; returns the new offset. */
+  private long move(Path segment, long from) {
+    byte[] bytes;
+    try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.READ)) {
+      long size = channel.size();
+      ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(Integer.MAX_VALUE - 8, size - from));
+      while (buffer.hasRemaining() && channel.read(buffer, from + buffer.position()) > 0) {
+        // read on
+      }
+      bytes = java.util.Arrays.copyOf(buffer.array(), buffer.position());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int end = lastNewline(bytes);
+    if (end < 0) {
+      return from;
+    }
+    List<UsageRecord> batch = new ArrayList<>(BATCH);
+    long offset = from;
+    int lineStart = 0;
+    for (int i = 0; i <= end; i++) {
+      if (bytes[i] == '\n') {
+        if (i > lineStart) {
+          String line = new String(bytes, lineStart, i - lineStart, StandardCharsets.UTF_8);
+          try {
+            batch.add(UsageSpool.decode(line));
+          } catch (RuntimeException e) {
+            log.error("Skipping an unreadable usage line in {} at byte {}: {}", segment,
+                from + lineStart, e.toString());
+          }
+        }
+        lineStart = i + 1;
+        if (batch.size() >= BATCH) {
+          insert(batch);
+          batch.clear();
+          offset = from + lineStart;
+          saveOffset(segment, offset);
+        }
+      }
+    }
+    if (!batch.isEmpty()) {
+      insert(batch);
+    }
+    offset = from + end + 1;
+    saveOffset(segment, offset);
+    return offset;
+  }
+
+  private static int lastNewline(byte[] bytes) {
+    for (int i = bytes.length - 1; i >= 0; i--) {
+      if (bytes[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private void insert(List<UsageRecord> batch) {
+    new JdbcTemplate(dataSource).batchUpdate("""
+            INSERT INTO usage_records (id, at, request_id, tenant_id, project, key_id, endpoint,
+                model, backend, status, outcome, prompt_tokens, completion_tokens, cached_tokens,
+                usage_reported, latency_ms, ttft_ms, cache_hit, trace_id)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+            WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)""",
+        batch, batch.size(), (ps, r) -> {
+          ps.setString(1, r.id());
+          ps.setObject(2, r.at().atOffset(ZoneOffset.UTC));
+          ps.setString(3, r.requestId());
+          ps.setString(4, r.tenantId());
+          ps.setString(5, r.project().orElse(null));
+          ps.setString(6, r.keyId());
+          ps.setString(7, r.endpoint());
+          ps.setString(8, r.model());
+          ps.setString(9, r.backend().orElse(null));
+          ps.setInt(10, r.status());
+          ps.setString(11, r.outcome());
+          ps.setLong(12, r.promptTokens());
+          ps.setLong(13, r.completionTokens());
+          ps.setLong(14, r.cachedTokens());
+          ps.setBoolean(15, r.usageReported());
+          ps.setLong(16, r.latencyMillis());
+          if (r.ttftMillis().isPresent()) {
+            ps.setLong(17, r.ttftMillis().getAsLong());
+          } else {
+            ps.setNull(17, java.sql.Types.BIGINT);
+          }
+          ps.setBoolean(18, r.cacheHit());
+          ps.setString(19, r.traceId().orElse(null));
+          ps.setString(20, r.id());
+        });
+  }
+
+  private static Path offsetFile(Path segment) {
+    return segment.resolveSibling(segment.getFileName().toString().replace(".jsonl", ".offset"));
+  }
+
+  private static long offset(Path segment) {
+    Path file = offsetFile(segment);
+    try {
+      return Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : 0;
+    } catch (IOException | NumberFormatException e) {
+      return 0; // replaying from the start only re-inserts ids already there
+    }
+  }
+
+  private static void saveOffset(Path segment, long offset) {
+    Path file = offsetFile(segment);
+    Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+    try {
+      Files.writeString(temp, Long.toString(offset));
+      Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static long size(Path segment) {
+    try {
+      return Files.size(segment);
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  private static void delete(Path segment) {
+    try {
+      Files.deleteIfExists(segment);
+      Files.deleteIfExists(offsetFile(segment));
+    } catch (IOException e) {
+      log.warn("Cannot delete the moved usage segment {}: {}", segment, e.toString());
+    }
+  }
+
+  /** Bytes of spooled records not yet in the store, as of the last move. */
+  public long pendingBytes() {
+    return pendingBytes.get();
+  }
+
+  /** Why the last move failed, while the store is unreachable. */
+  public Optional<String> lastError() {
+    return lastError;
+  }
+
+  /**
+   * Which records a query selects; each part is optional.
+   *
+   * @param from inclusive
+   * @param to exclusive
+   */
+  public record Filter(Optional<String> tenant, Optional<String> keyId, Optional<String> model,
+      Optional<String> requestId, Optional<Instant> from, Optional<Instant> to, int limit) {}
+
+  /** Sums over the records a filter selects. */
+  public record Totals(long requests, long promptTokens, long completionTokens, long cachedTokens) {}
+
+  /** The newest records the filter selects, newest first, at most {@code filter.limit()}. */
+  public List<UsageRecord> query(Filter filter) {
+    Where where = where(filter);
+    return jdbc.sql("SELECT * FROM usage_records" + where.sql + " ORDER BY at DESC, id LIMIT ?")
+        .params(where.withLimit(filter.limit()))
+        .query((rs, row) -> record(rs)).list();
+  }
+
+  /** Sums over every record the filter selects (no limit). */
+  public Totals totals(Filter filter) {
+    Where where = where(filter);
+    return jdbc.sql("SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+            + " COALESCE(SUM(cached_tokens), 0) FROM usage_records" + where.sql)
+        .params(where.params)
+        .query((rs, row) -> new Totals(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)))
+        .single();
+  }
+
+  private record Where(String sql, List<Object> params) {
+    List<Object> withLimit(int limit) {
+      List<Object> all = new ArrayList<>(params);
+      all.add(limit);
+      return all;
+    }
+  }
+
+  private static Where where(Filter f) {
+    StringBuilder sql = new StringBuilder();
+    List<Object> params = new ArrayList<>();
+    f.tenant().ifPresent(v -> and(sql, params, "tenant_id = ?", v));
+    f.keyId().ifPresent(v -> and(sql, params, "key_id = ?", v));
+    f.model().ifPresent(v -> and(sql, params, "model = ?", v));
+    f.requestId().ifPresent(v -> and(sql, params, "request_id = ?", v));
+    f.from().ifPresent(v -> and(sql, params, "at >= ?", v.atOffset(ZoneOffset.UTC)));
+    f.to().ifPresent(v -> and(sql, params, "at < ?", v.atOffset(ZoneOffset.UTC)));
+    return new Where(sql.toString(), params);
+  }
+
+  private static void and(StringBuilder sql, List<Object> params, String condition, Object value) {
+    sql.append(sql.length() == 0 ? " WHERE " : " AND ").append(condition);
+    params.add(value);
+  }
+
+  private static UsageRecord record(ResultSet rs) throws SQLException {
+    long ttft = rs.getLong("ttft_ms");
+    boolean noTtft = rs.wasNull();
+    return new UsageRecord(rs.getString("id"),
+        rs.getObject("at", OffsetDateTime.class).toInstant(), rs.getString("request_id"),
+        rs.getString("tenant_id"), Optional.ofNullable(rs.getString("project")),
+        rs.getString("key_id"), rs.getString("endpoint"), rs.getString("model"),
+        Optional.ofNullable(rs.getString("backend")), rs.getInt("status"),
+        rs.getString("outcome"), rs.getLong("prompt_tokens"), rs.getLong("completion_tokens"),
+        rs.getLong("cached_tokens"), rs.getBoolean("usage_reported"), rs.getLong("latency_ms"),
+        noTtft ? OptionalLong.empty() : OptionalLong.of(ttft), rs.getBoolean("cache_hit"),
+        Optional.ofNullable(rs.getString("trace_id")));
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
+    try {
+      thread.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package io.modelway.gateway.usage;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * What one request used. Immutable.
+ *
+ * @param id unique per request, made by the gateway; the ledger's key
+ * @param at when the request arrived
+ * @param requestId the {@code x-request-id} the client saw (the client's own, if it sent one)
+ * @param backend the backend or instance that answered, when one was chosen
+ * @param status the HTTP status the client got
+ * @param outcome {@code completed}, {@code cancelled} (the client went away) or {@code failed}
+ * @param usageReported whether the tokens are the backend's own count ({@code usage}) rather
+ *     than counted by the gateway from the streamed chunks
+ * @param ttftMillis time to the first byte of the answer, when there was one
+ */
+public record UsageRecord(String id, Instant at, String requestId, String tenantId,
+    Optional<String> project, String keyId, String endpoint, String model,
+    Optional<String> backend, int status, String outcome, long promptTokens,
+    long completionTokens, long cachedTokens, boolean usageReported, long latencyMillis,
+    OptionalLong ttftMillis, boolean cacheHit, Optional<String> traceId) {
+
+  public UsageRecord {
+    requireNonNull(id, "id");
+    requireNonNull(at, "at");
+    requireNonNull(requestId, "requestId");
+    requireNonNull(tenantId, "tenantId");
+    requireNonNull(project, "project");
+    requireNonNull(keyId, "keyId");
+    requireNonNull(endpoint, "endpoint");
+    requireNonNull(model, "model");
+    requireNonNull(backend, "backend");
+    requireNonNull(outcome, "outcome");
+    requireNonNull(ttftMillis, "ttftMillis");
+    requireNonNull(traceId, "traceId");
+  }
+}

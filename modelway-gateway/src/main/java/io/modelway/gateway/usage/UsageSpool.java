@@ -1,0 +1,237 @@
+package io.modelway.gateway.usage;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.ObjectWriteContext;
+import tools.jackson.core.json.JsonFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The local, append-only log every usage record is written to before the client gets the end of
+ * its answer: one JSON line per record, in segment files {@code usage-NNNNNNNN.jsonl} under
+ * {@code dir}. A record is acknowledged once its line is in the file (in the kernel: it survives
+ * the process being killed; with {@code fsync}, also the machine losing power).
+ *
+ * <p>One writer thread appends; records that arrive while it writes go out together in the next
+ * write (group commit), so many requests share one system call. Each start opens a new segment,
+ * so a line cut short by a crash is only ever at the end of an older segment, where
+ * {@link UsageLedger} ignores it. Thread-safe.
+ */
+public final class UsageSpool implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(UsageSpool.class);
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final JsonMapper MAPPER = JsonMapper.builder().build();
+  private static final Pattern SEGMENT = Pattern.compile("usage-(\\d{8})\\.jsonl");
+  /** A segment is closed and a new one begun past this size. */
+  static final long SEGMENT_BYTES = 16L * 1024 * 1024;
+  private static final int MAX_BATCH = 1024;
+
+  private record Pending(byte[] line, CompletableFuture<Void> written) {}
+
+  private final Path dir;
+  private final boolean fsync;
+  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread writer;
+  private volatile boolean closed;
+  private volatile Path current;
+  private FileChannel channel;
+  private long size;
+
+  /**
+   * @param fsync whether each write is forced to the device before it is acknowledged
+   */
+  public UsageSpool(Path dir, boolean fsync) {
+    this.dir = requireNonNull(dir, "dir");
+    this.fsync = fsync;
+    try {
+      Files.createDirectories(dir);
+      openNext();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the usage spool in " + dir, e);
+    }
+    this.writer = new Thread(this::run, "usage-spool");
+    writer.setDaemon(true);
+    writer.start();
+  }
+
+  /**
+   * Appends {@code record}.
+   *
+   * @return completes once the record is in the spool; fails when it could not be written, so
+   *     the caller can refuse to hand out an answer that would go unaccounted
+   */
+  public CompletableFuture<Void> append(UsageRecord record) {
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    if (closed) {
+      written.completeExceptionally(new RejectedExecutionException("the usage spool is closed"));
+      return written;
+    }
+    queue.add(new Pending(encode(record), written));
+    return written;
+  }
+
+  /** The segment being appended to. */
+  Path current() {
+    return current;
+  }
+
+  /** Every segment, oldest first. */
+  List<Path> segments() {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(p -> SEGMENT.matcher(p.getFileName().toString()).matches())
+          .sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void openNext() throws IOException {
+    int next = 1;
+    for (Path p : segments()) {
+      Matcher m = SEGMENT.matcher(p.getFileName().toString());
+      if (m.matches()) {
+        next = Math.max(next, Integer.parseInt(m.group(1)) + 1);
+      }
+    }
+    Path file = dir.resolve(String.format("usage-%08d.jsonl", next));
+    FileChannel opened = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    FileChannel old = channel;
+    channel = opened;
+    size = 0;
+    current = file;
+    if (old != null) {
+      old.close();
+    }
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>();
+    while (true) {
+      try {
+        Pending first = queue.take();
+        batch.add(first);
+        queue.drainTo(batch, MAX_BATCH - 1);
+        write(batch);
+      } catch (InterruptedException e) {
+        if (closed && queue.isEmpty()) {
+          return;
+        }
+      }
+      batch.clear();
+    }
+  }
+
+  private void write(List<Pending> batch) {
+    int length = 0;
+    for (Pending p : batch) {
+      length += p.line().length;
+    }
+    ByteBuffer buffer = ByteBuffer.allocate(length);
+    batch.forEach(p -> buffer.put(p.line()));
+    buffer.flip();
+    try {
+      while (buffer.hasRemaining()) {
+        channel.write(buffer);
+      }
+      if (fsync) {
+        channel.force(false);
+      }
+      size += length;
+      batch.forEach(p -> p.written().complete(null));
+      if (size >= SEGMENT_BYTES) {
+        openNext();
+      }
+    } catch (IOException e) {
+      log.error("Cannot write the usage spool {}: {}", current, e.toString());
+      batch.forEach(p -> p.written().completeExceptionally(e));
+    }
+  }
+
+  /** Writes what is queued, then stops. */
+  @Override
+  public void close() {
+    closed = true;
+    writer.interrupt();
+    try {
+      writer.join(5_000);
+      channel.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      log.warn("Closing the usage spool: {}", e.toString());
+    }
+  }
+
+  static byte[] encode(UsageRecord r) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(384);
+    try (JsonGenerator g = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
+      g.writeStartObject();
+      g.writeStringProperty("id", r.id());
+      g.writeStringProperty("at", r.at().toString());
+      g.writeStringProperty("request_id", r.requestId());
+      g.writeStringProperty("tenant", r.tenantId());
+      r.project().ifPresent(p -> g.writeStringProperty("project", p));
+      g.writeStringProperty("key_id", r.keyId());
+      g.writeStringProperty("endpoint", r.endpoint());
+      g.writeStringProperty("model", r.model());
+      r.backend().ifPresent(b -> g.writeStringProperty("backend", b));
+      g.writeNumberProperty("status", r.status());
+      g.writeStringProperty("outcome", r.outcome());
+      g.writeNumberProperty("prompt_tokens", r.promptTokens());
+      g.writeNumberProperty("completion_tokens", r.completionTokens());
+      g.writeNumberProperty("cached_tokens", r.cachedTokens());
+      g.writeBooleanProperty("usage_reported", r.usageReported());
+      g.writeNumberProperty("latency_ms", r.latencyMillis());
+      if (r.ttftMillis().isPresent()) {
+        g.writeNumberProperty("ttft_ms", r.ttftMillis().getAsLong());
+      }
+      g.writeBooleanProperty("cache_hit", r.cacheHit());
+      r.traceId().ifPresent(t -> g.writeStringProperty("trace_id", t));
+      g.writeEndObject();
+    }
+    out.write('\n');
+    return out.toByteArray();
+  }
+
+  static UsageRecord decode(String line) {
+    JsonNode n = MAPPER.readTree(line);
+    return new UsageRecord(n.path("id").asString(), Instant.parse(n.path("at").asString()),
+        n.path("request_id").asString(), n.path("tenant").asString(),
+        optional(n, "project"), n.path("key_id").asString(), n.path("endpoint").asString(),
+        n.path("model").asString(), optional(n, "backend"), n.path("status").asInt(),
+        n.path("outcome").asString(), n.path("prompt_tokens").asLong(),
+        n.path("completion_tokens").asLong(), n.path("cached_tokens").asLong(),
+        n.path("usage_reported").asBoolean(), n.path("latency_ms").asLong(),
+        n.has("ttft_ms") ? OptionalLong.of(n.path("ttft_ms").asLong()) : OptionalLong.empty(),
+        n.path("cache_hit").asBoolean(), optional(n, "trace_id"));
+  }
+
+  private static Optional<String> optional(JsonNode n, String field) {
+    return n.hasNonNull(field) ? Optional.of(n.path(field).asString()) : Optional.empty();
+  }
+}

@@ -1,0 +1,149 @@
+package io.modelway.gateway.usage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.zaxxer.hikari.HikariDataSource;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Spool to store, on H2 and on the machine's PostgreSQL: nothing lost, nothing twice. */
+class UsageLedgerTest {
+  @TempDir Path dir;
+
+  static Stream<String> stores() {
+    return Stream.of("h2", "postgresql");
+  }
+
+  private record Store(HikariDataSource dataSource, Runnable drop) implements AutoCloseable {
+    @Override
+    public void close() {
+      dataSource.close();
+      drop.run();
+    }
+  }
+
+  private Store open(String kind) throws Exception {
+    String url;
+    Runnable drop = () -> {};
+    if (kind.equals("h2")) {
+      url = "jdbc:h2:file:" + dir.resolve("db").toAbsolutePath() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE";
+    } else {
+      String name = "modelway_ledger_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+      sql("CREATE DATABASE " + name);
+      url = "jdbc:postgresql://127.0.0.1:5432/" + name + "?user=postgres";
+      drop = () -> sql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    }
+    HikariDataSource ds = new HikariDataSource();
+    ds.setJdbcUrl(url);
+    Flyway.configure().dataSource(ds).load().migrate();
+    return new Store(ds, drop);
+  }
+
+  private static void sql(String statement) {
+    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/postgres?user=postgres");
+        Statement s = c.createStatement()) {
+      s.execute(statement);
+    } catch (Exception e) {
+      throw new IllegalStateException(statement, e);
+    }
+  }
+
+  private static UsageRecord record(String id, String tenant, long completion) {
+    return new UsageRecord(id, Instant.parse("2026-11-22T10:00:00Z"), "req-" + id, tenant,
+        Optional.empty(), "key_1", "chat/completions", "chat", Optional.of("sim"), 200,
+        "completed", 10, completion, 0, true, 42, OptionalLong.of(7), false, Optional.empty());
+  }
+
+  private static UsageLedger.Filter all(Optional<String> tenant) {
+    return new UsageLedger.Filter(tenant, Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.empty(), Optional.empty(), 1000);
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void movesEverySpooledRecordOnceEvenWhenReplayed(String kind) throws Exception {
+    Path spoolDir = dir.resolve("spool");
+    try (Store store = open(kind)) {
+      try (UsageSpool spool = new UsageSpool(spoolDir, false)) {
+        for (int i = 0; i < 1200; i++) {
+          spool.append(record("r" + i, i % 2 == 0 ? "acme" : "beta", 5)).join();
+        }
+        UsageLedger ledger = new UsageLedger(spool, store.dataSource());
+        ledger.drain();
+        assertThat(ledger.totals(all(Optional.empty())).requests()).isEqualTo(1200);
+        // A crash before the offset was saved: the same lines are read again.
+        try (Stream<Path> offsets = Files.list(spoolDir)) {
+          offsets.filter(p -> p.toString().endsWith(".offset")).forEach(p -> p.toFile().delete());
+        }
+        ledger.drain();
+        UsageLedger.Totals acme = ledger.totals(all(Optional.of("acme")));
+        assertThat(acme.requests()).isEqualTo(600);
+        assertThat(acme.completionTokens()).isEqualTo(3000);
+        assertThat(ledger.totals(all(Optional.empty())).requests()).isEqualTo(1200);
+        assertThat(ledger.query(all(Optional.of("beta"))).get(0).ttftMillis()).hasValue(7);
+      }
+      // A restart: a new segment; the old one, all moved, is deleted at the next drain.
+      try (UsageSpool again = new UsageSpool(spoolDir, false)) {
+        again.append(record("after-restart", "acme", 1)).join();
+        UsageLedger ledger = new UsageLedger(again, store.dataSource());
+        ledger.drain();
+        assertThat(again.segments()).containsExactly(again.current());
+        assertThat(ledger.totals(all(Optional.empty())).requests()).isEqualTo(1201);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void ignoresALineCutShortByACrash(String kind) throws Exception {
+    Path spoolDir = dir.resolve("spool");
+    Path cut;
+    try (UsageSpool spool = new UsageSpool(spoolDir, false)) {
+      spool.append(record("whole", "acme", 1)).join();
+      cut = spool.current();
+    }
+    Files.write(cut, "{\"id\":\"half".getBytes(StandardCharsets.UTF_8), StandardOpenOption.APPEND);
+    try (Store store = open(kind); UsageSpool spool = new UsageSpool(spoolDir, false)) {
+      UsageLedger ledger = new UsageLedger(spool, store.dataSource());
+      ledger.drain();
+      assertThat(ledger.query(all(Optional.empty()))).extracting(UsageRecord::id)
+          .containsExactly("whole");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void keepsRecordsInTheSpoolWhileTheStoreIsDown(String kind) throws Exception {
+    try (Store store = open(kind); UsageSpool spool = new UsageSpool(dir.resolve("spool"), false)) {
+      spool.append(record("a", "acme", 1)).join();
+      HikariDataSource down = new HikariDataSource();
+      down.setJdbcUrl("jdbc:postgresql://127.0.0.1:9/nowhere?user=postgres&connectTimeout=1");
+      down.setConnectionTimeout(1000);
+      down.setInitializationFailTimeout(-1);
+      UsageLedger unreachable = new UsageLedger(spool, down);
+      try {
+        unreachable.drain();
+      } catch (RuntimeException expected) {
+        // the store is down: nothing moved, nothing lost
+      }
+      down.close();
+      UsageLedger back = new UsageLedger(spool, store.dataSource());
+      back.drain();
+      assertThat(back.totals(all(Optional.empty())).requests()).isEqualTo(1);
+    }
+  }
+}
