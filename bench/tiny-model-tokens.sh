@@ -22,7 +22,8 @@
 #   TOKENS [128]          completion tokens per request (max_tokens)
 #   REQUESTS [16]         requests per client per round
 #   ROUNDS [3]            interleaved rounds
-#   WARMUP_ROUNDS [1]     discarded rounds of each mode before measuring
+#   WARMUP [30]           seconds of discarded load of each mode before measuring, in whole rounds;
+#                         with one round of warm-up the API lost 5-10x more per request than warm
 #   MODES ["direct api-stream api-whole"]  modes, in the order each round runs them
 #   PAUSE [1]             idle seconds before each run
 #   SEED [7]              weights seed of the tiny model
@@ -43,7 +44,7 @@ CLIENTS=${CLIENTS:-$SLOTS}
 TOKENS=${TOKENS:-128}
 REQUESTS=${REQUESTS:-16}
 ROUNDS=${ROUNDS:-3}
-WARMUP_ROUNDS=${WARMUP_ROUNDS:-1}
+WARMUP=${WARMUP:-30}
 MODES=${MODES:-"direct api-stream api-whole"}
 PAUSE=${PAUSE:-1}
 SEED=${SEED:-7}
@@ -59,7 +60,7 @@ BENCH_LIB=$ROOT/modelway-bench/target/lib
 log() { printf '[tiny-model-tokens %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
 
-for n in SLOTS CONTEXT_SIZE CLIENTS TOKENS REQUESTS ROUNDS WARMUP_ROUNDS PAUSE SEED PORT BUILD; do
+for n in SLOTS CONTEXT_SIZE CLIENTS TOKENS REQUESTS ROUNDS WARMUP PAUSE SEED PORT BUILD; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
 done
 ((SLOTS > 0 && CLIENTS > 0 && TOKENS > 0 && REQUESTS > 0 && ROUNDS > 0)) \
@@ -165,7 +166,7 @@ log "results in $RESULTS_DIR"
 FAILED=0
 driver measure --model-file "$MODEL" --api "http://127.0.0.1:$PORT/v1" --model tiny \
   --slots "$SLOTS" --context-size "$CONTEXT_SIZE" --clients "$CLIENTS" --tokens "$TOKENS" \
-  --requests "$REQUESTS" --rounds "$ROUNDS" --warmup-rounds "$WARMUP_ROUNDS" \
+  --requests "$REQUESTS" --rounds "$ROUNDS" --warmup "PT${WARMUP}S" \
   --modes "$(tr -s ' ' ',' <<<"$MODES" | sed 's/^,//; s/,$//')" --pause "PT${PAUSE}S" \
   --server-pid "$SERVER_PID" --clock-ticks "$(getconf CLK_TCK)" --runs "$RESULTS_DIR/runs.tsv" \
   >"$RESULTS_DIR/tables.md" 2> >(tee "$RESULTS_DIR/driver.log" >&2) &
@@ -184,7 +185,7 @@ report() {
   echo "- machine: $(nproc) cores; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- $(java -version 2>&1 | head -n 1); JVM flags of both JVMs: ${java_defaults[*]} $JAVA_OPTS"
   echo "- model: GgufWriter seed $SEED (llama, 2 layers, 32-wide, F32); $SLOTS slots, context $CONTEXT_SIZE; llama.cpp threads: the available processors, in both JVMs ($(grep -m1 -o '[0-9]* threads' "$RESULTS_DIR/driver.log" 2>/dev/null || echo '?'))"
-  echo "- load: $CLIENTS clients x $REQUESTS requests of $TOKENS tokens per round (greedy chat completions), $ROUNDS interleaved rounds ($MODES), $WARMUP_ROUNDS warm-up round(s); medians over rounds"
+  echo "- load: $CLIENTS clients x $REQUESTS requests of $TOKENS tokens per round (greedy chat completions), $ROUNDS interleaved rounds ($MODES), ${WARMUP} s of warm-up per mode; medians over rounds"
   echo "- CPU µs/token: user+system CPU of the driver JVM (direct: the engine; API: the HTTP clients) and of the server process, per completion token"
   echo
   if [[ -s $RESULTS_DIR/tables.md ]]; then

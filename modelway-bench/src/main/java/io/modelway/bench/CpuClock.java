@@ -40,6 +40,34 @@ interface CpuClock {
     };
   }
 
+  /**
+   * The whole machine: busy time summed over its CPUs, from {@code /proc/stat} (user, nice,
+   * system, irq, softirq, steal; idle and iowait left out), so that the CPU other processes used
+   * during a round can be told apart from the benchmark's own.
+   */
+  static CpuClock machine(long ticksPerSecond) {
+    Path stat = Path.of("/proc/stat");
+    return () -> {
+      try {
+        String first = Files.readAllLines(stat).get(0);
+        return OptionalLong.of(busyTicks(first) * 1_000_000_000L / ticksPerSecond);
+      } catch (IOException | RuntimeException e) {
+        return OptionalLong.empty();
+      }
+    };
+  }
+
+  /** Busy ticks of the {@code cpu} line of {@code /proc/stat}. */
+  static long busyTicks(String cpuLine) {
+    String[] f = cpuLine.trim().split(" +");
+    if (!f[0].equals("cpu")) {
+      throw new IllegalArgumentException("not the cpu line of /proc/stat: " + cpuLine);
+    }
+    // cpu user nice system idle iowait irq softirq steal ...
+    return Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3])
+        + Long.parseLong(f[6]) + Long.parseLong(f[7]) + Long.parseLong(f[8]);
+  }
+
   /** A clock that never knows. */
   static CpuClock none() {
     return OptionalLong::empty;

@@ -22,14 +22,16 @@ final class Load implements AutoCloseable {
   private final ExecutorService threads;
   private final CpuClock driverCpu;
   private final CpuClock serverCpu;
+  private final CpuClock machineCpu;
 
-  Load(int clients, CpuClock driverCpu, CpuClock serverCpu) {
+  Load(int clients, CpuClock driverCpu, CpuClock serverCpu, CpuClock machineCpu) {
     if (clients < 1) {
       throw new IllegalArgumentException("clients: " + clients + " (expected: >= 1)");
     }
     this.clients = clients;
     this.driverCpu = requireNonNull(driverCpu, "driverCpu");
     this.serverCpu = requireNonNull(serverCpu, "serverCpu");
+    this.machineCpu = requireNonNull(machineCpu, "machineCpu");
     AtomicInteger number = new AtomicInteger();
     this.threads = Executors.newFixedThreadPool(clients, r -> {
       Thread t = new Thread(r, "client-" + number.incrementAndGet());
@@ -71,6 +73,7 @@ final class Load implements AutoCloseable {
     ready.await();
     OptionalLong driver0 = driverCpu.nanos();
     OptionalLong server0 = serverCpu.nanos();
+    OptionalLong machine0 = machineCpu.nanos();
     long started = System.nanoTime();
     go.countDown();
     long tokens = 0;
@@ -84,7 +87,8 @@ final class Load implements AutoCloseable {
     }
     long wall = System.nanoTime() - started;
     return new RoundResult(mode, round, clients * requestsPerClient, tokens, wall,
-        difference(driver0, driverCpu.nanos()), difference(server0, serverCpu.nanos()));
+        difference(driver0, driverCpu.nanos()), difference(server0, serverCpu.nanos()),
+        difference(machine0, machineCpu.nanos()));
   }
 
   private static OptionalLong difference(OptionalLong before, OptionalLong after) {

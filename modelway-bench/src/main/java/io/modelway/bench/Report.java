@@ -98,16 +98,17 @@ final class Report {
   /** The tables and ratios, as Markdown. */
   String markdown() {
     StringBuilder out = new StringBuilder();
-    out.append("| mode | tokens/s (median) | min | max | driver CPU µs/token | server CPU µs/token |\n");
-    out.append("|---|---:|---:|---:|---:|---:|\n");
+    out.append("| mode | tokens/s (median) | min | max | driver CPU µs/token | server CPU µs/token | other processes, cores |\n");
+    out.append("|---|---:|---:|---:|---:|---:|---:|\n");
     for (Mode mode : modes) {
       List<Double> tps = values(mode, RoundResult::tokensPerSecond);
-      out.append(String.format(Locale.ROOT, "| %s: %s | %s | %s | %s | %s | %s |%n",
+      out.append(String.format(Locale.ROOT, "| %s: %s | %s | %s | %s | %s | %s | %s |%n",
           mode.key(), mode.label(), whole(median(tps)),
           whole(tps.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN)),
           whole(tps.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN)),
           whole(median(values(mode, RoundResult::driverCpuMicrosPerToken))),
-          whole(median(values(mode, RoundResult::serverCpuMicrosPerToken)))));
+          whole(median(values(mode, RoundResult::serverCpuMicrosPerToken))),
+          twoPlaces(median(values(mode, RoundResult::otherCores)))));
     }
     out.append('\n');
     for (Mode mode : modes) {
@@ -128,17 +129,22 @@ final class Report {
   }
 
   static String tsvHeader() {
-    return "mode\tround\trequests\ttokens\tseconds\ttokens_per_s\tdriver_cpu_s\tserver_cpu_s";
+    return "mode\tround\trequests\ttokens\tseconds\ttokens_per_s\tdriver_cpu_s\tserver_cpu_s\tmachine_cpu_s\tother_cores";
   }
 
   static String tsv(RoundResult r) {
-    return String.format(Locale.ROOT, "%s\t%d\t%d\t%d\t%.3f\t%.1f\t%s\t%s", r.mode().key(), r.round(),
-        r.requests(), r.tokens(), r.wallNanos() / 1e9, r.tokensPerSecond(),
-        seconds(r.driverCpuNanos()), seconds(r.serverCpuNanos()));
+    return String.format(Locale.ROOT, "%s\t%d\t%d\t%d\t%.3f\t%.1f\t%s\t%s\t%s\t%s", r.mode().key(),
+        r.round(), r.requests(), r.tokens(), r.wallNanos() / 1e9, r.tokensPerSecond(),
+        seconds(r.driverCpuNanos()), seconds(r.serverCpuNanos()), seconds(r.machineCpuNanos()),
+        twoPlaces(r.otherCores()));
   }
 
   private static String seconds(OptionalLong nanos) {
     return nanos.isPresent() ? String.format(Locale.ROOT, "%.3f", nanos.getAsLong() / 1e9) : "nan";
+  }
+
+  private static String twoPlaces(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
   }
 
   private static String whole(double v) {

@@ -14,13 +14,16 @@ import java.util.OptionalLong;
  * @param driverCpuNanos CPU time of the driver's JVM during the round (for the direct mode, the
  *     engine's work; for the API modes, the HTTP clients'), when known
  * @param serverCpuNanos CPU time of the Modelway process during the round, when known
+ * @param machineCpuNanos busy time of the whole machine (all processes, all CPUs) during the
+ *     round, when known
  */
 record RoundResult(Mode mode, int round, int requests, long tokens, long wallNanos,
-    OptionalLong driverCpuNanos, OptionalLong serverCpuNanos) {
+    OptionalLong driverCpuNanos, OptionalLong serverCpuNanos, OptionalLong machineCpuNanos) {
   RoundResult {
     requireNonNull(mode, "mode");
     requireNonNull(driverCpuNanos, "driverCpuNanos");
     requireNonNull(serverCpuNanos, "serverCpuNanos");
+    requireNonNull(machineCpuNanos, "machineCpuNanos");
     if (wallNanos <= 0) {
       throw new IllegalArgumentException("wallNanos: " + wallNanos + " (expected: > 0)");
     }
@@ -39,6 +42,19 @@ record RoundResult(Mode mode, int round, int requests, long tokens, long wallNan
   /** Server CPU microseconds per completion token; NaN when unknown or no token was made. */
   double serverCpuMicrosPerToken() {
     return perToken(serverCpuNanos);
+  }
+
+  /**
+   * CPUs' worth of time that processes other than the driver and the server kept busy during the
+   * round, on average (0.5: half a core); NaN when unknown. On a shared machine a round with a
+   * high value measured the neighbours as much as the benchmark.
+   */
+  double otherCores() {
+    if (machineCpuNanos.isEmpty() || driverCpuNanos.isEmpty() || serverCpuNanos.isEmpty()) {
+      return Double.NaN;
+    }
+    long others = machineCpuNanos.getAsLong() - driverCpuNanos.getAsLong() - serverCpuNanos.getAsLong();
+    return Math.max(0, others) / (double) wallNanos;
   }
 
   private double perToken(OptionalLong nanos) {

@@ -112,8 +112,10 @@ public final class TinyModelTokens {
     @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds per mode (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup-rounds", defaultValue = "1", description = "Discarded rounds per mode first (default: ${DEFAULT-VALUE}).")
-    int warmupRounds;
+    @Option(names = "--warmup", defaultValue = "PT30S",
+        description = "Discarded load per mode first, in whole rounds, ISO-8601 (default: ${DEFAULT-VALUE}): "
+            + "until both JVMs have compiled the request path, the API loses several times more per request.")
+    Duration warmup;
 
     @Option(names = "--modes", split = ",", defaultValue = "direct,api-stream,api-whole",
         description = "Modes in the order each round runs them (default: ${DEFAULT-VALUE}).")
@@ -153,7 +155,7 @@ public final class TinyModelTokens {
           .build();
       CpuClock server = serverPid > 0 ? CpuClock.ofPid(serverPid, clockTicks) : CpuClock.none();
       try (DirectBinding direct = new DirectBinding(modelFile, options, prompts, tokens);
-           Load load = new Load(clients, CpuClock.thisProcess(), server);
+           Load load = new Load(clients, CpuClock.thisProcess(), server, CpuClock.machine(clockTicks));
            PrintWriter runs = runsWriter()) {
         Map<Mode, Generator> generators = new EnumMap<>(Mode.class);
         generators.put(Mode.DIRECT, direct);
@@ -161,12 +163,17 @@ public final class TinyModelTokens {
         generators.put(Mode.API_WHOLE, new ApiClient(http, api, model, prompts, tokens, false, timeout));
 
         preflight(modes, generators, direct);
-        for (int w = 1; w <= warmupRounds; w++) {
-          for (Mode mode : modes) {
-            RoundResult r = load.round(mode, 0, generators.get(mode), requests, tokens);
-            runs.println(Report.tsv(r));
-            log("warm-up %d/%d %-10s %7.0f tokens/s (discarded)", w, warmupRounds, mode, r.tokensPerSecond());
+        for (Mode mode : modes) {
+          long started = System.nanoTime();
+          int warmupRounds = 0;
+          RoundResult last = null;
+          while (last == null || System.nanoTime() - started < warmup.toNanos()) {
+            last = load.round(mode, 0, generators.get(mode), requests, tokens);
+            runs.println(Report.tsv(last));
+            warmupRounds++;
           }
+          log("warm-up %-10s %d rounds in %.0f s, the last at %.0f tokens/s (discarded)", mode,
+              warmupRounds, (System.nanoTime() - started) / 1e9, last.tokensPerSecond());
         }
         List<RoundResult> measured = new ArrayList<>();
         for (int round = 1; round <= rounds; round++) {
@@ -176,9 +183,10 @@ public final class TinyModelTokens {
             measured.add(r);
             runs.println(Report.tsv(r));
             runs.flush();
-            log("round %d/%d %-10s %7.0f tokens/s (%d requests, %d tokens in %.2f s); CPU µs/token: driver %.0f, server %.0f",
+            log("round %d/%d %-10s %7.0f tokens/s (%d requests, %d tokens in %.2f s); CPU µs/token: "
+                    + "driver %.0f, server %.0f; other processes %.2f cores",
                 round, rounds, mode, r.tokensPerSecond(), r.requests(), r.tokens(), r.wallNanos() / 1e9,
-                r.driverCpuMicrosPerToken(), r.serverCpuMicrosPerToken());
+                r.driverCpuMicrosPerToken(), r.serverCpuMicrosPerToken(), r.otherCores());
           }
         }
         report.print(new Report(modes, measured).markdown());

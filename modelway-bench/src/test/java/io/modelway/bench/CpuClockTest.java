@@ -13,4 +13,12 @@ class CpuClockTest {
 
     assertThat(CpuClock.ticks(stat)).isEqualTo(1290);
   }
+
+  @Test
+  void countsBusyTicksOfTheMachineWithoutIdleAndIowait() {
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    String cpu = "cpu  304465 7 55185 190636 1378 11 2369 6970 0 0";
+
+    assertThat(CpuClock.busyTicks(cpu)).isEqualTo(304465 + 7 + 55185 + 11 + 2369 + 6970);
+  }
 }

@@ -13,7 +13,8 @@ class ReportTest {
   /** A round of 1000 tokens in {@code seconds}, with the given CPU seconds of driver and server. */
   private static RoundResult round(Mode mode, int round, double seconds, double driverCpu, double serverCpu) {
     return new RoundResult(mode, round, 8, 1000, (long) (seconds * SECOND),
-        OptionalLong.of((long) (driverCpu * SECOND)), OptionalLong.of((long) (serverCpu * SECOND)));
+        OptionalLong.of((long) (driverCpu * SECOND)), OptionalLong.of((long) (serverCpu * SECOND)),
+        OptionalLong.of((long) ((driverCpu + serverCpu + 0.25 * seconds) * SECOND)));
   }
 
   @Test
@@ -30,6 +31,7 @@ class ReportTest {
     assertThat(r.tokensPerSecond()).isCloseTo(2000.0, within(1e-9));
     assertThat(r.driverCpuMicrosPerToken()).isCloseTo(100.0, within(1e-9));
     assertThat(r.serverCpuMicrosPerToken()).isCloseTo(800.0, within(1e-9));
+    assertThat(r.otherCores()).isCloseTo(0.25, within(1e-6));
   }
 
   @Test
