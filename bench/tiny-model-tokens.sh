@@ -24,7 +24,8 @@
 #   ROUNDS [3]            interleaved rounds
 #   WARMUP [30]           seconds of discarded load of each mode before measuring, in whole rounds;
 #                         with one round of warm-up the API lost 5-10x more per request than warm
-#   MODES ["direct api-stream api-whole"]  modes, in the order each round runs them
+#   MODES ["direct api-stream api-whole"]  modes, in the order each round runs them; add
+#                         direct-pump for the experiment of one receiver thread for all calls
 #   PAUSE [1]             idle seconds before each run
 #   SEED [7]              weights seed of the tiny model
 #   PORT [18191]          the server's port on 127.0.0.1
@@ -66,8 +67,8 @@ done
 ((SLOTS > 0 && CLIENTS > 0 && TOKENS > 0 && REQUESTS > 0 && ROUNDS > 0)) \
   || die "SLOTS, CLIENTS, TOKENS, REQUESTS and ROUNDS must be > 0"
 for m in $MODES; do
-  [[ $m == direct || $m == api-stream || $m == api-whole ]] \
-    || die "MODES holds direct, api-stream and/or api-whole, not '$m'"
+  [[ $m == direct || $m == direct-pump || $m == api-stream || $m == api-whole ]] \
+    || die "MODES holds direct, direct-pump, api-stream and/or api-whole, not '$m'"
 done
 command -v java >/dev/null || die "java is not on PATH"
 

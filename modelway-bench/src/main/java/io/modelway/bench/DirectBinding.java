@@ -62,6 +62,11 @@ final class DirectBinding implements Generator, AutoCloseable {
     }
   }
 
+  /** The loaded model, for {@link PumpedBinding}. */
+  LlamaModel model() {
+    return model;
+  }
+
   /** Client {@code client}'s prompt as the chat template renders it. */
   String prompt(int client) {
     return prompts[client];

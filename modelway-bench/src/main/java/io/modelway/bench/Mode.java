@@ -7,6 +7,11 @@ import java.util.stream.Collectors;
 enum Mode {
   /** {@code LlamaModel.generate} in this JVM: no HTTP, no gateway. */
   DIRECT("direct", "llama.cpp binding in one JVM"),
+  /**
+   * An experiment: the binding in this JVM driven by one receiver thread for all calls
+   * ({@link PumpedBinding}), as a product-side change to {@code LlamaCppBackend} would.
+   */
+  DIRECT_PUMP("direct-pump", "binding in one JVM, one receiver thread (experiment)"),
   /** {@code POST /v1/chat/completions} with {@code "stream": true}: one SSE event per token. */
   API_STREAM("api-stream", "Modelway API, streamed (SSE)"),
   /** {@code POST /v1/chat/completions} without streaming: one JSON answer per request. */
@@ -23,6 +28,11 @@ enum Mode {
   /** The name used on the command line and in the results. */
   String key() {
     return key;
+  }
+
+  /** Whether the mode goes through Modelway's API (the target applies to those). */
+  boolean api() {
+    return this == API_STREAM || this == API_WHOLE;
   }
 
   /** What the mode measures, for the report. */

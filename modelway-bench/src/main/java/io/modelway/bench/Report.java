@@ -83,7 +83,7 @@ final class Report {
   boolean targetMet() {
     boolean any = false;
     for (Mode mode : modes) {
-      if (mode == Mode.DIRECT) {
+      if (!mode.api()) {
         continue;
       }
       OptionalDouble ratio = ratio(mode);
@@ -120,10 +120,14 @@ final class Report {
         out.append("- ").append(mode.key()).append(" / direct: n/a (the direct mode did not run)\n");
         continue;
       }
-      out.append(String.format(Locale.ROOT, "- %s / direct: **%.2f** (target ≥ %.2f: %s); per round: %s%n",
-          mode.key(), ratio.getAsDouble(), TARGET, ratio.getAsDouble() >= TARGET ? "met" : "**not met**",
-          pairedRatios(mode).stream().map(r -> String.format(Locale.ROOT, "%.2f", r))
-              .collect(Collectors.joining(", "))));
+      String perRound = pairedRatios(mode).stream().map(r -> String.format(Locale.ROOT, "%.2f", r))
+          .collect(Collectors.joining(", "));
+      out.append(mode.api()
+          ? String.format(Locale.ROOT, "- %s / direct: **%.2f** (target ≥ %.2f: %s); per round: %s%n",
+              mode.key(), ratio.getAsDouble(), TARGET, ratio.getAsDouble() >= TARGET ? "met" : "**not met**",
+              perRound)
+          : String.format(Locale.ROOT, "- %s / direct: %.2f (no target: an experiment); per round: %s%n",
+              mode.key(), ratio.getAsDouble(), perRound));
     }
     return out.toString();
   }

@@ -118,7 +118,8 @@ public final class TinyModelTokens {
     Duration warmup;
 
     @Option(names = "--modes", split = ",", defaultValue = "direct,api-stream,api-whole",
-        description = "Modes in the order each round runs them (default: ${DEFAULT-VALUE}).")
+        description = "Modes in the order each round runs them (default: ${DEFAULT-VALUE}); "
+            + "direct-pump is an experiment (one receiver thread for all calls).")
     List<String> modeNames;
 
     @Option(names = "--pause", defaultValue = "PT1S", description = "Idle time before each run, ISO-8601 (default: ${DEFAULT-VALUE}).")
@@ -155,10 +156,12 @@ public final class TinyModelTokens {
           .build();
       CpuClock server = serverPid > 0 ? CpuClock.ofPid(serverPid, clockTicks) : CpuClock.none();
       try (DirectBinding direct = new DirectBinding(modelFile, options, prompts, tokens);
+           PumpedBinding pumped = new PumpedBinding(direct, tokens);
            Load load = new Load(clients, CpuClock.thisProcess(), server, CpuClock.machine(clockTicks));
            PrintWriter runs = runsWriter()) {
         Map<Mode, Generator> generators = new EnumMap<>(Mode.class);
         generators.put(Mode.DIRECT, direct);
+        generators.put(Mode.DIRECT_PUMP, pumped);
         generators.put(Mode.API_STREAM, new ApiClient(http, api, model, prompts, tokens, true, timeout));
         generators.put(Mode.API_WHOLE, new ApiClient(http, api, model, prompts, tokens, false, timeout));
 
@@ -209,7 +212,7 @@ public final class TinyModelTokens {
               + " (the model ended early: this benchmark needs a model that never emits EOS)");
         }
         for (Mode mode : modes) {
-          if (mode == Mode.DIRECT) {
+          if (!mode.api()) {
             continue;
           }
           Completion got = generators.get(mode).generate(client, true);
@@ -221,7 +224,7 @@ public final class TinyModelTokens {
         }
       }
       log("pre-flight: %d prompts, each %d tokens with the same text from the binding and %s",
-          clients, tokens, modes.stream().filter(m -> m != Mode.DIRECT).map(Mode::key).toList());
+          clients, tokens, modes.stream().filter(Mode::api).map(Mode::key).toList());
       log("client 1's prompt: %s", quote(direct.prompt(0)));
     }
 
