@@ -13,6 +13,7 @@ wrk.method = "POST"
 wrk.path = "/v1/chat/completions"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("MODELWAY_ADMIN_KEY") or "mw-bench-key")
 wrk.body = '{"model":"canned/gpt-4o-mini",'
   .. '"messages":['
   .. '{"role":"system","content":"You are a concise assistant. Answer in one sentence."},'

@@ -52,6 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+export MODELWAY_ADMIN_KEY=${MODELWAY_ADMIN_KEY:-mw-bench-key} # every call needs a key
 start() { # name port batch
   local name=$1 port=$2 batch=$3
   # shellcheck disable=SC2086

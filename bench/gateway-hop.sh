@@ -31,6 +31,8 @@
 #   RESULTS_DIR [bench/results/<UTC timestamp>]
 # Exit status: 0, or 1 when any measured run saw non-2xx responses or socket errors.
 set -euo pipefail
+# Every call to Modelway needs a key; nginx ignores the header chat.lua sends with it.
+export MODELWAY_ADMIN_KEY=${MODELWAY_ADMIN_KEY:-mw-bench-key}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -255,6 +257,7 @@ health_up() { curl -fsS --max-time 2 "http://127.0.0.1:$MW_PORT/actuator/health"
 post_ok() { # url -> 0 when 200 and a chat.completion
   local out code
   out=$(curl -sS --max-time 5 -o /dev/stdout -w '\n%{http_code}' -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $MODELWAY_ADMIN_KEY" \
     --data-binary "$BODY" "$1" 2>/dev/null) || return 1
   code=${out##*$'\n'}
   [[ $code == 200 && $out == *'"chat.completion"'* ]]

@@ -142,6 +142,7 @@ driver() { # args...
 driver write-model --seed "$SEED" "$MODEL" || die "writing the tiny model failed"
 
 # Through the launcher, so the server runs with the flags users get (JAVA_OPTS added to them).
+export MODELWAY_ADMIN_KEY=${MODELWAY_ADMIN_KEY:-mw-bench-key} # every call needs a key; the driver sends it
 MODELWAY_JAR="$TMP/modelway.jar" MODELWAY_JAVA_OPTS="$JAVA_OPTS" "$ROOT/modelway" up \
   --host 127.0.0.1 --port "$PORT" --data-dir "$TMP/data" \
   --model "tiny=$MODEL" --slots "$SLOTS" --context-size "$CONTEXT_SIZE" \
@@ -150,7 +151,7 @@ SERVER_PID=$!
 log "started modelway up (pid $SERVER_PID), log $RESULTS_DIR/modelway.log"
 
 serves_tiny() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$PORT/v1/models" 2>/dev/null | grep -q '"id":"tiny"'
+  curl -fsS --max-time 2 -H "Authorization: Bearer $MODELWAY_ADMIN_KEY" "http://127.0.0.1:$PORT/v1/models" 2>/dev/null | grep -q '"id":"tiny"'
 }
 deadline=$((SECONDS + 180))
 until serves_tiny; do

@@ -20,6 +20,9 @@ import tools.jackson.databind.json.JsonMapper;
  * kept alive and reused), streamed or not. Request bodies are built once per client. Thread-safe.
  */
 final class ApiClient implements Generator {
+  /** The key the benchmark's server is started with ({@code MODELWAY_ADMIN_KEY}). */
+  static final String KEY = System.getenv().getOrDefault("MODELWAY_ADMIN_KEY", "mw-bench-key");
+
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final HttpClient http;
@@ -50,6 +53,7 @@ final class ApiClient implements Generator {
     HttpRequest request = HttpRequest.newBuilder(chat)
         .timeout(timeout)
         .header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + KEY)
         .POST(HttpRequest.BodyPublishers.ofByteArray(bodies[client]))
         .build();
     if (!stream) {
