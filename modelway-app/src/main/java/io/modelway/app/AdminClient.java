@@ -38,6 +38,36 @@ final class AdminClient {
   }
 
   JsonNode call(String method, String path, @Nullable String body) {
+    HttpResponse<String> response = send(method, path, body);
+    JsonNode answer;
+    try {
+      answer = JSON.readTree(response.body());
+    } catch (JacksonException e) {
+      throw new Failure(url + " answered " + response.statusCode() + " with no JSON");
+    }
+    if (response.statusCode() >= 400) {
+      throw new Failure(answer.path("error").path("message").asString(
+          "the gateway answered " + response.statusCode()));
+    }
+    return answer;
+  }
+
+  /** A call whose answer is not JSON when it succeeds (CSV). */
+  String text(String method, String path) {
+    HttpResponse<String> response = send(method, path, null);
+    if (response.statusCode() >= 400) {
+      String message;
+      try {
+        message = JSON.readTree(response.body()).path("error").path("message").asString();
+      } catch (JacksonException e) {
+        message = "";
+      }
+      throw new Failure(message.isEmpty() ? "the gateway answered " + response.statusCode() : message);
+    }
+    return response.body();
+  }
+
+  private HttpResponse<String> send(String method, String path, @Nullable String body) {
     String key = environment.apply("MODELWAY_ADMIN_KEY");
     if (key == null || key.isBlank()) {
       key = environment.apply("MODELWAY_KEY");
@@ -52,26 +82,14 @@ final class AdminClient {
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body))
         .build();
-    HttpResponse<String> response;
     try {
-      response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+      return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new Failure("cannot reach " + url + ": " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Failure("interrupted");
     }
-    JsonNode answer;
-    try {
-      answer = JSON.readTree(response.body());
-    } catch (JacksonException e) {
-      throw new Failure(url + " answered " + response.statusCode() + " with no JSON");
-    }
-    if (response.statusCode() >= 400) {
-      throw new Failure(answer.path("error").path("message").asString(
-          "the gateway answered " + response.statusCode()));
-    }
-    return answer;
   }
 
   static String quote(String text) {

@@ -69,6 +69,15 @@ class AdminCliTest {
       assertThat(run(env, "keys", "list", "--json", "--url", url).out())
           .contains("\"status\":\"revoked\"");
 
+      Run usage = run(env, "usage", "--url", url);
+      assertThat(usage.code()).as(usage.err()).isZero();
+      assertThat(usage.out()).contains("requests,", "PROMPT");
+      Run csv = run(env, "usage", "--csv", "--tenant", "acme", "--url", url);
+      assertThat(csv.out()).startsWith("id,at,request_id,tenant,");
+      Run badTime = run(env, "usage", "--from", "yesterday", "--url", url);
+      assertThat(badTime.code()).isEqualTo(1);
+      assertThat(badTime.err()).contains("ISO-8601");
+
       Run member = run(Map.of("MODELWAY_KEY", secret), "tenants", "list", "--url", url);
       assertThat(member.code()).isEqualTo(1);
       assertThat(member.err()).contains("revoked");
