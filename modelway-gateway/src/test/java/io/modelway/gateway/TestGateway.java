@@ -74,11 +74,16 @@ public final class TestGateway implements AutoCloseable {
     return send(authorized(HttpRequest.newBuilder(URI.create(url(path)))).GET().build());
   }
 
+  /** Sends {@code request}; a server that does not answer within a minute fails the test. */
   public static HttpResponse<String> send(HttpRequest request) {
     try {
-      return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      return HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+          .get(60, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? new UncheckedIOException(io)
+          : new IllegalStateException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new AssertionError("no answer within 60 s to " + request.method() + " " + request.uri());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);

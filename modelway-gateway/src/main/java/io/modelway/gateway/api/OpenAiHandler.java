@@ -90,7 +90,8 @@ public final class OpenAiHandler {
   public Mono<Void> call(Endpoint endpoint, HttpServerRequest request, HttpServerResponse response) {
     String requestId = requestId(request.requestHeaders().get(REQUEST_ID));
     response.header(REQUEST_ID, requestId);
-    return forward(endpoint, request, response, requestId)
+    AtomicBoolean bodyRead = new AtomicBoolean();
+    return forward(endpoint, request, response, requestId, bodyRead)
         .onErrorResume(failure -> {
           if (response.hasSentHeaders()) {
             return Mono.error(failure);
@@ -104,12 +105,18 @@ public final class OpenAiHandler {
           headers.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
           headers.set(HttpHeaderNames.CONTENT_LENGTH, json.length);
           error.retryAfter().ifPresent(value -> headers.set(HttpHeaderNames.RETRY_AFTER, value));
+          if (!bodyRead.get()) {
+            // Refused before its body was read (no key, wrong content type, too large): the
+            // connection may still hold body bytes, so it is closed rather than kept alive
+            // for a next request that would queue behind them.
+            response.keepAlive(false);
+          }
           return response.status(error.status()).sendByteArray(Mono.just(json)).then();
         });
   }
 
-  private Mono<Void> forward(
-      Endpoint endpoint, HttpServerRequest request, HttpServerResponse response, String requestId) {
+  private Mono<Void> forward(Endpoint endpoint, HttpServerRequest request,
+      HttpServerResponse response, String requestId, AtomicBoolean bodyRead) {
     Principal principal;
     try {
       principal = authentication.authenticate(
@@ -118,14 +125,14 @@ public final class OpenAiHandler {
       return Mono.error(e);
     }
     Accounting.Account account = accounting.open(principal, requestId, endpoint);
-    return forward(endpoint, request, response, requestId, principal, account)
+    return forward(endpoint, request, response, requestId, principal, account, bodyRead)
         .doOnError(e -> account.ended(statusOf(e), "failed"))
         .doOnCancel(() -> account.ended(CLIENT_CLOSED, "cancelled"));
   }
 
   private Mono<Void> forward(Endpoint endpoint, HttpServerRequest request,
       HttpServerResponse response, String requestId, Principal principal,
-      Accounting.Account account) {
+      Accounting.Account account, AtomicBoolean bodyRead) {
     String contentType = request.requestHeaders().get(HttpHeaderNames.CONTENT_TYPE);
     if (contentType != null && !isJson(contentType)) {
       return Mono.error(new OpenAiException(415, "invalid_request_error",
@@ -148,6 +155,7 @@ public final class OpenAiHandler {
           out.writeBytes(chunk);
         })
         .flatMap(buffer -> {
+          bodyRead.set(true);
           byte[] body = buffer.toByteArray();
           InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
           account.model(inspected.model());

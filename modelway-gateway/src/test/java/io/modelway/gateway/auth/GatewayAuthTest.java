@@ -133,4 +133,24 @@ class GatewayAuthTest {
     assertThat(refused.body()).contains("\"code\":\"insufficient_role\"");
     assertThat(get("/admin/v1/instances", TestGateway.KEY).statusCode()).isEqualTo(200);
   }
+
+  /**
+   * Regression: a call refused before its body was read left the body on a kept-alive connection,
+   * and the next request a client sent on it hung unread (seen in CI).
+   */
+  @Test
+  void closesTheConnectionOfACallRefusedBeforeItsBodyWasRead() throws Exception {
+    URI uri = URI.create(gateway.url("/"));
+    String body = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+          + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String response = new String(socket.getInputStream().readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(response).startsWith("HTTP/1.1 401").containsIgnoringCase("connection: close")
+          .contains("missing_api_key");
+    }
+  }
 }
