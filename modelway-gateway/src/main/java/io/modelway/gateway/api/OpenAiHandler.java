@@ -139,7 +139,8 @@ public final class OpenAiHandler {
           Catalog.Route route = router.resolve(current, inspected.model())
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
           BackendCall call = new BackendCall(endpoint,
-              inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
+              inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId,
+              request.requestHeaders()::get);
           return route.backend().send(call)
               .doOnError(e -> record(endpoint, route, statusOf(e), started))
               .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route, started));
