@@ -29,10 +29,18 @@ import java.util.random.RandomGenerator;
  * failure SGLang's router and llm-d guard against with a balance threshold). So only instances
  * whose load ({@link Candidate#load()}) is within {@code slack} of the least loaded one may win:
  * {@code load ≤ min + max(2, ⌈mean / 4⌉)}. Among those the longest match wins, then the lower
- * load, then chance; the least loaded instance is always allowed, so with no match anywhere this
- * is least-outstanding routing. With a prefix every call shares, every instance soon holds it,
- * matches tie, and the load decides: calls spread evenly. The spread between the busiest and
- * the idlest instance at the moment of each choice stays within the slack.
+ * load, then chance. The spread between the busiest and the idlest instance at the moment of each
+ * choice stays within the slack. With a prefix every call shares, every instance soon holds it,
+ * matches tie, and the load decides: calls spread evenly.
+ *
+ * <p>Weak matches. A match counts only when it covers at least {@value #AFFINITY_SHARE} of the
+ * prompt's blocks (SGLang's cache threshold); otherwise the call goes to a least loaded instance,
+ * the longest match among those first. So a conversation's later turns, most of whose prompt is
+ * the history, stay where the history is, while a new conversation that shares only a system
+ * prompt goes where there is room, which spreads conversations over every instance rather than
+ * over those that happened to get the first ones (an instance without any cached prefix would
+ * otherwise stay idle as long as the others are within the slack). With no match anywhere this is
+ * least-outstanding routing.
  *
  * <p>References: SGLang's cache-aware load balancer (sgl-router: an approximate radix tree per
  * worker, cache-aware unless the load is imbalanced); vLLM production-stack's prefix-aware
@@ -49,6 +57,8 @@ final class PrefixAware implements Policy {
   static final int MIN_SLACK = 2;
   /** The slack as a share of the mean load, when that is more than {@link #MIN_SLACK}. */
   static final double SLACK_SHARE = 0.25;
+  /** The least share of a prompt's blocks a match must cover to draw the call. */
+  static final double AFFINITY_SHARE = 0.5;
 
   private final int capacityBlocks;
   private final RandomGenerator random;
@@ -82,36 +92,49 @@ final class PrefixAware implements Policy {
     }
     int bound = min + slack((double) total / n);
     synchronized (this) {
-      Candidate best = null;
-      int bestMatch = -1;
-      int bestLoad = Integer.MAX_VALUE;
-      int ties = 0;
+      int[] matches = new int[n];
       for (int i = 0; i < n; i++) {
-        if (loads[i] > bound) {
-          continue;
-        }
-        Candidate c = candidates.get(i);
-        BlockSet set = sent.get(c.id());
-        int match = set == null ? 0 : set.matched(blocks);
-        if (match > bestMatch || (match == bestMatch && loads[i] < bestLoad)) {
-          best = c;
-          bestMatch = match;
-          bestLoad = loads[i];
-          ties = 1;
-        } else if (match == bestMatch && loads[i] == bestLoad && random.nextInt(++ties) == 0) {
-          best = c;
-        }
+        BlockSet set = blocks.length == 0 || loads[i] > bound ? null : sent.get(candidates.get(i).id());
+        matches[i] = set == null ? 0 : set.matched(blocks);
       }
+      int best = best(matches, loads, bound);
+      if (matches[best] < AFFINITY_SHARE * blocks.length) {
+        best = best(matches, loads, min); // a weak match: a least loaded instance
+      }
+      Candidate chosen = candidates.get(best);
       if (blocks.length > 0) {
-        sent.computeIfAbsent(best.id(), id -> new BlockSet(capacityBlocks)).add(blocks);
+        sent.computeIfAbsent(chosen.id(), id -> new BlockSet(capacityBlocks)).add(blocks);
       }
       if (sent.size() > 2 * n + 8) {
         Set<String> ids = new HashSet<>();
         candidates.forEach(c -> ids.add(c.id()));
         sent.keySet().retainAll(ids);
       }
-      return best;
+      return chosen;
     }
+  }
+
+  /**
+   * The index of the longest match among the candidates loaded at most {@code bound}, then the
+   * least loaded, then one at random. Some candidate is loaded at most {@code bound >= min}.
+   */
+  private int best(int[] matches, int[] loads, int bound) {
+    int best = -1;
+    int ties = 0;
+    for (int i = 0; i < matches.length; i++) {
+      if (loads[i] > bound) {
+        continue;
+      }
+      if (best < 0 || matches[i] > matches[best]
+          || (matches[i] == matches[best] && loads[i] < loads[best])) {
+        best = i;
+        ties = 1;
+      } else if (matches[i] == matches[best] && loads[i] == loads[best]
+          && random.nextInt(++ties) == 0) {
+        best = i; // reservoir sampling among the tied
+      }
+    }
+    return best;
   }
 
   /** How many leading {@code blocks} the policy believes {@code id} holds. For tests. */

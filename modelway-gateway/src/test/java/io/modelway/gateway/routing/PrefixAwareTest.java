@@ -45,6 +45,18 @@ class PrefixAwareTest {
   }
 
   @Test
+  void aPromptThatSharesOnlyAShortPrefixGoesToALeastLoadedInstance() {
+    List<Candidate> candidates = Candidates.list("a", "b", "c");
+    Candidate home = policy.choose(prompt(SYSTEM + "first document"), candidates);
+    home.stats().begin();
+    // Shares the system prompt, but most of it is a document of its own.
+    String newConversation = SYSTEM + "another document, much longer: " + "z".repeat(3 * SYSTEM.length());
+    Candidate chosen = policy.choose(prompt(newConversation), candidates);
+    assertThat(chosen).isNotSameAs(home);
+    assertThat(chosen.load()).isZero();
+  }
+
+  @Test
   void withoutAnyMatchActsAsLeastOutstanding() {
     List<Candidate> candidates = Candidates.list("a", "b", "c");
     Candidates.busy(candidates.get(0), 1);
