@@ -101,7 +101,8 @@ public final class InstancePools implements AutoCloseable {
    * @param catalog the catalog in force
    * @param clusterSecret sent to workers as their API key, so they serve only the gateway
    * @param ticker a monotonic clock in nanoseconds, for latencies
-   * @param random for policies and ramp-ups; {@code ThreadLocalRandom.current()} in production
+   * @param random for policies and ramp-ups, thread-safe: each thread's
+   *     {@code ThreadLocalRandom} in production
    */
   public InstancePools(Supplier<Catalog> catalog, Optional<Registry> registry, HttpClient client,
       Optional<String> clusterSecret, Clock clock, LongSupplier ticker, RandomGenerator random,

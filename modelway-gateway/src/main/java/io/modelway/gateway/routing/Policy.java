@@ -25,8 +25,8 @@ public interface Policy {
   /**
    * The policy {@code routing} names.
    *
-   * @param random the source of random choices; {@code ThreadLocalRandom.current()} in
-   *     production, a seeded generator in tests
+   * @param random the source of random choices, thread-safe: each thread's
+   *     {@code ThreadLocalRandom} in production, a seeded generator in tests
    */
   static Policy create(ModelwayConfig.Routing routing, RandomGenerator random) {
     requireNonNull(routing, "routing");

@@ -19,17 +19,29 @@ import tools.jackson.core.json.JsonFactory;
 public final class RouteRequest {
   private static final JsonFactory JSON = new JsonFactory();
 
+  private static final long[] NO_BLOCKS = new long[0];
+
   private final @Nullable BackendCall call;
   private final String sessionHeader;
-  private @Nullable Optional<String> sessionKey;
-  private long @Nullable [] prefixBlocks;
+  private boolean sessionKeyRead;
+  private Optional<String> sessionKey = Optional.empty();
+  private boolean prefixBlocksRead;
+  private long[] prefixBlocks = NO_BLOCKS;
 
-  private RouteRequest(@Nullable BackendCall call, String sessionHeader,
-      @Nullable Optional<String> sessionKey, long @Nullable [] prefixBlocks) {
+  /** A request read from {@code call} on demand. */
+  private RouteRequest(BackendCall call, String sessionHeader) {
     this.call = call;
     this.sessionHeader = sessionHeader;
+  }
+
+  /** A request whose parts are given. */
+  private RouteRequest(Optional<String> sessionKey, long[] prefixBlocks) {
+    this.call = null;
+    this.sessionHeader = "";
     this.sessionKey = sessionKey;
+    this.sessionKeyRead = true;
     this.prefixBlocks = prefixBlocks;
+    this.prefixBlocksRead = true;
   }
 
   /**
@@ -37,19 +49,19 @@ public final class RouteRequest {
    * body's {@code user} field.
    */
   public static RouteRequest of(BackendCall call, String sessionHeader) {
-    return new RouteRequest(requireNonNull(call, "call"), requireNonNull(sessionHeader,
-        "sessionHeader"), null, null);
+    return new RouteRequest(requireNonNull(call, "call"),
+        requireNonNull(sessionHeader, "sessionHeader"));
   }
 
   /** A request with the given session key and prompt block hashes (not copied). */
   public static RouteRequest of(Optional<String> sessionKey, long[] prefixBlocks) {
-    return new RouteRequest(null, "", requireNonNull(sessionKey, "sessionKey"),
+    return new RouteRequest(requireNonNull(sessionKey, "sessionKey"),
         requireNonNull(prefixBlocks, "prefixBlocks"));
   }
 
   /** A request with a session key and no prompt. */
   public static RouteRequest withSession(String sessionKey) {
-    return of(Optional.of(sessionKey), new long[0]);
+    return of(Optional.of(sessionKey), NO_BLOCKS);
   }
 
   /** A request with a prompt and no session key. */
@@ -59,22 +71,20 @@ public final class RouteRequest {
 
   /** The key whose calls should go to the same instance, if the call has one. */
   public Optional<String> sessionKey() {
-    Optional<String> key = sessionKey;
-    if (key == null) {
-      key = readSessionKey();
-      sessionKey = key;
+    if (!sessionKeyRead) {
+      sessionKey = readSessionKey();
+      sessionKeyRead = true;
     }
-    return key;
+    return sessionKey;
   }
 
   /** The chained hashes of the prompt's blocks (see {@link PromptBlocks}); do not modify. */
   public long[] prefixBlocks() {
-    long[] blocks = prefixBlocks;
-    if (blocks == null) {
-      blocks = call == null ? new long[0] : PromptBlocks.of(call.endpoint(), call.body());
-      prefixBlocks = blocks;
+    if (!prefixBlocksRead) {
+      prefixBlocks = call == null ? NO_BLOCKS : PromptBlocks.of(call.endpoint(), call.body());
+      prefixBlocksRead = true;
     }
-    return blocks;
+    return prefixBlocks;
   }
 
   private Optional<String> readSessionKey() {

@@ -40,7 +40,8 @@ import java.util.regex.Pattern;
  * {@code --duration} seconds). A session is {@code --turns} streamed chat calls: a system prompt,
  * then a first user message carrying a document of its own, then short questions; each turn sends
  * the whole conversation so far (with the answers received), after an exponentially distributed
- * think time. With probability {@code --prefix-share} a session's system prompt is one of
+ * think time, with header {@code x-session-id: session-N}. With probability
+ * {@code --prefix-share} a session's system prompt is one of
  * {@code --system-prompts} shared ones, else one of its own. Calls that start before
  * {@code --warmup} seconds are not measured; neither are the instance samples then.
  *
@@ -183,7 +184,7 @@ public final class RoutingBench {
               + words(random, documentWords)
           : "Question " + turn + ": " + words(random, questionWords) + "?";
       messages.add(new String[] {"user", question});
-      Result result = call(url, key, model, messages, maxTokens);
+      Result result = call(url, key, model, "session-" + id, messages, maxTokens);
       if (result.startNanos() >= warmupEnd) {
         results.add(result);
       }
@@ -198,8 +199,8 @@ public final class RoutingBench {
   }
 
   /** One streamed chat call; on success {@code error} holds the answer's text. */
-  private Result call(String url, String key, String model, List<String[]> messages,
-      int maxTokens) {
+  private Result call(String url, String key, String model, String session,
+      List<String[]> messages, int maxTokens) {
     StringBuilder body = new StringBuilder("{\"model\":\"").append(model)
         .append("\",\"stream\":true,\"max_tokens\":").append(maxTokens).append(",\"messages\":[");
     for (int i = 0; i < messages.size(); i++) {
@@ -211,6 +212,7 @@ public final class RoutingBench {
         .timeout(Duration.ofSeconds(120))
         .header("Authorization", "Bearer " + key)
         .header("Content-Type", "application/json")
+        .header("x-session-id", session)
         .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
         .build();
     long start = System.nanoTime();
