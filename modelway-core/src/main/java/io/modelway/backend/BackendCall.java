@@ -3,6 +3,7 @@ package io.modelway.backend;
 import static java.util.Objects.requireNonNull;
 
 import io.modelway.openai.Endpoint;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One OpenAI API call as it goes to a backend.
@@ -10,11 +11,35 @@ import io.modelway.openai.Endpoint;
  * @param body the JSON request body, forwarded as given (the array is not copied: do not modify)
  * @param stream whether the caller asked for a stream of server-sent events
  * @param requestId the gateway's request id, sent along as {@code x-request-id}
+ * @param clientHeaders the client's request headers, for routing decisions only (such as a
+ *     session key); never forwarded to the backend
  */
-public record BackendCall(Endpoint endpoint, byte[] body, boolean stream, String requestId) {
+public record BackendCall(
+    Endpoint endpoint, byte[] body, boolean stream, String requestId, Headers clientHeaders) {
   public BackendCall {
     requireNonNull(endpoint, "endpoint");
     requireNonNull(body, "body");
     requireNonNull(requestId, "requestId");
+    requireNonNull(clientHeaders, "clientHeaders");
+  }
+
+  /** A call without client headers. */
+  public BackendCall(Endpoint endpoint, byte[] body, boolean stream, String requestId) {
+    this(endpoint, body, stream, requestId, Headers.NONE);
+  }
+
+  /** This call with another body (the same call to a backend that names the model otherwise). */
+  public BackendCall withBody(byte[] newBody) {
+    return new BackendCall(endpoint, newBody, stream, requestId, clientHeaders);
+  }
+
+  /** Read access to request headers, by case-insensitive name. */
+  @FunctionalInterface
+  public interface Headers {
+    /** No headers at all. */
+    Headers NONE = name -> null;
+
+    /** The first value of header {@code name}, or null when absent. */
+    @Nullable String get(String name);
   }
 }

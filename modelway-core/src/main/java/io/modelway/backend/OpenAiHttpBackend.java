@@ -123,6 +123,38 @@ public final class OpenAiHttpBackend implements Backend {
     });
   }
 
+  /**
+   * A health probe: {@code GET} of {@code path} with this backend's key and headers, completing
+   * with the answer's status code, or failing when no answer came within {@code timeout}
+   * (connection included) or the connection failed. A path that starts with {@code /} is taken
+   * from the server's root ({@code /health}); any other is below the base URL ({@code models} →
+   * {@code …/v1/models}). The body is read and dropped.
+   */
+  public Mono<Integer> probe(String path, Duration timeout) {
+    requireNonNull(path, "path");
+    requireNonNull(timeout, "timeout");
+    String url;
+    if (path.startsWith("/")) {
+      URI base = URI.create(baseUrl);
+      url = base.getScheme() + "://" + base.getRawAuthority() + path;
+    } else {
+      url = baseUrl + "/" + path;
+    }
+    return client
+        .headers(h -> {
+          h.set(HttpHeaderNames.ACCEPT, "application/json");
+          if (authorization != null) {
+            h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+          }
+          headers.forEach(h::set);
+        })
+        .responseTimeout(timeout)
+        .get()
+        .uri(url)
+        .responseSingle((response, body) -> body.then(Mono.just(response.status().code())))
+        .timeout(timeout);
+  }
+
   private void writeHeaders(HttpHeaders h, BackendCall call) {
     h.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
     h.set(HttpHeaderNames.CONTENT_LENGTH, call.body().length);

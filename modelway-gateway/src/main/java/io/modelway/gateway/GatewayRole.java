@@ -5,6 +5,7 @@ import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
+import io.modelway.gateway.routing.RoutingConfiguration;
 import io.modelway.gateway.runtime.RuntimeConfiguration;
 import io.modelway.gateway.usage.UsageConfiguration;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import org.springframework.context.annotation.Import;
  */
 @SpringBootConfiguration(proxyBeanMethods = false)
 @EnableAutoConfiguration
-@Import({CatalogConfiguration.class, ApiConfiguration.class})
+@Import({CatalogConfiguration.class, RoutingConfiguration.class, ApiConfiguration.class})
 public class GatewayRole {
 
   /** Starts the gateway and returns once it listens. */

@@ -6,7 +6,7 @@ import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Registry;
-import io.modelway.gateway.routing.InstanceBalancer;
+import io.modelway.gateway.routing.InstancePools;
 import io.modelway.gateway.routing.ModelRouter;
 import java.time.Clock;
 import java.util.Optional;
@@ -29,9 +29,9 @@ public class ApiConfiguration {
 
   @Bean
   ModelRouter modelRouter(LiveCatalog catalog, GatewayOptions options,
-      ObjectProvider<Registry> registry, ObjectProvider<InstanceBalancer> balancer) {
+      ObjectProvider<Registry> registry, InstancePools pools) {
     return new ModelRouter(catalog, options.models(), Optional.ofNullable(registry.getIfAvailable()),
-        Optional.ofNullable(balancer.getIfAvailable()), Clock.systemUTC());
+        pools, Clock.systemUTC());
   }
 
   @Bean

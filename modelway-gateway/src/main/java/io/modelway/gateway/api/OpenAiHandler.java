@@ -166,7 +166,8 @@ public final class OpenAiHandler {
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
           account.backend(route.backend().name());
           BackendCall call = new BackendCall(endpoint,
-              inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId);
+              inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId,
+              request.requestHeaders()::get);
           return route.backend().send(call)
               .doOnError(e -> record(endpoint, route, statusOf(e), started))
               .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route, started,

@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
 import reactor.netty.http.client.HttpClient;
 
 /**
- * One immutable version of the routing table: public model name → backend. Besides the models
+ * One immutable version of the routing table: public model name → its configured backends. Besides the models
  * the config names, {@code BACKEND/MODEL} reaches any model of a configured backend (the
  * provider-prefix convention), sent on as {@code MODEL}. Thread-safe.
  */
@@ -33,14 +33,46 @@ public final class Catalog {
     }
   }
 
-  private final ModelwayConfig config;
-  private final Map<String, Backend> backends;
-  private final Map<String, Route> routes;
+  /**
+   * A configured backend as a member of a model's pool.
+   *
+   * @param backend its name in the config
+   * @param weight its weight in this pool, 0 to 100
+   */
+  public record Member(String backend, OpenAiHttpBackend client, int weight,
+      ModelwayConfig.HealthCheck healthCheck) {
+    public Member {
+      requireNonNull(backend, "backend");
+      requireNonNull(client, "client");
+      requireNonNull(healthCheck, "healthCheck");
+    }
+  }
 
-  private Catalog(ModelwayConfig config, Map<String, Backend> backends, Map<String, Route> routes) {
+  /**
+   * A configured model: its configured backends (none when only registered workers serve it) and
+   * how its calls are spread over them and over the workers that join them.
+   *
+   * @param upstreamModel the name sent to the configured backends
+   */
+  public record Pool(String model, String upstreamModel, List<Member> members,
+      ModelwayConfig.Routing routing) {
+    public Pool {
+      requireNonNull(model, "model");
+      requireNonNull(upstreamModel, "upstreamModel");
+      members = List.copyOf(requireNonNull(members, "members"));
+      requireNonNull(routing, "routing");
+    }
+  }
+
+  private final ModelwayConfig config;
+  private final Map<String, OpenAiHttpBackend> backends;
+  private final Map<String, Pool> pools;
+
+  private Catalog(ModelwayConfig config, Map<String, OpenAiHttpBackend> backends,
+      Map<String, Pool> pools) {
     this.config = config;
     this.backends = backends;
-    this.routes = routes;
+    this.pools = pools;
   }
 
   /**
@@ -50,7 +82,7 @@ public final class Catalog {
    */
   public static Catalog build(
       ModelwayConfig config, Function<String, @Nullable String> env, HttpClient client) {
-    Map<String, Backend> backends = new LinkedHashMap<>();
+    Map<String, OpenAiHttpBackend> backends = new LinkedHashMap<>();
     config.backends().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
       ModelwayConfig.Backend b = entry.getValue();
       String key = null;
@@ -64,22 +96,40 @@ public final class Catalog {
       backends.put(entry.getKey(), new OpenAiHttpBackend(
           entry.getKey(), b.url(), key, b.headers(), b.timeouts().toTimeouts(), client));
     });
-    Map<String, Route> routes = new LinkedHashMap<>();
+    Map<String, Pool> pools = new LinkedHashMap<>();
     for (ModelwayConfig.Model m : config.models()) {
-      routes.put(m.name(), new Route(m.name(), m.upstreamModelOrName(), backends.get(m.backend())));
+      List<Member> members = m.pool().stream()
+          .map(p -> new Member(p.backend(), backends.get(p.backend()), p.weight(),
+              config.backends().get(p.backend()).healthCheck()))
+          .toList();
+      pools.put(m.name(), new Pool(m.name(), m.upstreamModelOrName(), members, m.routing()));
     }
-    return new Catalog(config, Map.copyOf(backends), routes);
+    return new Catalog(config, Map.copyOf(backends), pools);
   }
 
-  /** The route of {@code model}: a configured model, or {@code BACKEND/MODEL}. */
+  /**
+   * The route of {@code model} to a configured backend: a configured model with exactly one
+   * backend, or {@code BACKEND/MODEL}. Pools with several instances are routed by
+   * {@code io.modelway.gateway.routing}.
+   */
   public Optional<Route> resolve(String model) {
-    Route route = routes.get(model);
-    return route != null ? Optional.of(route) : resolvePrefixed(model);
+    Pool pool = pools.get(model);
+    if (pool != null) {
+      return pool.members().size() == 1
+          ? Optional.of(new Route(model, pool.upstreamModel(), pool.members().get(0).client()))
+          : Optional.empty();
+    }
+    return resolvePrefixed(model);
   }
 
-  /** The route of a configured model named {@code model}, if there is one. */
-  public Optional<Route> configured(String model) {
-    return Optional.ofNullable(routes.get(model));
+  /** The configured model named {@code model}, if there is one. */
+  public Optional<Pool> pool(String model) {
+    return Optional.ofNullable(pools.get(model));
+  }
+
+  /** Every configured model, in config order. */
+  public List<Pool> pools() {
+    return List.copyOf(pools.values());
   }
 
   /** The route of {@code BACKEND/MODEL}, if {@code BACKEND} is a configured backend. */
@@ -96,7 +146,7 @@ public final class Catalog {
 
   /** The configured model names, in config order. */
   public List<String> models() {
-    return List.copyOf(routes.keySet());
+    return List.copyOf(pools.keySet());
   }
 
   /** The configured backend names, sorted. */

@@ -79,7 +79,7 @@ public final class ConfigLoader {
             + ": a backend of that name is also in the config file (expected: one definition)");
       }
       try {
-        backends.put(name, new ModelwayConfig.Backend(upstream.getValue(), upstreamKeys.get(name),
+        backends.put(name, ModelwayConfig.Backend.of(upstream.getValue(), upstreamKeys.get(name),
             Map.of(), ModelwayConfig.BackendTimeouts.DEFAULT));
       } catch (IllegalArgumentException e) {
         throw new ConfigException("--upstream " + name + ": " + e.getMessage());
@@ -100,6 +100,12 @@ public final class ConfigLoader {
           + " (expected: a field from the config reference in the README)";
     }
     String prefix = name.isEmpty() ? "" : name;
+    for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof ConversionFailedException) {
+        cause = t; // its root cause ("No enum constant …") would name the Java type, not the value
+        break;
+      }
+    }
     if (cause instanceof ConversionFailedException conversion) {
       ConfigurationProperty property = e.getProperty();
       Object value = property == null ? conversion.getValue() : property.getValue();
@@ -126,6 +132,10 @@ public final class ConfigLoader {
     }
     if (type == URI.class) {
       return " (expected: a URL)";
+    }
+    if (type == ModelwayConfig.Policy.class) {
+      return " (expected: one of " + java.util.Arrays.stream(ModelwayConfig.Policy.values())
+          .map(ModelwayConfig.Policy::label).toList() + ")";
     }
     return "";
   }

@@ -43,9 +43,17 @@ public record ModelwayConfig(
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < models.size(); i++) {
       Model model = models.get(i);
-      if (!backends.containsKey(model.backend())) {
+      if (model.backend() != null && !backends.containsKey(model.backend())) {
         throw new IllegalArgumentException("models[" + i + "].backend: '" + model.backend()
             + "' (expected: one of the backends " + backends.keySet().stream().sorted().toList() + ")");
+      }
+      for (int j = 0; j < model.backends().size(); j++) {
+        String name = model.backends().get(j).backend();
+        if (!backends.containsKey(name)) {
+          throw new IllegalArgumentException("models[" + i + "].backends[" + j + "].backend: '"
+              + name + "' (expected: one of the backends "
+              + backends.keySet().stream().sorted().toList() + ")");
+        }
       }
       if (!seen.add(model.name())) {
         throw new IllegalArgumentException(
@@ -82,18 +90,31 @@ public record ModelwayConfig(
    *     none when absent. The key itself never appears in the config.
    * @param headers extra headers sent with every call
    * @param timeouts deadlines of each call
+   * @param healthCheck how the gateway probes it while it shares a model with other instances
    */
   public record Backend(
       URI url,
       @Nullable String apiKeyEnv,
       @DefaultValue Map<String, String> headers,
-      @DefaultValue BackendTimeouts timeouts) {
+      @DefaultValue BackendTimeouts timeouts,
+      @DefaultValue HealthCheck healthCheck) {
+
+    /**
+     * A backend with the default health check. (A factory, not a constructor: the binder needs
+     * records to have one constructor.)
+     */
+    public static Backend of(URI url, @Nullable String apiKeyEnv, Map<String, String> headers,
+        BackendTimeouts timeouts) {
+      return new Backend(url, apiKeyEnv, headers, timeouts, HealthCheck.DEFAULT);
+    }
+
     public Backend {
       if (url == null) {
         throw new IllegalArgumentException("url: missing (expected: the API base URL, such as http://127.0.0.1:8000/v1)");
       }
       headers = Map.copyOf(requireNonNull(headers, "headers"));
       requireNonNull(timeouts, "timeouts");
+      requireNonNull(healthCheck, "healthCheck");
       String scheme = url.getScheme();
       if (!("http".equals(scheme) || "https".equals(scheme)) || url.getHost() == null) {
         throw new IllegalArgumentException(
@@ -133,19 +154,95 @@ public record ModelwayConfig(
   }
 
   /**
-   * A public model name.
+   * The active health probe of a backend. Probes run only while the backend shares a model's pool
+   * with another instance (with nowhere else to go, a probe could change nothing): a {@code GET}
+   * of {@code path} every {@code interval}; an answer below 500 within {@code timeout} counts as
+   * up, anything else as down, and a backend that is down gets no new calls until a probe
+   * answers again.
+   *
+   * @param path below the base URL ({@code models}: {@code …/v1/models}, which every
+   *     OpenAI-compatible server answers), or from the server's root when it starts with {@code /}
+   *     ({@code /health} for vLLM and {@code modelway sim}); default {@code models}
+   * @param interval between two probes (default 1s)
+   * @param timeout for an answer, connection included (default 500ms)
+   */
+  public record HealthCheck(
+      @DefaultValue("models") String path,
+      @DefaultValue("1s") Duration interval,
+      @DefaultValue("500ms") Duration timeout) {
+    public static final HealthCheck DEFAULT =
+        new HealthCheck("models", Duration.ofSeconds(1), Duration.ofMillis(500));
+
+    public HealthCheck {
+      if (path == null || path.isBlank() || path.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "path: '" + path + "' (expected: a path such as models or /health)");
+      }
+      requireNonNull(interval, "interval");
+      requireNonNull(timeout, "timeout");
+      if (interval.compareTo(Duration.ofMillis(100)) < 0) {
+        throw new IllegalArgumentException(
+            "interval: " + format(interval) + " (expected: >= 100ms)");
+      }
+      if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(interval) > 0) {
+        throw new IllegalArgumentException("timeout: " + format(timeout)
+            + " (expected: > 0 and <= interval " + format(interval) + ")");
+      }
+    }
+
+    private static String format(Duration d) {
+      return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * A public model name and the pool of instances that serve it: the configured backends
+   * ({@code backend}, or several in {@code backends}) plus every registered worker that has a
+   * model of this name ready. With neither {@code backend} nor {@code backends}, only workers
+   * serve it.
    *
    * @param name what clients put in {@code model}
-   * @param backend the backend that serves it
-   * @param upstreamModel the name the backend knows it by (default: the same as {@code name})
+   * @param backend the one backend that serves it
+   * @param backends several backends that serve it, each with a weight
+   * @param upstreamModel the name the configured backends know it by (default: the same as {@code
+   *     name}); workers are sent {@code name}
+   * @param routing how calls are spread over the pool
    */
-  public record Model(String name, String backend, @Nullable String upstreamModel) {
+  public record Model(
+      String name,
+      @Nullable String backend,
+      @DefaultValue List<PoolBackend> backends,
+      @Nullable String upstreamModel,
+      @DefaultValue Routing routing) {
+
+    /** A model served by one backend, routed by default. */
+    public static Model of(String name, String backend, @Nullable String upstreamModel) {
+      return new Model(name, backend, List.of(), upstreamModel, Routing.DEFAULT);
+    }
+
     public Model {
       if (name == null || name.isBlank()) {
         throw new IllegalArgumentException("name: missing (expected: the model name clients send)");
       }
-      if (backend == null || backend.isBlank()) {
-        throw new IllegalArgumentException("backend: missing (expected: a backend name)");
+      if (backend != null && backend.isBlank()) {
+        throw new IllegalArgumentException("backend: '' (expected: a backend name)");
+      }
+      backends = List.copyOf(requireNonNull(backends, "backends"));
+      requireNonNull(routing, "routing");
+      if (backend != null && !backends.isEmpty()) {
+        throw new IllegalArgumentException("backends: given with backend '" + backend
+            + "' (expected: either backend or backends)");
+      }
+      Set<String> inPool = new HashSet<>();
+      for (int j = 0; j < backends.size(); j++) {
+        if (!inPool.add(backends.get(j).backend())) {
+          throw new IllegalArgumentException("backends[" + j + "].backend: '"
+              + backends.get(j).backend() + "' is listed twice (expected: unique)");
+        }
+      }
+      if (!backends.isEmpty() && backends.stream().allMatch(b -> b.weight() == 0)) {
+        throw new IllegalArgumentException(
+            "backends: every weight is 0 (expected: at least one backend with a weight > 0)");
       }
       if (upstreamModel != null && upstreamModel.isBlank()) {
         upstreamModel = null;
@@ -154,6 +251,82 @@ public record ModelwayConfig(
 
     public String upstreamModelOrName() {
       return upstreamModel == null ? name : upstreamModel;
+    }
+
+    /** The configured backends of the pool, {@code backend} as one of weight 1. */
+    public List<PoolBackend> pool() {
+      return backend != null ? List.of(new PoolBackend(backend, 1)) : backends;
+    }
+  }
+
+  /**
+   * A backend in a model's pool.
+   *
+   * @param backend the backend's name
+   * @param weight its share of the calls relative to the others, 0 to 100 (default 1); the
+   *     {@code weighted} policy sends calls in proportion, {@code consistent-hash} gives it
+   *     proportionally more sessions, and 0 sends it no new calls (draining)
+   */
+  public record PoolBackend(String backend, @DefaultValue("1") int weight) {
+    public PoolBackend {
+      if (backend == null || backend.isBlank()) {
+        throw new IllegalArgumentException("backend: missing (expected: a backend name)");
+      }
+      if (weight < 0 || weight > 100) {
+        throw new IllegalArgumentException("weight: " + weight + " (expected: 0 to 100)");
+      }
+    }
+  }
+
+  /** The load-balancing policies a model's pool can use. */
+  public enum Policy {
+    /** Each instance in turn. */
+    ROUND_ROBIN,
+    /** Each instance in turn, in proportion to its weight (smooth weighted round-robin). */
+    WEIGHTED,
+    /** The instance with the fewest calls in flight. */
+    LEAST_OUTSTANDING,
+    /** The better of two random instances by calls in flight times latency (EWMA). */
+    P2C_EWMA,
+    /** A session key's calls to the same instance (a hash ring with virtual nodes). */
+    CONSISTENT_HASH,
+    /** To the instance that most likely holds the prompt's prefix in its KV cache, within a load bound. */
+    PREFIX_AWARE;
+
+    /** The name in the config file, such as {@code p2c-ewma}. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+  }
+
+  /**
+   * How a model's calls are spread over its pool.
+   *
+   * @param policy the load-balancing policy (default {@code p2c-ewma})
+   * @param sessionHeader for {@code consistent-hash}: the request header that holds the session
+   *     key; without it the body's {@code user} field is the key, and without that the call goes
+   *     to the least loaded instance (default {@code x-session-id})
+   * @param prefixCacheTokens for {@code prefix-aware}: how many prompt tokens the gateway
+   *     remembers per instance as probably still in its KV cache, least recently sent forgotten
+   *     first; set it near the engine's KV cache size (default 131072)
+   */
+  public record Routing(
+      @DefaultValue("p2c-ewma") Policy policy,
+      @DefaultValue("x-session-id") String sessionHeader,
+      @DefaultValue("131072") int prefixCacheTokens) {
+    private static final Pattern HEADER = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}");
+    public static final Routing DEFAULT = new Routing(Policy.P2C_EWMA, "x-session-id", 131_072);
+
+    public Routing {
+      requireNonNull(policy, "policy");
+      if (sessionHeader == null || !HEADER.matcher(sessionHeader).matches()) {
+        throw new IllegalArgumentException("session-header: '" + sessionHeader
+            + "' (expected: a header name such as x-session-id)");
+      }
+      if (prefixCacheTokens < 16 || prefixCacheTokens > 1 << 26) {
+        throw new IllegalArgumentException("prefix-cache-tokens: " + prefixCacheTokens
+            + " (expected: 16 to 67108864)");
+      }
     }
   }
 }

@@ -3,7 +3,6 @@ package io.modelway.gateway.registry;
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.SharedSecret;
-import io.modelway.gateway.routing.InstanceBalancer;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -14,9 +13,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerResponse;
-import reactor.netty.http.client.HttpClient;
 
-/** Wires the registry of a gateway: the lease store, its sweeper, its API and the balancer. */
+/** Wires the registry of a gateway: the lease store, its sweeper and its API. */
 @Configuration(proxyBeanMethods = false)
 public class RegistryConfiguration {
   private static final Logger log = LoggerFactory.getLogger(RegistryConfiguration.class);
@@ -36,13 +34,6 @@ public class RegistryConfiguration {
     });
     sweeper.scheduleWithFixedDelay(registry::expire, 1, 1, TimeUnit.SECONDS);
     return sweeper;
-  }
-
-  @Bean
-  InstanceBalancer instanceBalancer(Registry registry, HttpClient backendHttpClient,
-      GatewayOptions options) {
-    return new InstanceBalancer(registry, backendHttpClient, SharedSecret.fromEnvironment(
-        options.environment(), SharedSecret.CLUSTER_SECRET_ENV, "worker registration").value());
   }
 
   @Bean

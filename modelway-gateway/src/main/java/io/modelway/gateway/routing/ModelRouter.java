@@ -18,10 +18,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Resolves a model name to where its calls go, in this order: a model the config names; a model
- * this process runs; the registered workers that have it ready; {@code BACKEND/MODEL} for any
- * model of a configured backend. So a config entry always wins over a worker serving the same
- * name. Thread-safe; reads only immutable snapshots and concurrent maps.
+ * Resolves a model name to where its calls go, in this order: a model the config names (its pool:
+ * the configured backends plus the registered workers that have it ready); a model this process
+ * runs; the registered workers that have it ready; {@code BACKEND/MODEL} for any model of a
+ * configured backend. Pools are balanced by {@link InstancePools}. Thread-safe; reads only
+ * immutable snapshots and concurrent maps.
  */
 public final class ModelRouter {
 
@@ -46,34 +47,36 @@ public final class ModelRouter {
   private final LiveCatalog catalog;
   private final ModelHost local;
   private final Optional<Registry> registry;
-  private final Optional<InstanceBalancer> balancer;
+  private final InstancePools pools;
   private final Clock clock;
 
   public ModelRouter(LiveCatalog catalog, ModelHost local, Optional<Registry> registry,
-      Optional<InstanceBalancer> balancer, Clock clock) {
+      InstancePools pools, Clock clock) {
     this.catalog = requireNonNull(catalog, "catalog");
     this.local = requireNonNull(local, "local");
     this.registry = requireNonNull(registry, "registry");
-    this.balancer = requireNonNull(balancer, "balancer");
+    this.pools = requireNonNull(pools, "pools");
     this.clock = requireNonNull(clock, "clock");
   }
 
   /**
    * The route of {@code model} in {@code current}, or empty when nothing serves it.
    *
-   * @throws OpenAiException 503 when the model exists here or on a worker but is not ready
+   * @throws OpenAiException 503 when the model exists here or on a worker but is not ready, or
+   *     is configured but no instance of its pool is ready
    */
   public Optional<Catalog.Route> resolve(Catalog current, String model) {
-    Optional<Catalog.Route> configured = current.configured(model);
+    Optional<Catalog.Pool> configured = current.pool(model);
     if (configured.isPresent()) {
-      return configured;
+      Catalog.Pool pool = configured.get();
+      return Optional.of(new Catalog.Route(model, pool.upstreamModel(), pools.backendFor(pool)));
     }
     Optional<Catalog.Route> here = local.backend(model)
         .map(backend -> new Catalog.Route(model, model, backend));
     if (here.isPresent()) {
       return here;
     }
-    Optional<Catalog.Route> remote = balancer.flatMap(b -> b.backendFor(model))
+    Optional<Catalog.Route> remote = pools.workersFor(model)
         .map(backend -> new Catalog.Route(model, model, backend));
     if (remote.isPresent()) {
       return remote;

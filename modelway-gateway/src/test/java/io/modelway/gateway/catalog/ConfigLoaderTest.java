@@ -150,4 +150,82 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.withUpstreams(file, Map.of(), Map.of("x", "X_KEY")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("--upstream-key x");
   }
+
+  @Test
+  void readsAPoolOfWeightedBackendsWithItsRoutingAndHealthChecks() {
+    ModelwayConfig config = parse("""
+        backends:
+          a:
+            url: http://127.0.0.1:8001/v1
+            health-check: {path: /health, interval: 250ms, timeout: 100ms}
+          b:
+            url: http://127.0.0.1:8002/v1
+        models:
+          - name: chat
+            backends: [{backend: a, weight: 3}, {backend: b}]
+            routing: {policy: prefix-aware, session-header: x-conversation, prefix-cache-tokens: 8192}
+          - name: plain
+            backend: a
+          - name: on-workers
+            routing: {policy: consistent-hash}
+        """);
+    ModelwayConfig.Model chat = config.models().get(0);
+    assertThat(chat.pool()).containsExactly(
+        new ModelwayConfig.PoolBackend("a", 3), new ModelwayConfig.PoolBackend("b", 1));
+    assertThat(chat.routing()).isEqualTo(new ModelwayConfig.Routing(
+        ModelwayConfig.Policy.PREFIX_AWARE, "x-conversation", 8192));
+    assertThat(config.backends().get("a").healthCheck()).isEqualTo(new ModelwayConfig.HealthCheck(
+        "/health", Duration.ofMillis(250), Duration.ofMillis(100)));
+    assertThat(config.backends().get("b").healthCheck()).isEqualTo(ModelwayConfig.HealthCheck.DEFAULT);
+
+    ModelwayConfig.Model plain = config.models().get(1);
+    assertThat(plain.pool()).containsExactly(new ModelwayConfig.PoolBackend("a", 1));
+    assertThat(plain.routing()).isEqualTo(ModelwayConfig.Routing.DEFAULT);
+    assertThat(plain.routing().policy().label()).isEqualTo("p2c-ewma");
+
+    assertThat(config.models().get(2).pool()).isEmpty();
+    assertThat(config.models().get(2).routing().policy()).isEqualTo(ModelwayConfig.Policy.CONSISTENT_HASH);
+  }
+
+  @Test
+  void rejectsPoolsThatCannotWork() {
+    String backends = """
+        backends:
+          a: {url: http://127.0.0.1:8001/v1}
+          b: {url: http://127.0.0.1:8002/v1}
+        """;
+    assertRejected(backends + """
+        models:
+          - {name: chat, backend: a, backends: [{backend: b}]}
+        """, "models[0]", "either backend or backends");
+    assertRejected(backends + """
+        models:
+          - {name: chat, backends: [{backend: a}, {backend: c}]}
+        """, "models[0].backends[1].backend: 'c'", "expected: one of the backends [a, b]");
+    assertRejected(backends + """
+        models:
+          - {name: chat, backends: [{backend: a}, {backend: a}]}
+        """, "'a' is listed twice");
+    assertRejected(backends + """
+        models:
+          - {name: chat, backends: [{backend: a, weight: 0}, {backend: b, weight: 0}]}
+        """, "every weight is 0");
+    assertRejected(backends + """
+        models:
+          - {name: chat, backends: [{backend: a, weight: 101}]}
+        """, "weight: 101 (expected: 0 to 100)");
+    assertRejected(backends + """
+        models:
+          - {name: chat, backend: a, routing: {policy: random}}
+        """, "models[0].routing.policy", "'random'",
+        "[round-robin, weighted, least-outstanding, p2c-ewma, consistent-hash, prefix-aware]");
+    assertRejected(backends + """
+        models:
+          - {name: chat, backend: a, routing: {session-header: "x session"}}
+        """, "session-header: 'x session'");
+    assertRejected("""
+        backends:
+          a: {url: http://127.0.0.1:8001/v1, health-check: {interval: 1s, timeout: 2s}}
+        """, "backends.a.health-check.timeout: 2s (expected: > 0 and <= interval 1s)");
+  }
 }

@@ -1,0 +1,532 @@
+package io.modelway.gateway.routing;
+
+import static java.util.Objects.requireNonNull;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.modelway.backend.Backend;
+import io.modelway.backend.BackendCall;
+import io.modelway.backend.BackendResponse;
+import io.modelway.backend.OpenAiHttpBackend;
+import io.modelway.backend.Timeouts;
+import io.modelway.gateway.catalog.Catalog;
+import io.modelway.gateway.catalog.ModelwayConfig;
+import io.modelway.gateway.registry.Instance;
+import io.modelway.gateway.registry.Registry;
+import io.modelway.openai.InspectedRequest;
+import io.modelway.openai.OpenAiException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+
+/**
+ * The pools of instances that serve each model, and each instance's live state.
+ *
+ * <p>A model's pool is its configured backends (with their weights) plus every registered worker
+ * that has a model of that name ready (weight 1), read afresh for every call, so pools follow
+ * config reloads and the registry as they happen. A model that only workers serve has a pool of
+ * workers. A pool of one configured backend is called directly, as before pools existed: with
+ * nowhere else to go, ejecting it would only turn its errors into 503s.
+ *
+ * <p>A call goes, in this order: to an instance on trial (its breaker half-open, a permit free),
+ * so that a recovered instance is re-admitted; else to the instance the model's {@link Policy}
+ * chooses among those that {@link InstanceHealth#admits admit} calls; and when none does (every
+ * instance ejected or failing its probe), among all of them, since a guess beats a certain 503.
+ * A call that cannot connect has not reached the instance, so it goes to another one (each
+ * instance tried at most once) and the unreachable one is ejected; any other failure is the
+ * caller's (after the request went out, a retry could run a generation twice).
+ *
+ * <p>Each instance has one {@link InstanceStats} and one {@link InstanceHealth}, shared by every
+ * model it serves, kept while it is in some pool. Every {@link #TICK} the prober thread probes
+ * the instances that share a pool with another ({@link ModelwayConfig.HealthCheck}; workers are
+ * probed at {@code /v1/models} with the cluster secret), ends ejections that are over, and
+ * forgets instances that left every pool. Probes are non-blocking HTTP calls on the shared
+ * client. Metrics per instance: {@code modelway.routing.in.flight},
+ * {@code modelway.routing.breaker.state} (0 closed, 1 half-open, 2 open) and
+ * {@code modelway.routing.calls} by model.
+ *
+ * <p>Thread-safe.
+ */
+public final class InstancePools implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(InstancePools.class);
+
+  /**
+   * A call to a worker: workers are near, so a connection that takes 2 s is a dead worker; a
+   * generation may run long, so the total is the same as for any backend.
+   */
+  static final Timeouts WORKER_TIMEOUTS = new Timeouts(
+      Duration.ofSeconds(2), Timeouts.DEFAULT.firstByte(), Timeouts.DEFAULT.total());
+
+  /** How often probes are started and ejections reviewed. */
+  static final Duration TICK = Duration.ofMillis(200);
+
+  private final Supplier<Catalog> catalog;
+  private final Optional<Registry> registry;
+  private final HttpClient client;
+  private final @Nullable String clusterSecret;
+  private final Clock clock;
+  private final LongSupplier ticker;
+  private final RandomGenerator random;
+  private final MeterRegistry meters;
+  private final ConcurrentMap<String, Member> members = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, ModelRouting> routings = new ConcurrentHashMap<>();
+  private @Nullable ScheduledExecutorService prober;
+  private volatile boolean closed;
+
+  /**
+   * @param catalog the catalog in force
+   * @param clusterSecret sent to workers as their API key, so they serve only the gateway
+   * @param ticker a monotonic clock in nanoseconds, for latencies
+   * @param random for policies and ramp-ups, thread-safe: each thread's
+   *     {@code ThreadLocalRandom} in production
+   */
+  public InstancePools(Supplier<Catalog> catalog, Optional<Registry> registry, HttpClient client,
+      Optional<String> clusterSecret, Clock clock, LongSupplier ticker, RandomGenerator random,
+      MeterRegistry meters) {
+    this.catalog = requireNonNull(catalog, "catalog");
+    this.registry = requireNonNull(registry, "registry");
+    this.client = requireNonNull(client, "client");
+    this.clusterSecret = requireNonNull(clusterSecret, "clusterSecret").orElse(null);
+    this.clock = requireNonNull(clock, "clock");
+    this.ticker = requireNonNull(ticker, "ticker");
+    this.random = requireNonNull(random, "random");
+    this.meters = requireNonNull(meters, "meters");
+  }
+
+  /** Starts the prober thread. Idempotent. */
+  public synchronized void start() {
+    if (prober != null) {
+      return;
+    }
+    prober = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "routing-health");
+      t.setDaemon(true);
+      return t;
+    });
+    prober.scheduleWithFixedDelay(() -> {
+      try {
+        tick();
+      } catch (RuntimeException e) {
+        log.error("Health tick failed", e);
+      }
+    }, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (prober != null) {
+      prober.shutdownNow();
+      prober = null;
+    }
+  }
+
+  /**
+   * The backend of a configured model: its one configured backend when nothing else serves it,
+   * else its pool.
+   *
+   * @throws OpenAiException 503 when no instance serves it (no backend configured, no worker ready)
+   */
+  public Backend backendFor(Catalog.Pool pool) {
+    requireNonNull(pool, "pool");
+    PoolSpec spec = new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(),
+        pool.routing(), "pool");
+    Optional<OpenAiHttpBackend> alone = alone(spec);
+    if (alone.isPresent()) {
+      return alone.get();
+    }
+    if (pool.members().isEmpty()
+        && registry.map(r -> r.serving(pool.model()).isEmpty()).orElse(true)) {
+      throw new OpenAiException(503, "service_unavailable",
+          "No instance of model '" + pool.model() + "' is ready right now.", null,
+          "model_unavailable");
+    }
+    return new PoolBackend(spec);
+  }
+
+  /** The one configured backend of {@code spec}'s pool, when no other instance is in it. */
+  private Optional<OpenAiHttpBackend> alone(PoolSpec spec) {
+    OpenAiHttpBackend only = null;
+    for (Catalog.Member m : spec.configured()) {
+      if (m.weight() > 0) {
+        if (only != null) {
+          return Optional.empty();
+        }
+        only = m.client();
+      }
+    }
+    if (only == null || registry.map(r -> !r.serving(spec.model()).isEmpty()).orElse(false)) {
+      return Optional.empty();
+    }
+    return Optional.of(only);
+  }
+
+  /** The backend of a model that only registered workers serve, or empty when none has it ready. */
+  public Optional<Backend> workersFor(String model) {
+    requireNonNull(model, "model");
+    if (registry.isEmpty() || registry.get().serving(model).isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(new PoolBackend(
+        new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT, "workers")));
+  }
+
+  /**
+   * A model's pool.
+   *
+   * @param configured its configured backends
+   * @param name the backend name its calls are reported under
+   */
+  record PoolSpec(String model, String upstreamModel, List<Catalog.Member> configured,
+      ModelwayConfig.Routing routing, String name) {}
+
+  /** One instance of a pool at one moment: its state, the backend to call, its weight here. */
+  record Entry(Member member, OpenAiHttpBackend client, int weight, int queued, boolean worker) {}
+
+  /** A model's policy, kept while its routing config is the same. */
+  private record ModelRouting(ModelwayConfig.Routing routing, Policy policy,
+      ConcurrentMap<String, Counter> calls) {}
+
+  /** One instance: its stats and health, shared by every pool it is in. */
+  static final class Member {
+    final String key;
+    final String label;
+    final InstanceStats stats;
+    final InstanceHealth health;
+    final @Nullable OpenAiHttpBackend workerClient;
+    final @Nullable String workerId;
+    final AtomicBoolean probing = new AtomicBoolean();
+    final List<Meter> meters = new ArrayList<>();
+    volatile long nextProbeNanos;
+
+    Member(String key, String label, InstanceStats stats, InstanceHealth health,
+        @Nullable OpenAiHttpBackend workerClient, @Nullable String workerId) {
+      this.key = key;
+      this.label = label;
+      this.stats = stats;
+      this.health = health;
+      this.workerClient = workerClient;
+      this.workerId = workerId;
+    }
+  }
+
+  /** The instances of {@code spec}'s pool now, weight above 0: configured ones, then workers by id. */
+  List<Entry> entries(PoolSpec spec) {
+    List<Entry> entries = new ArrayList<>(spec.configured().size() + 2);
+    for (Catalog.Member m : spec.configured()) {
+      if (m.weight() > 0) {
+        entries.add(new Entry(configuredMember(m), m.client(), m.weight(), 0, false));
+      }
+    }
+    if (registry.isPresent()) {
+      List<Instance> serving = new ArrayList<>(registry.get().serving(spec.model()));
+      serving.sort(Comparator.comparing(Instance::id));
+      for (Instance instance : serving) {
+        Member member = workerMember(instance);
+        entries.add(new Entry(member, requireNonNull(member.workerClient), 1,
+            instance.load().queued(), true));
+      }
+    }
+    return entries;
+  }
+
+  private Member configuredMember(Catalog.Member m) {
+    String key = "backend:" + m.backend() + "@" + m.client().baseUrl();
+    Member member = members.get(key);
+    return member != null ? member : members.computeIfAbsent(key,
+        k -> register(new Member(k, m.backend(), new InstanceStats(ticker),
+            new InstanceHealth("backend " + m.backend(), clock), null, null), "backend"));
+  }
+
+  private Member workerMember(Instance instance) {
+    String key = "worker:" + instance.id() + "@" + instance.address();
+    Member member = members.get(key);
+    return member != null ? member : members.computeIfAbsent(key, k -> register(new Member(k,
+        instance.id(), new InstanceStats(ticker),
+        new InstanceHealth("worker " + instance.id(), clock),
+        new OpenAiHttpBackend("worker " + instance.id(), instance.address().resolve("/v1"),
+            clusterSecret, Map.of(), WORKER_TIMEOUTS, client), instance.id()), "worker"));
+  }
+
+  private Member register(Member member, String kind) {
+    member.meters.add(Gauge.builder("modelway.routing.in.flight", member.stats,
+            InstanceStats::inFlight)
+        .description("Calls in flight from this gateway to an instance")
+        .tag("instance", member.label).tag("kind", kind).register(meters));
+    member.meters.add(Gauge.builder("modelway.routing.breaker.state", member.health,
+            h -> breakerLevel(h.state()))
+        .description("An instance's circuit breaker: 0 closed, 1 half-open (on trial), 2 open (ejected)")
+        .tag("instance", member.label).tag("kind", kind).register(meters));
+    return member;
+  }
+
+  private static int breakerLevel(CircuitBreaker.State state) {
+    return switch (state) {
+      case CLOSED, DISABLED, METRICS_ONLY -> 0;
+      case HALF_OPEN -> 1;
+      case OPEN, FORCED_OPEN -> 2;
+    };
+  }
+
+  private ModelRouting routing(PoolSpec spec) {
+    ModelRouting current = routings.get(spec.model());
+    if (current != null && current.routing().equals(spec.routing())) {
+      return current;
+    }
+    return routings.compute(spec.model(), (model, old) ->
+        old != null && old.routing().equals(spec.routing()) ? old
+            : new ModelRouting(spec.routing(), Policy.create(spec.routing(), random),
+                new ConcurrentHashMap<>()));
+  }
+
+  /** A model's pool as a backend: each call to the instance that its policy and health allow. */
+  private final class PoolBackend implements Backend {
+    private final PoolSpec spec;
+
+    PoolBackend(PoolSpec spec) {
+      this.spec = spec;
+    }
+
+    @Override
+    public String name() {
+      return spec.name();
+    }
+
+    @Override
+    public Mono<BackendResponse> send(BackendCall call) {
+      requireNonNull(call, "call");
+      RouteRequest request = RouteRequest.of(call, spec.routing().sessionHeader());
+      return attempt(call, request, new HashSet<>(), null);
+    }
+
+    private Mono<BackendResponse> attempt(BackendCall call, RouteRequest request,
+        Set<String> tried, @Nullable Throwable last) {
+      return Mono.defer(() -> {
+        List<Entry> all = entries(spec);
+        all.removeIf(e -> tried.contains(e.member().key));
+        if (all.isEmpty()) {
+          return Mono.error(last != null ? last : new OpenAiException(503, "service_unavailable",
+              "No instance of model '" + spec.model() + "' is ready right now.", null,
+              "model_unavailable"));
+        }
+        ModelRouting routing = routing(spec);
+        Entry chosen = null;
+        boolean trial = false;
+        for (Entry e : all) {
+          if (e.member().health.tryTrial()) {
+            chosen = e;
+            trial = true;
+            break;
+          }
+        }
+        if (chosen == null) {
+          chosen = choose(routing.policy(), request, all);
+        }
+        tried.add(chosen.member().key);
+        count(routing, chosen.member());
+        return callOne(chosen, trial, callFor(chosen, call))
+            .onErrorResume(e -> {
+              if (!OpenAiHttpBackend.neverSent(e)) {
+                return Mono.error(e);
+              }
+              return attempt(call, request, tried, e);
+            });
+      });
+    }
+
+    private Entry choose(Policy policy, RouteRequest request, List<Entry> all) {
+      List<Entry> admitted = new ArrayList<>(all.size());
+      for (Entry e : all) {
+        if (e.member().health.admits(random)) {
+          admitted.add(e);
+        }
+      }
+      if (admitted.isEmpty()) {
+        admitted = all; // every instance is ejected or down: try them rather than fail for sure
+      }
+      if (admitted.size() == 1) {
+        return admitted.get(0);
+      }
+      List<Candidate> candidates = new ArrayList<>(admitted.size());
+      for (Entry e : admitted) {
+        candidates.add(new Candidate(e.member().key, e.weight(), e.queued(), e.member().stats));
+      }
+      Candidate chosen = policy.choose(request, candidates);
+      return admitted.get(candidates.indexOf(chosen));
+    }
+
+    private BackendCall callFor(Entry entry, BackendCall call) {
+      if (!entry.worker() || spec.upstreamModel().equals(spec.model())) {
+        return call;
+      }
+      // Workers know a model by its public name; configured backends by upstream-model.
+      return call.withBody(InspectedRequest.inspect(call.endpoint(), call.body())
+          .withModel(call.body(), spec.model()));
+    }
+  }
+
+  private void count(ModelRouting routing, Member member) {
+    Counter counter = routing.calls().get(member.key);
+    if (counter == null) {
+      counter = routing.calls().computeIfAbsent(member.key, key -> Counter
+          .builder("modelway.routing.calls")
+          .description("Calls a model's pool sent to an instance")
+          .tag("instance", member.label)
+          .register(meters));
+    }
+    counter.increment();
+  }
+
+  /**
+   * One call to one instance, accounted for once however it ends: in flight until then, its
+   * time to first byte, and its outcome for the instance's health.
+   */
+  private Mono<BackendResponse> callOne(Entry entry, boolean trial, BackendCall call) {
+    Member member = entry.member();
+    long sent = ticker.getAsLong();
+    AtomicBoolean ended = new AtomicBoolean();
+    AtomicBoolean first = new AtomicBoolean();
+    member.stats.begin();
+    Runnable cancelled = () -> {
+      if (ended.compareAndSet(false, true)) {
+        member.stats.end();
+        if (trial) {
+          member.health.releaseTrial();
+        }
+      }
+    };
+    java.util.function.Consumer<@Nullable Throwable> outcome = failure -> {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
+      member.stats.end();
+      long elapsed = ticker.getAsLong() - sent;
+      if (failure == null || (failure instanceof OpenAiException oe && oe.status() < 500)) {
+        member.health.onSuccess(elapsed);
+      } else if (OpenAiHttpBackend.neverSent(failure)) {
+        member.health.onUnreachable();
+        if (member.workerId != null) {
+          registry.ifPresent(r -> r.markUnreachable(member.workerId));
+        }
+      } else {
+        member.health.onFailure(elapsed, failure);
+      }
+    };
+    return entry.client().send(call)
+        .map(answer -> new BackendResponse(answer.status(), answer.contentType(),
+            answer.contentLength(), answer.body()
+                .doOnNext(chunk -> {
+                  if (first.compareAndSet(false, true)) {
+                    member.stats.recordLatency(ticker.getAsLong() - sent);
+                  }
+                })
+                .doOnComplete(() -> outcome.accept(null))
+                .doOnError(outcome::accept)
+                .doOnCancel(cancelled)))
+        .doOnCancel(cancelled)
+        .doOnError(outcome::accept);
+  }
+
+  /**
+   * Probes the instances that share a pool with another, ends ejections that are over, and
+   * forgets instances that are in no pool any more. Runs on the prober thread every
+   * {@link #TICK}; only starts probes, which complete on the HTTP client's threads.
+   */
+  void tick() {
+    Catalog current = catalog.get();
+    Map<String, Probe> live = new HashMap<>();
+    for (Catalog.Pool pool : current.pools()) {
+      collect(new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(), pool.routing(),
+          "pool"), live);
+    }
+    registry.ifPresent(r -> {
+      Set<String> models = new HashSet<>();
+      r.instances().forEach(i -> i.models().forEach(m -> models.add(m.id())));
+      for (String model : models) {
+        if (current.pool(model).isEmpty()) {
+          collect(new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT, "workers"),
+              live);
+        }
+      }
+    });
+    long now = ticker.getAsLong();
+    for (Member member : members.values()) {
+      Probe probe = live.get(member.key);
+      if (probe == null) {
+        if (member.stats.inFlight() == 0 && members.remove(member.key, member)) {
+          member.meters.forEach(meters::remove);
+        }
+        continue;
+      }
+      member.health.tick();
+      if (!probe.shared()) {
+        member.health.probed(true); // alone in its pools: nothing to steer away from
+        continue;
+      }
+      if (now - member.nextProbeNanos >= 0 && member.probing.compareAndSet(false, true)) {
+        member.nextProbeNanos = now + probe.check().interval().toNanos();
+        probe.client().probe(probe.check().path(), probe.check().timeout())
+            .subscribe(
+                status -> member.health.probed(status < 500),
+                failure -> {
+                  if (!closed) { // a probe cut short by the shutdown says nothing of the instance
+                    member.health.probed(false);
+                  }
+                  member.probing.set(false);
+                },
+                () -> member.probing.set(false));
+      }
+    }
+    routings.keySet().removeIf(model -> current.pool(model).isEmpty()
+        && registry.map(r -> r.serving(model).isEmpty()).orElse(true));
+  }
+
+  /** How to probe a member, and whether it shares some pool with another instance. */
+  private record Probe(OpenAiHttpBackend client, ModelwayConfig.HealthCheck check, boolean shared) {}
+
+  private void collect(PoolSpec spec, Map<String, Probe> live) {
+    if (alone(spec).isPresent()) {
+      return; // called directly, not through a pool
+    }
+    List<Entry> entries = entries(spec);
+    boolean shared = entries.size() > 1;
+    for (Entry e : entries) {
+      Member member = e.member();
+      OpenAiHttpBackend probeClient = e.client();
+      ModelwayConfig.HealthCheck check = e.worker() ? ModelwayConfig.HealthCheck.DEFAULT
+          : spec.configured().stream().filter(m -> m.client() == e.client()).findFirst()
+              .map(Catalog.Member::healthCheck).orElse(ModelwayConfig.HealthCheck.DEFAULT);
+      live.merge(member.key, new Probe(probeClient, check, shared),
+          (a, b) -> new Probe(a.client(), a.check(), a.shared() || b.shared()));
+    }
+  }
+
+  /** The health of the instance with {@code key} (see {@link Entry}), for tests and the admin view. */
+  Optional<Member> member(String key) {
+    return Optional.ofNullable(members.get(key));
+  }
+}

@@ -1,0 +1,162 @@
+package io.modelway.gateway.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker.State;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class InstanceHealthTest {
+  private static final IOException BROKEN = new IOException("connection reset");
+
+  private final TestClock clock = new TestClock();
+  private final InstanceHealth health = new InstanceHealth("test", clock);
+  private final Random random = new Random(17);
+
+  private void fail(int times) {
+    for (int i = 0; i < times; i++) {
+      health.onFailure(1_000_000, BROKEN);
+    }
+  }
+
+  private int admittedOf(int tries) {
+    int admitted = 0;
+    for (int i = 0; i < tries; i++) {
+      if (health.admits(random)) {
+        admitted++;
+      }
+    }
+    return admitted;
+  }
+
+  @Test
+  void ejectsInstanceAfterConsecutiveFailures() {
+    fail(InstanceHealth.CONSECUTIVE_FAILURES - 1);
+    health.onSuccess(1_000_000);
+    fail(InstanceHealth.CONSECUTIVE_FAILURES - 1);
+    assertThat(health.state()).isEqualTo(State.CLOSED);
+    assertThat(health.admits(random)).isTrue();
+
+    fail(1);
+    assertThat(health.state()).isEqualTo(State.OPEN);
+    assertThat(health.admits(random)).isFalse();
+    assertThat(health.tryTrial()).isFalse();
+  }
+
+  @Test
+  void ejectsInstanceWhenHalfTheCallsOfTheWindowFail() {
+    for (int i = 0; i < InstanceHealth.MINIMUM_CALLS / 2 - 1; i++) {
+      fail(1);
+      health.onSuccess(1_000_000);
+    }
+    assertThat(health.state()).isEqualTo(State.CLOSED);
+    fail(1);
+    health.onSuccess(1_000_000);
+    assertThat(health.state()).isEqualTo(State.OPEN);
+  }
+
+  @Test
+  void failuresThatLeftTheWindowAreForgotten() {
+    for (int i = 0; i < InstanceHealth.MINIMUM_CALLS / 2 - 1; i++) {
+      fail(1);
+      health.onSuccess(1_000_000);
+    }
+    for (int i = 0; i < InstanceHealth.WINDOW_CALLS; i++) {
+      health.onSuccess(1_000_000);
+    }
+    fail(InstanceHealth.CONSECUTIVE_FAILURES - 1);
+    assertThat(health.state()).isEqualTo(State.CLOSED);
+  }
+
+  @Test
+  void reAdmitsAfterTheEjectionThroughTrialCallsThenRampsUp() {
+    health.onUnreachable();
+    assertThat(health.state()).isEqualTo(State.OPEN);
+
+    clock.advance(InstanceHealth.BASE_EJECTION.minusMillis(1));
+    health.tick();
+    assertThat(health.state()).isEqualTo(State.OPEN);
+    clock.advance(Duration.ofMillis(1));
+    health.tick();
+    assertThat(health.state()).isEqualTo(State.HALF_OPEN);
+    assertThat(health.admits(random)).as("on trial: trial calls only").isFalse();
+
+    for (int i = 0; i < InstanceHealth.TRIAL_CALLS; i++) {
+      assertThat(health.tryTrial()).isTrue();
+    }
+    assertThat(health.tryTrial()).as("all trial permits taken").isFalse();
+    for (int i = 0; i < InstanceHealth.TRIAL_CALLS; i++) {
+      health.onSuccess(1_000_000);
+    }
+    assertThat(health.state()).isEqualTo(State.CLOSED);
+
+    // Ramp: about a tenth of the calls at first, half midway, all at the end.
+    assertThat(admittedOf(1000)).isBetween(60, 140);
+    clock.advance(InstanceHealth.SLOW_START.dividedBy(2));
+    assertThat(admittedOf(1000)).isBetween(430, 570);
+    clock.advance(InstanceHealth.SLOW_START.dividedBy(2));
+    assertThat(admittedOf(1000)).isEqualTo(1000);
+  }
+
+  @Test
+  void aFailedTrialEjectsAgainForTwiceAsLong() {
+    health.onUnreachable();
+    clock.advance(InstanceHealth.BASE_EJECTION);
+    health.tick();
+    assertThat(health.tryTrial()).isTrue();
+    health.onUnreachable();
+    assertThat(health.state()).isEqualTo(State.OPEN);
+    assertThat(health.ejection()).isEqualTo(InstanceHealth.BASE_EJECTION.multipliedBy(2));
+
+    clock.advance(InstanceHealth.BASE_EJECTION);
+    health.tick();
+    assertThat(health.state()).isEqualTo(State.OPEN);
+    clock.advance(InstanceHealth.BASE_EJECTION);
+    health.tick();
+    assertThat(health.state()).isEqualTo(State.HALF_OPEN);
+  }
+
+  @Test
+  void trialCallsThatMostlyFailEjectAgain() {
+    health.onUnreachable();
+    clock.advance(InstanceHealth.BASE_EJECTION);
+    health.tick();
+    for (int i = 0; i < InstanceHealth.TRIAL_CALLS; i++) {
+      assertThat(health.tryTrial()).isTrue();
+    }
+    health.onSuccess(1_000_000);
+    fail(InstanceHealth.TRIAL_CALLS - 1);
+    assertThat(health.state()).isEqualTo(State.OPEN);
+  }
+
+  @Test
+  void aCancelledTrialGivesItsPermitBack() {
+    health.onUnreachable();
+    clock.advance(InstanceHealth.BASE_EJECTION);
+    health.tick();
+    for (int i = 0; i < InstanceHealth.TRIAL_CALLS; i++) {
+      assertThat(health.tryTrial()).isTrue();
+    }
+    health.releaseTrial();
+    assertThat(health.tryTrial()).isTrue();
+  }
+
+  @Test
+  void aFailingProbeKeepsTheInstanceOutAndPostponesItsTrial() {
+    health.probed(false);
+    assertThat(health.state()).isEqualTo(State.CLOSED);
+    assertThat(health.admits(random)).isFalse();
+
+    health.onUnreachable();
+    clock.advance(InstanceHealth.MAX_EJECTION);
+    health.tick();
+    assertThat(health.state()).as("no trial while the probe fails").isEqualTo(State.OPEN);
+
+    health.probed(true);
+    health.tick();
+    assertThat(health.state()).isEqualTo(State.HALF_OPEN);
+    assertThat(health.tryTrial()).isTrue();
+  }
+}
