@@ -52,6 +52,20 @@ class LedgerCrashTest {
   @Test
   void everyStreamAClientReceivedWholeIsInTheLedgerOnceAfterAKill(@TempDir Path dir)
       throws Exception {
+    try {
+      killAndRestart(dir);
+    } catch (Exception | AssertionError e) {
+      for (String name : List.of("gateway-1", "gateway-2")) {
+        Path log = dir.resolve(name + ".log");
+        if (java.nio.file.Files.exists(log)) {
+          System.out.println("----- " + name + " -----\n" + java.nio.file.Files.readString(log));
+        }
+      }
+      throw e;
+    }
+  }
+
+  private void killAndRestart(Path dir) throws Exception {
     // 40 tokens at 100/s: each stream takes about 0.4 s, so the kill lands mid-way through many.
     try (SimServer sim = SimServer.start(SimOptions.defaults()
         .withTiming(Duration.ZERO, 100).withOutputTokens(40))) {

@@ -52,6 +52,8 @@ public final class UsageLedger implements AutoCloseable {
   private final JdbcClient jdbc;
   private final ScheduledExecutorService thread;
   private final AtomicLong pendingBytes = new AtomicLong();
+  /** Segments of earlier processes already moved once from their start by this one. */
+  private final java.util.Set<Path> replayed = new java.util.HashSet<>();
   private volatile Optional<String> lastError = Optional.empty();
   private Duration backoff = Duration.ZERO;
 
@@ -102,10 +104,16 @@ public final class UsageLedger implements AutoCloseable {
     long pending = 0;
     Path current = spool.current();
     for (Path segment : spool.segments()) {
-      long committed = offset(segment);
+      // A segment left by an earlier process is moved again from its start: its saved offset
+      // may be ahead of what the store kept if that process died right after a commit. The
+      // insert skips ids already there, so this only costs a read.
+      long committed = segment.equals(current) || replayed.contains(segment) ? offset(segment) : 0;
       long size = size(segment);
       if (committed < size) {
         committed = move(segment, committed);
+      }
+      if (!segment.equals(current)) {
+        replayed.add(segment);
       }
       pending += size(segment) - committed;
       if (!segment.equals(current) && committed >= size(segment)) {
