@@ -67,7 +67,7 @@ import reactor.netty.http.client.HttpClient;
  * forgets instances that left every pool. Probes are non-blocking HTTP calls on the shared
  * client. Metrics per instance: {@code modelway.routing.in.flight},
  * {@code modelway.routing.breaker.state} (0 closed, 1 half-open, 2 open) and
- * {@code modelway.routing.calls} by model.
+ * {@code modelway.routing.calls} (calls sent to each instance).
  *
  * <p>Thread-safe.
  */
