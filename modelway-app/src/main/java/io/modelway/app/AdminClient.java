@@ -39,32 +39,34 @@ final class AdminClient {
 
   JsonNode call(String method, String path, @Nullable String body) {
     HttpResponse<String> response = send(method, path, body);
-    JsonNode answer;
+    if (response.statusCode() >= 400) {
+      throw failure(response);
+    }
     try {
-      answer = JSON.readTree(response.body());
+      return JSON.readTree(response.body());
     } catch (JacksonException e) {
       throw new Failure(url + " answered " + response.statusCode() + " with no JSON");
     }
-    if (response.statusCode() >= 400) {
-      throw new Failure(answer.path("error").path("message").asString(
-          "the gateway answered " + response.statusCode()));
-    }
-    return answer;
   }
 
   /** A call whose answer is not JSON when it succeeds (CSV). */
   String text(String method, String path) {
     HttpResponse<String> response = send(method, path, null);
     if (response.statusCode() >= 400) {
-      String message;
-      try {
-        message = JSON.readTree(response.body()).path("error").path("message").asString();
-      } catch (JacksonException e) {
-        message = "";
-      }
-      throw new Failure(message.isEmpty() ? "the gateway answered " + response.statusCode() : message);
+      throw failure(response);
     }
     return response.body();
+  }
+
+  /** An error answer as a failure: its OpenAI error message, else its status. */
+  private static Failure failure(HttpResponse<String> response) {
+    String message = "";
+    try {
+      message = JSON.readTree(response.body()).path("error").path("message").asString("");
+    } catch (JacksonException e) {
+      // not JSON: say the status
+    }
+    return new Failure(message.isEmpty() ? "the gateway answered " + response.statusCode() : message);
   }
 
   private HttpResponse<String> send(String method, String path, @Nullable String body) {

@@ -103,6 +103,23 @@ public record InspectedRequest(
    * @throws OpenAiException 400 when it is not JSON
    */
   public static JsonNode tree(byte[] body) {
+    return parseTree(body);
+  }
+
+  /**
+   * {@code body} as one JSON object, for the admin and registration APIs' small bodies.
+   *
+   * @throws OpenAiException 400 when it is not JSON, or not an object
+   */
+  public static JsonNode object(byte[] body) {
+    JsonNode tree = parseTree(body);
+    if (tree == null || !tree.isObject()) {
+      throw OpenAiException.invalidRequest("The request body must be a JSON object.", null);
+    }
+    return tree;
+  }
+
+  private static JsonNode parseTree(byte[] body) {
     try {
       return TREES.readTree(body);
     } catch (JacksonException e) {

@@ -2,6 +2,7 @@ package io.modelway.gateway.auth;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,7 +22,6 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -77,13 +77,13 @@ final class KeysAdminApi {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.PLATFORM_ADMIN);
       return body(request).flatMap(json -> run(HttpStatus.CREATED, () -> {
-        if (!ApiKeys.validTenantId(text(json, "id", true))) {
+        String id = text(json, "id", true);
+        if (!ApiKeys.validTenantId(id)) {
           throw OpenAiException.invalidRequest("'id' must be 1 to 64 lower-case letters, digits,"
               + " '-' or '_', starting with a letter or digit.", "id");
         }
-        ApiKeys.Tenant tenant = keys.createTenant(text(json, "id", true),
-            Optional.ofNullable(text(json, "name", false)).orElse(text(json, "id", true)), caller);
-        return tenant(tenant);
+        String name = Optional.ofNullable(text(json, "name", false)).orElse(id);
+        return tenant(keys.createTenant(id, name, caller));
       }));
     });
   }
@@ -164,7 +164,7 @@ final class KeysAdminApi {
       String id = request.pathVariable("id");
       return request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]).flatMap(bytes -> {
         Duration grace = bytes.length == 0 ? DEFAULT_GRACE
-            : duration(parse(bytes), "grace").orElse(DEFAULT_GRACE);
+            : duration(InspectedRequest.object(bytes), "grace").orElse(DEFAULT_GRACE);
         return run(HttpStatus.CREATED, () -> {
           ownKey(caller, id);
           ApiKeys.IssuedKey fresh = keys.rotate(id, grace, caller);
@@ -212,20 +212,7 @@ final class KeysAdminApi {
   private static Mono<JsonNode> body(ServerRequest request) {
     return request.bodyToMono(byte[].class)
         .switchIfEmpty(Mono.error(() -> OpenAiException.invalidRequest("The body is missing.", null)))
-        .map(KeysAdminApi::parse);
-  }
-
-  private static JsonNode parse(byte[] bytes) {
-    JsonNode json;
-    try {
-      json = JSON.readTree(bytes);
-    } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest("The body is not valid JSON: " + e.getOriginalMessage(), null);
-    }
-    if (json == null || !json.isObject()) {
-      throw OpenAiException.invalidRequest("The body must be a JSON object.", null);
-    }
-    return json;
+        .map(InspectedRequest::object);
   }
 
   private static @Nullable String text(JsonNode json, String field, boolean required) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Role;
 import io.modelway.gateway.auth.SharedSecret;
+import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -20,7 +21,6 @@ import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -138,16 +138,7 @@ final class RegistryApi {
   }
 
   static Registry.Registration parse(String id, byte[] body) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(body);
-    } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest("The registration body is not valid JSON: "
-          + e.getOriginalMessage(), null);
-    }
-    if (root == null || !root.isObject()) {
-      throw OpenAiException.invalidRequest("The registration body must be a JSON object.", null);
-    }
+    JsonNode root = InspectedRequest.object(body);
     URI address = address(root.path("address"));
     JsonNode modelsNode = root.path("models");
     if (!modelsNode.isArray()) {

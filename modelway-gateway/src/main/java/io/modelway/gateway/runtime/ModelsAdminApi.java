@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Role;
+import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import io.modelway.runtime.ModelHost;
 import java.util.Locale;
@@ -16,7 +17,6 @@ import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -112,16 +112,7 @@ final class ModelsAdminApi {
   }
 
   private static ModelHost.ModelSpec parse(byte[] body) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(body);
-    } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest("The body is not valid JSON: " + e.getOriginalMessage(),
-          null);
-    }
-    if (root == null || !root.isObject()) {
-      throw OpenAiException.invalidRequest("The body must be a JSON object.", null);
-    }
+    JsonNode root = InspectedRequest.object(body);
     String id = root.path("id").isString() ? root.path("id").asString().strip() : "";
     if (id.isEmpty()) {
       throw OpenAiException.invalidRequest("'id' must be the model's name.", "id");

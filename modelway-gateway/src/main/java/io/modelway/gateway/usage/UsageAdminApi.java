@@ -6,6 +6,7 @@ import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.auth.Role;
 import io.modelway.openai.OpenAiException;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -19,9 +20,9 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ArrayNode;
-import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.ObjectWriteContext;
+import tools.jackson.core.json.JsonFactory;
 
 /**
  * {@code GET /admin/v1/usage}: the ledger's records and their totals, filtered by {@code tenant},
@@ -31,7 +32,7 @@ import tools.jackson.databind.node.ObjectNode;
  * tenant, a member its own key.
  */
 final class UsageAdminApi {
-  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final JsonFactory JSON = new JsonFactory();
 
   private final UsageLedger ledger;
   private final Authentication authentication;
@@ -77,27 +78,26 @@ final class UsageAdminApi {
   }
 
   private byte[] json(UsageLedger.Filter filter) {
-    ObjectNode list = JSON.createObjectNode().put("object", "list");
-    ArrayNode data = list.putArray("data");
-    for (UsageRecord r : ledger.query(filter)) {
-      ObjectNode row = data.addObject()
-          .put("id", r.id()).put("at", r.at().toString()).put("request_id", r.requestId())
-          .put("tenant", r.tenantId()).put("key_id", r.keyId()).put("endpoint", r.endpoint())
-          .put("model", r.model()).put("status", r.status()).put("outcome", r.outcome())
-          .put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.completionTokens())
-          .put("cached_tokens", r.cachedTokens()).put("usage_reported", r.usageReported())
-          .put("latency_ms", r.latencyMillis()).put("cache_hit", r.cacheHit());
-      r.project().ifPresent(v -> row.put("project", v));
-      r.backend().ifPresent(v -> row.put("backend", v));
-      r.ttftMillis().ifPresent(v -> row.put("ttft_ms", v));
-      r.traceId().ifPresent(v -> row.put("trace_id", v));
-    }
+    List<UsageRecord> rows = ledger.query(filter);
     UsageLedger.Totals totals = ledger.totals(filter);
-    list.putObject("totals").put("requests", totals.requests())
-        .put("prompt_tokens", totals.promptTokens())
-        .put("completion_tokens", totals.completionTokens())
-        .put("cached_tokens", totals.cachedTokens());
-    return JSON.writeValueAsBytes(list);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256 + rows.size() * 384);
+    try (JsonGenerator g = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
+      g.writeStartObject();
+      g.writeStringProperty("object", "list");
+      g.writeName("data");
+      g.writeStartArray();
+      rows.forEach(r -> UsageSpool.write(g, r));
+      g.writeEndArray();
+      g.writeName("totals");
+      g.writeStartObject();
+      g.writeNumberProperty("requests", totals.requests());
+      g.writeNumberProperty("prompt_tokens", totals.promptTokens());
+      g.writeNumberProperty("completion_tokens", totals.completionTokens());
+      g.writeNumberProperty("cached_tokens", totals.cachedTokens());
+      g.writeEndObject();
+      g.writeEndObject();
+    }
+    return out.toByteArray();
   }
 
   static byte[] csv(List<UsageRecord> records) {

@@ -48,7 +48,7 @@ public final class UsageLedger implements AutoCloseable {
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
   private final UsageSpool spool;
-  private final DataSource dataSource;
+  private final JdbcTemplate batches;
   private final JdbcClient jdbc;
   private final ScheduledExecutorService thread;
   private final AtomicLong pendingBytes = new AtomicLong();
@@ -56,10 +56,11 @@ public final class UsageLedger implements AutoCloseable {
   private final java.util.Set<Path> replayed = new java.util.HashSet<>();
   private volatile Optional<String> lastError = Optional.empty();
   private Duration backoff = Duration.ZERO;
+  private long retryAt = System.nanoTime();
 
   public UsageLedger(UsageSpool spool, DataSource dataSource) {
     this.spool = requireNonNull(spool, "spool");
-    this.dataSource = requireNonNull(dataSource, "dataSource");
+    this.batches = new JdbcTemplate(requireNonNull(dataSource, "dataSource"));
     this.jdbc = JdbcClient.create(dataSource);
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "usage-ledger");
@@ -74,13 +75,8 @@ public final class UsageLedger implements AutoCloseable {
   }
 
   private void tick() {
-    if (!backoff.isZero()) {
-      try {
-        Thread.sleep(backoff.toMillis()); // on the ledger's own thread: waiting out an outage
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+    if (System.nanoTime() - retryAt < 0) {
+      return; // waiting out a store outage
     }
     try {
       drain();
@@ -96,6 +92,7 @@ public final class UsageLedger implements AutoCloseable {
       lastError = Optional.of(e.toString());
       backoff = backoff.isZero() ? Duration.ofSeconds(1)
           : backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+      retryAt = System.nanoTime() + backoff.toNanos();
     }
   }
 
@@ -181,7 +178,7 @@ public final class UsageLedger implements AutoCloseable {
   }
 
   private void insert(List<UsageRecord> batch) {
-    new JdbcTemplate(dataSource).batchUpdate("""
+    batches.batchUpdate("""
             INSERT INTO usage_records (id, at, request_id, tenant_id, project, key_id, endpoint,
                 model, backend, status, outcome, prompt_tokens, completion_tokens, cached_tokens,
                 usage_reported, latency_ms, ttft_ms, cache_hit, trace_id)

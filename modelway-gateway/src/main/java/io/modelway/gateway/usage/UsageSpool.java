@@ -190,32 +190,37 @@ public final class UsageSpool implements AutoCloseable {
   static byte[] encode(UsageRecord r) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(384);
     try (JsonGenerator g = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
-      g.writeStartObject();
-      g.writeStringProperty("id", r.id());
-      g.writeStringProperty("at", r.at().toString());
-      g.writeStringProperty("request_id", r.requestId());
-      g.writeStringProperty("tenant", r.tenantId());
-      r.project().ifPresent(p -> g.writeStringProperty("project", p));
-      g.writeStringProperty("key_id", r.keyId());
-      g.writeStringProperty("endpoint", r.endpoint());
-      g.writeStringProperty("model", r.model());
-      r.backend().ifPresent(b -> g.writeStringProperty("backend", b));
-      g.writeNumberProperty("status", r.status());
-      g.writeStringProperty("outcome", r.outcome());
-      g.writeNumberProperty("prompt_tokens", r.promptTokens());
-      g.writeNumberProperty("completion_tokens", r.completionTokens());
-      g.writeNumberProperty("cached_tokens", r.cachedTokens());
-      g.writeBooleanProperty("usage_reported", r.usageReported());
-      g.writeNumberProperty("latency_ms", r.latencyMillis());
-      if (r.ttftMillis().isPresent()) {
-        g.writeNumberProperty("ttft_ms", r.ttftMillis().getAsLong());
-      }
-      g.writeBooleanProperty("cache_hit", r.cacheHit());
-      r.traceId().ifPresent(t -> g.writeStringProperty("trace_id", t));
-      g.writeEndObject();
+      write(g, r);
     }
     out.write('\n');
     return out.toByteArray();
+  }
+
+  /** {@code r} as one JSON object: the spool's line, and the admin API's row. */
+  static void write(JsonGenerator g, UsageRecord r) {
+    g.writeStartObject();
+    g.writeStringProperty("id", r.id());
+    g.writeStringProperty("at", r.at().toString());
+    g.writeStringProperty("request_id", r.requestId());
+    g.writeStringProperty("tenant", r.tenantId());
+    r.project().ifPresent(p -> g.writeStringProperty("project", p));
+    g.writeStringProperty("key_id", r.keyId());
+    g.writeStringProperty("endpoint", r.endpoint());
+    g.writeStringProperty("model", r.model());
+    r.backend().ifPresent(b -> g.writeStringProperty("backend", b));
+    g.writeNumberProperty("status", r.status());
+    g.writeStringProperty("outcome", r.outcome());
+    g.writeNumberProperty("prompt_tokens", r.promptTokens());
+    g.writeNumberProperty("completion_tokens", r.completionTokens());
+    g.writeNumberProperty("cached_tokens", r.cachedTokens());
+    g.writeBooleanProperty("usage_reported", r.usageReported());
+    g.writeNumberProperty("latency_ms", r.latencyMillis());
+    if (r.ttftMillis().isPresent()) {
+      g.writeNumberProperty("ttft_ms", r.ttftMillis().getAsLong());
+    }
+    g.writeBooleanProperty("cache_hit", r.cacheHit());
+    r.traceId().ifPresent(t -> g.writeStringProperty("trace_id", t));
+    g.writeEndObject();
   }
 
   static UsageRecord decode(String line) {

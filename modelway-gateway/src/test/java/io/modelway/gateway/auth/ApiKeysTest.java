@@ -3,6 +3,7 @@ package io.modelway.gateway.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.modelway.gateway.Stores;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

@@ -3,19 +3,15 @@ package io.modelway.gateway.usage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.modelway.gateway.Stores;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,38 +24,8 @@ class UsageLedgerTest {
     return Stream.of("h2", "postgresql");
   }
 
-  private record Store(HikariDataSource dataSource, Runnable drop) implements AutoCloseable {
-    @Override
-    public void close() {
-      dataSource.close();
-      drop.run();
-    }
-  }
-
-  private Store open(String kind) throws Exception {
-    String url;
-    Runnable drop = () -> {};
-    if (kind.equals("h2")) {
-      url = "jdbc:h2:file:" + dir.resolve("db").toAbsolutePath() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE";
-    } else {
-      String name = "modelway_ledger_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-      sql("CREATE DATABASE " + name);
-      url = "jdbc:postgresql://127.0.0.1:5432/" + name + "?user=postgres";
-      drop = () -> sql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-    }
-    HikariDataSource ds = new HikariDataSource();
-    ds.setJdbcUrl(url);
-    Flyway.configure().dataSource(ds).load().migrate();
-    return new Store(ds, drop);
-  }
-
-  private static void sql(String statement) {
-    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/postgres?user=postgres");
-        Statement s = c.createStatement()) {
-      s.execute(statement);
-    } catch (Exception e) {
-      throw new IllegalStateException(statement, e);
-    }
+  private Stores.Store open(String kind) {
+    return kind.equals("h2") ? Stores.h2(dir) : Stores.postgres();
   }
 
   private static UsageRecord record(String id, String tenant, long completion) {
@@ -77,7 +43,7 @@ class UsageLedgerTest {
   @MethodSource("stores")
   void movesEverySpooledRecordOnceEvenWhenReplayed(String kind) throws Exception {
     Path spoolDir = dir.resolve("spool");
-    try (Store store = open(kind)) {
+    try (Stores.Store store = open(kind)) {
       try (UsageSpool spool = new UsageSpool(spoolDir, false)) {
         for (int i = 0; i < 1200; i++) {
           spool.append(record("r" + i, i % 2 == 0 ? "acme" : "beta", 5)).join();
@@ -117,7 +83,7 @@ class UsageLedgerTest {
       cut = spool.current();
     }
     Files.write(cut, "{\"id\":\"half".getBytes(StandardCharsets.UTF_8), StandardOpenOption.APPEND);
-    try (Store store = open(kind); UsageSpool spool = new UsageSpool(spoolDir, false)) {
+    try (Stores.Store store = open(kind); UsageSpool spool = new UsageSpool(spoolDir, false)) {
       UsageLedger ledger = new UsageLedger(spool, store.dataSource());
       ledger.drain();
       assertThat(ledger.query(all(Optional.empty()))).extracting(UsageRecord::id)
@@ -128,7 +94,7 @@ class UsageLedgerTest {
   @ParameterizedTest
   @MethodSource("stores")
   void keepsRecordsInTheSpoolWhileTheStoreIsDown(String kind) throws Exception {
-    try (Store store = open(kind); UsageSpool spool = new UsageSpool(dir.resolve("spool"), false)) {
+    try (Stores.Store store = open(kind); UsageSpool spool = new UsageSpool(dir.resolve("spool"), false)) {
       spool.append(record("a", "acme", 1)).join();
       HikariDataSource down = new HikariDataSource();
       down.setJdbcUrl("jdbc:postgresql://127.0.0.1:9/nowhere?user=postgres&connectTimeout=1");

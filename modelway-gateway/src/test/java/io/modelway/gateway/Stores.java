@@ -1,4 +1,4 @@
-package io.modelway.gateway.auth;
+package io.modelway.gateway;
 
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
@@ -14,11 +14,11 @@ import org.flywaydb.core.Flyway;
  * a fresh database on the machine's real PostgreSQL (127.0.0.1:5432, user postgres), dropped
  * on close.
  */
-final class Stores {
+public final class Stores {
   private Stores() {}
 
   /** A migrated store; closing it drops what it created. */
-  record Store(String kind, HikariDataSource dataSource, Runnable drop) implements AutoCloseable {
+  public record Store(String kind, HikariDataSource dataSource, Runnable drop) implements AutoCloseable {
     @Override
     public void close() {
       dataSource.close();
@@ -31,14 +31,14 @@ final class Stores {
     }
   }
 
-  static Store h2(Path dir) {
+  public static Store h2(Path dir) {
     return migrated("h2", "jdbc:h2:file:" + dir.resolve("db").toAbsolutePath()
         + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH", () -> {});
   }
 
   static final String POSTGRES = "jdbc:postgresql://127.0.0.1:5432/";
 
-  static Store postgres() {
+  public static Store postgres() {
     String name = "modelway_test_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
     execute("CREATE DATABASE " + name);
     return migrated("postgresql", POSTGRES + name + "?user=postgres",
