@@ -105,13 +105,30 @@ public final class OpenAiHandler {
           headers.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
           headers.set(HttpHeaderNames.CONTENT_LENGTH, json.length);
           error.retryAfter().ifPresent(value -> headers.set(HttpHeaderNames.RETRY_AFTER, value));
-          if (!bodyRead.get()) {
-            // Refused before its body was read (no key, wrong content type, too large): the
-            // connection may still hold body bytes, so it is closed rather than kept alive
-            // for a next request that would queue behind them.
+          Mono<Void> answer = response.status(error.status()).sendByteArray(Mono.just(json)).then();
+          // Refused before its body was read (no key, wrong content type): read the body away
+          // first, so the connection is clean for the client's next request (a body left
+          // unread held that request up). A body declared too large is not read at all.
+          return bodyRead.get() || error.status() == 413 ? answer
+              : discardBody(request, response).then(answer);
+        });
+  }
+
+  /**
+   * Reads and drops the request body, up to the largest body the gateway accepts; past that the
+   * connection is closed after the answer instead of being read further.
+   */
+  private Mono<Void> discardBody(HttpServerRequest request, HttpServerResponse response) {
+    long limit = catalog.current().config().gateway().maxRequestBody().toBytes();
+    AtomicLong seen = new AtomicLong();
+    return request.receive()
+        .takeWhile(buffer -> seen.addAndGet(buffer.readableBytes()) <= limit)
+        .then()
+        .onErrorResume(e -> Mono.empty())
+        .doFinally(signal -> {
+          if (seen.get() > limit) {
             response.keepAlive(false);
           }
-          return response.status(error.status()).sendByteArray(Mono.just(json)).then();
         });
   }
 
