@@ -157,4 +157,24 @@ class GatewayAuthTest {
       assertThat(responses).contains("\"id\":\"chat\"");
     }
   }
+
+  @Test
+  void answersTheNextRequestOnAConnectionAfterAnErrorAnswer() throws Exception {
+    URI uri = URI.create(gateway.url("/"));
+    String body = "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(10_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestGateway.KEY
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.write(("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestGateway.KEY
+          + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      String responses = new String(socket.getInputStream().readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(responses).startsWith("HTTP/1.1 404");
+      assertThat(responses.indexOf("HTTP/1.1 200", 1)).as(responses).isPositive();
+    }
+  }
 }
