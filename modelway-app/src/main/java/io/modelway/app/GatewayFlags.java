@@ -45,6 +45,17 @@ final class GatewayFlags {
       description = "The store: jdbc:postgresql://HOST/DB for shared state (user and password from MODELWAY_DATABASE_USER and MODELWAY_DATABASE_PASSWORD); default: an H2 file in DIR/db.")
   @Nullable String databaseUrl;
 
+  @Option(names = "--redis-url", paramLabel = "URL",
+      description = "Share rate-limit counters between gateways through this Redis (redis://HOST:6379); default: counted in this process.")
+  @Nullable String redisUrl;
+
+  /** What rate limits do while Redis cannot be reached. */
+  enum RedisOutage { local, refuse }
+
+  @Option(names = "--redis-outage", defaultValue = "local", paramLabel = "MODE",
+      description = "While Redis cannot be reached: local (count in this gateway alone) or refuse (answer 503) (default: ${DEFAULT-VALUE}).")
+  RedisOutage redisOutage = RedisOutage.local;
+
   /** The data dir, created if missing. */
   Path dataDir() {
     return DataDir.created(dataDir);
@@ -63,6 +74,7 @@ final class GatewayFlags {
         .withConfigFile(file)
         .withUpstreams(upstreams, upstreamKeys)
         .withLeaseTtl(leaseTtl)
-        .withDatabaseUrl(Optional.ofNullable(databaseUrl));
+        .withDatabaseUrl(Optional.ofNullable(databaseUrl))
+        .withRedis(Optional.ofNullable(redisUrl), redisOutage == RedisOutage.local);
   }
 }

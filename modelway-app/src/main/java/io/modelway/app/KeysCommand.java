@@ -13,11 +13,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
-/** {@code modelway keys create|list|revoke|rotate}: API keys, through the admin API. */
+/** {@code modelway keys create|list|revoke|rotate|set-plan}: API keys, through the admin API. */
 @Command(name = "keys", mixinStandardHelpOptions = true,
-    description = "Create, list, revoke and rotate API keys (admin API; key from MODELWAY_ADMIN_KEY).",
+    description = "Create, list, revoke and rotate API keys, and give them plans (admin API; key from MODELWAY_ADMIN_KEY).",
     subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class,
-        KeysCommand.Rotate.class})
+        KeysCommand.Rotate.class, KeysCommand.SetPlan.class})
 final class KeysCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -50,6 +50,10 @@ final class KeysCommand implements Runnable {
         description = "Expire after this long, e.g. 30d or 12h (default: never).")
     @Nullable Duration expiresIn;
 
+    @Option(names = "--plan", paramLabel = "PLAN",
+        description = "The key's own plan, counting its calls on top of its tenant's (default: none).")
+    @Nullable String plan;
+
     @Mixin AdminClient admin;
     @Spec CommandSpec spec;
 
@@ -72,6 +76,9 @@ final class KeysCommand implements Runnable {
             body.append(i == 0 ? "" : ",").append(AdminClient.quote(models.get(i)));
           }
           body.append(']');
+        }
+        if (plan != null) {
+          body.append(",\"plan\":").append(AdminClient.quote(plan));
         }
         if (expiresIn != null) {
           body.append(",\"expires_in\":\"").append(expiresIn.toSeconds()).append("s\"");
@@ -113,6 +120,28 @@ final class KeysCommand implements Runnable {
             k.path("status").asString(), k.path("expires_at").asString("-"),
             k.path("name").asString())));
         return out.toString().stripTrailing();
+      });
+    }
+  }
+
+  @Command(name = "set-plan", mixinStandardHelpOptions = true,
+      description = "Give a key its own plan, or none.")
+  static final class SetPlan implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ID", description = "The key's id (key_…).")
+    String id = "";
+
+    @Parameters(index = "1", paramLabel = "PLAN", description = "The plan's id, or none.")
+    String plan = "";
+
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return TenantsCommand.Admin.run(spec, admin, () -> {
+        JsonNode key = admin.call("PATCH", "/admin/v1/keys/" + id, TenantsCommand.planBody(plan));
+        return admin.json ? key.toString() : "Key " + id + " is on plan "
+            + key.path("plan").asString("none");
       });
     }
   }

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
         ModelsCommand.class,
         TenantsCommand.class,
         KeysCommand.class,
+        PlansCommand.class,
         UsageCommand.class,
         PullCommand.class,
         Version.Command.class,

@@ -11,10 +11,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
-/** {@code modelway tenants create|list}: tenants, through the admin API. */
+/** {@code modelway tenants create|list|set-plan}: tenants, through the admin API. */
 @Command(name = "tenants", mixinStandardHelpOptions = true,
-    description = "Create and list tenants (admin API; key from MODELWAY_ADMIN_KEY).",
-    subcommands = {TenantsCommand.Create.class, TenantsCommand.ListTenants.class})
+    description = "Create and list tenants, and put them on plans (admin API; key from MODELWAY_ADMIN_KEY).",
+    subcommands = {TenantsCommand.Create.class, TenantsCommand.ListTenants.class,
+        TenantsCommand.SetPlan.class})
 final class TenantsCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -31,6 +32,10 @@ final class TenantsCommand implements Runnable {
     @Option(names = "--name", paramLabel = "NAME", description = "A display name (default: the id).")
     @Nullable String name;
 
+    @Option(names = "--plan", paramLabel = "PLAN",
+        description = "The plan whose limits count all the tenant's calls (default: none, unlimited).")
+    @Nullable String plan;
+
     @Mixin AdminClient admin;
     @Spec CommandSpec spec;
 
@@ -38,7 +43,8 @@ final class TenantsCommand implements Runnable {
     public Integer call() {
       return Admin.run(spec, admin, () -> {
         String body = "{\"id\":" + AdminClient.quote(id)
-            + (name == null ? "" : ",\"name\":" + AdminClient.quote(name)) + "}";
+            + (name == null ? "" : ",\"name\":" + AdminClient.quote(name))
+            + (plan == null ? "" : ",\"plan\":" + AdminClient.quote(plan)) + "}";
         JsonNode tenant = admin.call("POST", "/admin/v1/tenants", body);
         return admin.json ? tenant.toString() : "Created tenant " + tenant.path("id").asString();
       });
@@ -57,12 +63,41 @@ final class TenantsCommand implements Runnable {
         if (admin.json) {
           return list.toString();
         }
-        StringBuilder out = new StringBuilder(String.format("%-24s %-32s %s%n", "ID", "NAME", "CREATED"));
-        list.path("data").forEach(t -> out.append(String.format("%-24s %-32s %s%n",
-            t.path("id").asString(), t.path("name").asString(), t.path("created_at").asString())));
+        String format = "%-24s %-32s %-16s %s%n";
+        StringBuilder out = new StringBuilder(String.format(format, "ID", "NAME", "PLAN", "CREATED"));
+        list.path("data").forEach(t -> out.append(String.format(format,
+            t.path("id").asString(), t.path("name").asString(), t.path("plan").asString("-"),
+            t.path("created_at").asString())));
         return out.toString().stripTrailing();
       });
     }
+  }
+
+  @Command(name = "set-plan", mixinStandardHelpOptions = true,
+      description = "Put a tenant on a plan, or on none.")
+  static final class SetPlan implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ID", description = "The tenant's id.")
+    String id = "";
+
+    @Parameters(index = "1", paramLabel = "PLAN", description = "The plan's id, or none.")
+    String plan = "";
+
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return Admin.run(spec, admin, () -> {
+        JsonNode tenant = admin.call("PATCH", "/admin/v1/tenants/" + id, planBody(plan));
+        return admin.json ? tenant.toString() : "Tenant " + id + " is on plan "
+            + tenant.path("plan").asString("none");
+      });
+    }
+  }
+
+  /** {@code {"plan": ...}}, with {@code none} as null. */
+  static String planBody(String plan) {
+    return "{\"plan\":" + ("none".equals(plan) ? "null" : AdminClient.quote(plan)) + "}";
   }
 
   /** Runs an admin call: prints its result, or the reason it failed (exit 1). */

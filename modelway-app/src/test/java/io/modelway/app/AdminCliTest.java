@@ -86,4 +86,46 @@ class AdminCliTest {
       assertThat(nobody.err()).contains("MODELWAY_ADMIN_KEY");
     }
   }
+
+  @Test
+  void managesPlansAndPutsTenantsAndKeysOnThem(@TempDir Path dir) {
+    try (ConfigurableApplicationContext gateway = GatewayRole.start(GatewayOptions.of(dir)
+        .withEnvironment(Map.of("MODELWAY_ADMIN_KEY", ADMIN)::get))) {
+      String url = "http://127.0.0.1:" + GatewayRole.port(gateway);
+      Map<String, String> env = Map.of("MODELWAY_ADMIN_KEY", ADMIN);
+
+      Run created = run(env, "plans", "create", "pro", "--rpm", "600", "--tpm", "200000",
+          "--model-limit", "gpt-4o=rpm:60,concurrent:2", "--url", url);
+      assertThat(created.code()).as(created.err()).isZero();
+      assertThat(created.out()).contains("Created plan pro (revision 1): 600 requests/min,"
+          + " 200000 tokens/min, - at once; models: all gpt-4o[60 req/min, - tokens/min, 2 at once]");
+      Run updated = run(env, "plans", "update", "pro", "--rpm", "900", "--url", url);
+      assertThat(updated.out()).contains("Updated plan pro (revision 2): 900 requests/min,"
+          + " - tokens/min");
+      assertThat(run(env, "plans", "list", "--url", url).out()).contains("pro", "900");
+      Run badLimit = run(env, "plans", "create", "bad", "--model-limit", "m=rpm:lots", "--url", url);
+      assertThat(badLimit.code()).isEqualTo(1);
+      assertThat(badLimit.err()).contains("'lots' is not a whole number");
+      Run zero = run(env, "plans", "create", "bad", "--rpm", "0", "--url", url);
+      assertThat(zero.code()).isEqualTo(1);
+      assertThat(zero.err()).contains("requests_per_minute");
+
+      assertThat(run(env, "tenants", "create", "acme", "--plan", "pro", "--url", url).code())
+          .isZero();
+      assertThat(run(env, "tenants", "list", "--url", url).out()).containsPattern("acme +acme +pro");
+      Run key = run(env, "keys", "create", "--tenant", "acme", "--plan", "pro", "--json",
+          "--url", url);
+      assertThat(key.out()).contains("\"plan\":\"pro\"");
+      String id = key.out().replaceAll("(?s).*\"id\":\"(key_[0-9a-f]+)\".*", "$1");
+      assertThat(run(env, "keys", "set-plan", id, "none", "--url", url).out())
+          .contains("Key " + id + " is on plan none");
+      Run inUse = run(env, "plans", "delete", "pro", "--url", url);
+      assertThat(inUse.code()).isEqualTo(1);
+      assertThat(inUse.err()).contains("in use");
+      assertThat(run(env, "tenants", "set-plan", "acme", "none", "--url", url).out())
+          .contains("Tenant acme is on plan none");
+      assertThat(run(env, "plans", "delete", "pro", "--url", url).out())
+          .contains("Deleted plan pro");
+    }
+  }
 }

@@ -43,6 +43,12 @@ public record InspectedRequest(
 
   private static final JsonMapper TREES = JsonMapper.builder().build();
 
+  static {
+    // Builds and caches the tree deserializer now: built on first use, under a lock that
+    // concurrent first calls on event loops would wait on.
+    TREES.readTree("{}");
+  }
+
   /** The JSON type a known field must have; {@code null} is accepted for every optional one. */
   private enum Kind { STRING, BOOLEAN, INTEGER, NUMBER, OBJECT, ARRAY, STRING_OR_ARRAY, STRING_OR_OBJECT }
 

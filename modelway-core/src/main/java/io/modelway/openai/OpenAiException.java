@@ -3,6 +3,7 @@ package io.modelway.openai;
 import static java.util.Objects.requireNonNull;
 
 import java.io.ByteArrayOutputStream;
+import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JsonGenerator;
@@ -24,10 +25,11 @@ public final class OpenAiException extends RuntimeException {
   private final @Nullable String param;
   private final @Nullable String code;
   private final @Nullable String retryAfter;
+  private final Map<String, String> headers;
 
   public OpenAiException(
       int status, String type, String message, @Nullable String param, @Nullable String code) {
-    this(status, type, message, param, code, null, null);
+    this(status, type, message, param, code, null, null, Map.of());
   }
 
   private OpenAiException(
@@ -38,6 +40,18 @@ public final class OpenAiException extends RuntimeException {
       @Nullable String code,
       @Nullable String retryAfter,
       @Nullable Throwable cause) {
+    this(status, type, message, param, code, retryAfter, cause, Map.of());
+  }
+
+  private OpenAiException(
+      int status,
+      String type,
+      String message,
+      @Nullable String param,
+      @Nullable String code,
+      @Nullable String retryAfter,
+      @Nullable Throwable cause,
+      Map<String, String> headers) {
     super(requireNonNull(message, "message"), cause, false, false);
     if (status < 400 || status > 599) {
       throw new IllegalArgumentException("status: " + status + " (expected: 400-599)");
@@ -47,6 +61,7 @@ public final class OpenAiException extends RuntimeException {
     this.param = param;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.headers = Map.copyOf(headers);
   }
 
   /** 400: the request is not valid; {@code param} names the offending field when there is one. */
@@ -62,6 +77,19 @@ public final class OpenAiException extends RuntimeException {
         "The model '" + model + "' does not exist or you do not have access to it.",
         "model",
         "model_not_found");
+  }
+
+  /**
+   * 429: a rate limit or quota of the caller's refused the call.
+   *
+   * @param type {@code requests} or {@code tokens}: what ran out (as OpenAI names it)
+   * @param retryAfterSeconds when a retry may succeed, sent as {@code Retry-After}
+   * @param headers more answer headers, such as {@code x-ratelimit-remaining-requests}
+   */
+  public static OpenAiException rateLimited(String type, String message, long retryAfterSeconds,
+      Map<String, String> headers) {
+    return new OpenAiException(429, type, message, null, "rate_limit_exceeded",
+        Long.toString(Math.max(1, retryAfterSeconds)), null, headers);
   }
 
   /** 413: the request body is larger than {@code limitBytes} (negative: a limit not known here). */
@@ -195,6 +223,11 @@ public final class OpenAiException extends RuntimeException {
   /** The backend's {@code Retry-After}, relayed as it came, if it sent one. */
   public Optional<String> retryAfter() {
     return Optional.ofNullable(retryAfter);
+  }
+
+  /** Headers the answer carries besides {@code Retry-After}; empty for most errors. */
+  public Map<String, String> headers() {
+    return headers;
   }
 
   /** The error body: {@code {"error":{"message":…,"type":…,"param":…,"code":…}}}. */

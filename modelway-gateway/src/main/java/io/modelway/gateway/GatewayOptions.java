@@ -29,6 +29,10 @@ import org.jspecify.annotations.Nullable;
  *     is the caller's
  * @param leaseTtl how long a registered worker stays listed without a heartbeat
  * @param databaseUrl the store's JDBC URL; empty: an H2 file under {@code dataDir/db}
+ * @param redisUrl where rate-limit counters are shared between gateway replicas ({@code
+ *     redis://HOST:PORT}); empty: counted in this process
+ * @param redisFailOpen while Redis cannot be reached, count in this process (true) or refuse
+ *     calls with 503 (false)
  */
 public record GatewayOptions(
     Role role,
@@ -41,7 +45,9 @@ public record GatewayOptions(
     Function<String, @Nullable String> environment,
     ModelHost models,
     Duration leaseTtl,
-    Optional<String> databaseUrl) {
+    Optional<String> databaseUrl,
+    Optional<String> redisUrl,
+    boolean redisFailOpen) {
 
   /** Which parts of Modelway one process runs. */
   public enum Role {
@@ -72,6 +78,7 @@ public record GatewayOptions(
     requireNonNull(models, "models");
     requireNonNull(leaseTtl, "leaseTtl");
     requireNonNull(databaseUrl, "databaseUrl");
+    requireNonNull(redisUrl, "redisUrl");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
     }
@@ -86,47 +93,52 @@ public record GatewayOptions(
    */
   public static GatewayOptions of(Path dataDir) {
     return new GatewayOptions(Role.ALL_IN_ONE, "127.0.0.1", 0, dataDir, Optional.empty(), Map.of(),
-        Map.of(), System::getenv, ModelHost.none(), DEFAULT_LEASE_TTL, Optional.empty());
+        Map.of(), System::getenv, ModelHost.none(), DEFAULT_LEASE_TTL, Optional.empty(), Optional.empty(), true);
   }
 
   public GatewayOptions withRole(Role value) {
     return new GatewayOptions(value, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, leaseTtl, databaseUrl);
+        environment, models, leaseTtl, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withAddress(String newHost, int newPort) {
     return new GatewayOptions(role, newHost, newPort, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, leaseTtl, databaseUrl);
+        environment, models, leaseTtl, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withConfigFile(Optional<Path> value) {
     return new GatewayOptions(role, host, port, dataDir, value, upstreams, upstreamKeys,
-        environment, models, leaseTtl, databaseUrl);
+        environment, models, leaseTtl, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withUpstreams(Map<String, URI> value, Map<String, String> keys) {
     return new GatewayOptions(role, host, port, dataDir, configFile, value, keys, environment,
-        models, leaseTtl, databaseUrl);
+        models, leaseTtl, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withEnvironment(Function<String, @Nullable String> value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys, value,
-        models, leaseTtl, databaseUrl);
+        models, leaseTtl, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withModels(ModelHost value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, value, leaseTtl, databaseUrl);
+        environment, value, leaseTtl, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withLeaseTtl(Duration value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, value, databaseUrl);
+        environment, models, value, databaseUrl, redisUrl, redisFailOpen);
   }
 
   public GatewayOptions withDatabaseUrl(Optional<String> value) {
     return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
-        environment, models, leaseTtl, value);
+        environment, models, leaseTtl, value, redisUrl, redisFailOpen);
+  }
+
+  public GatewayOptions withRedis(Optional<String> url, boolean failOpen) {
+    return new GatewayOptions(role, host, port, dataDir, configFile, upstreams, upstreamKeys,
+        environment, models, leaseTtl, databaseUrl, url, failOpen);
   }
 
   /** The store's JDBC URL: {@link #databaseUrl()}, else an H2 file in the data dir. */

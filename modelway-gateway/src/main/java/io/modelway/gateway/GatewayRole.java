@@ -4,6 +4,7 @@ import io.modelway.gateway.api.ApiConfiguration;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
+import io.modelway.gateway.quota.QuotaConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
 import io.modelway.gateway.routing.RoutingConfiguration;
 import io.modelway.gateway.runtime.RuntimeConfiguration;
@@ -36,6 +37,7 @@ public class GatewayRole {
       sources.add(RegistryConfiguration.class);
       sources.add(AuthConfiguration.class);
       sources.add(UsageConfiguration.class);
+      sources.add(QuotaConfiguration.class);
     }
     if (options.role() != GatewayOptions.Role.GATEWAY) {
       sources.add(RuntimeConfiguration.class);

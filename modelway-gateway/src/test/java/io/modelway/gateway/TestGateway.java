@@ -34,14 +34,20 @@ public final class TestGateway implements AutoCloseable {
    * environment, with {@code MODELWAY_ADMIN_KEY} set to {@link #KEY} unless it sets it.
    */
   public static TestGateway start(String yaml, Map<String, String> env) {
+    return start(yaml, env, options -> options);
+  }
+
+  /** {@link #start(String, Map)}, with the options {@code customize} makes of the defaults. */
+  public static TestGateway start(String yaml, Map<String, String> env,
+      java.util.function.UnaryOperator<GatewayOptions> customize) {
     try {
       Path dir = Files.createTempDirectory("modelway-test");
       Path file = dir.resolve("modelway.yaml");
       Files.writeString(file, yaml);
       Map<String, String> withKey = new java.util.HashMap<>(env);
       withKey.putIfAbsent("MODELWAY_ADMIN_KEY", KEY);
-      return new TestGateway(GatewayRole.start(GatewayOptions.of(dir)
-          .withConfigFile(Optional.of(file)).withEnvironment(withKey::get)), file);
+      return new TestGateway(GatewayRole.start(customize.apply(GatewayOptions.of(dir)
+          .withConfigFile(Optional.of(file)).withEnvironment(withKey::get))), file);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

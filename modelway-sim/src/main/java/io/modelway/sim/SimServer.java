@@ -59,6 +59,12 @@ import tools.jackson.databind.node.MissingNode;
  */
 public final class SimServer implements AutoCloseable {
   private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  static {
+    // Builds and caches the tree deserializer now: built on first use, under a lock that
+    // concurrent first calls on event loops would wait on.
+    JSON.readTree("{}");
+  }
   private static final Logger log = LoggerFactory.getLogger(SimServer.class);
 
   private final SimOptions options;

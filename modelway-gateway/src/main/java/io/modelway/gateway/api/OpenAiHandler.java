@@ -10,6 +10,7 @@ import io.modelway.backend.BackendResponse;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.catalog.Catalog;
+import io.modelway.gateway.quota.Admission;
 import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Instance;
@@ -27,7 +28,9 @@ import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -71,12 +74,14 @@ public final class OpenAiHandler {
   private final ModelRouter router;
   private final Authentication authentication;
   private final Accounting accounting;
+  private final Admission admission;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
   public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
-      Accounting accounting, MeterRegistry meters) {
+      Admission admission, Accounting accounting, MeterRegistry meters) {
     this.accounting = requireNonNull(accounting, "accounting");
+    this.admission = requireNonNull(admission, "admission");
     this.catalog = requireNonNull(catalog, "catalog");
     this.router = requireNonNull(router, "router");
     this.authentication = requireNonNull(authentication, "authentication");
@@ -105,6 +110,7 @@ public final class OpenAiHandler {
           headers.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
           headers.set(HttpHeaderNames.CONTENT_LENGTH, json.length);
           error.retryAfter().ifPresent(value -> headers.set(HttpHeaderNames.RETRY_AFTER, value));
+          error.headers().forEach(headers::set);
           Mono<Void> answer = response.status(error.status()).sendByteArray(Mono.just(json)).then();
           // Refused before its body was read (no key, wrong content type): read the body away
           // first, so the connection is clean for the client's next request (a body left
@@ -182,14 +188,35 @@ public final class OpenAiHandler {
           Catalog.Route route = router.resolve(current, inspected.model())
               .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
           account.backend(route.backend().name());
-          BackendCall call = new BackendCall(endpoint,
-              inspected.withModel(body, route.upstreamModel()), inspected.stream(), requestId,
-              request.requestHeaders()::get);
-          return route.backend().send(call)
-              .doOnError(e -> record(endpoint, route, statusOf(e), started))
-              .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route, started,
-                  account));
+          return Mono.fromFuture(onRequestLoop(request,
+                  admission.admit(principal, inspected, body)))
+              .flatMap(ticket -> {
+                account.onEnd(r -> ticket.settle(r.promptTokens(), r.completionTokens(),
+                    r.usageReported()));
+                ticket.headers().forEach(response::header);
+                BackendCall call = new BackendCall(endpoint,
+                    inspected.withModel(body, route.upstreamModel()), inspected.stream(),
+                    requestId, request.requestHeaders()::get);
+                return route.backend().send(call)
+                    .doOnError(e -> record(endpoint, route, statusOf(e), started))
+                    .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route,
+                        started, account));
+              });
         });
+  }
+
+  /**
+   * {@code stage}, completing on {@code request}'s event loop when it completes later: counters
+   * in Redis complete on Lettuce's I/O threads, which must not carry the rest of the request.
+   */
+  private static <T> CompletableFuture<T> onRequestLoop(HttpServerRequest request,
+      CompletableFuture<T> stage) {
+    if (stage.isDone()) {
+      return stage;
+    }
+    Executor[] loop = new Executor[1];
+    request.withConnection(connection -> loop[0] = connection.channel().eventLoop());
+    return loop[0] == null ? stage : stage.whenCompleteAsync((value, failure) -> { }, loop[0]);
   }
 
   private Mono<Void> relay(BackendResponse answer, HttpServerResponse response, boolean stream,

@@ -32,7 +32,8 @@ public record Access(Authentication api, Authentication admin) {
     SharedSecret adminKey = SharedSecret.fromEnvironment(environment, SharedSecret.ADMIN_KEY_ENV,
         "the admin API");
     Principal admin = new Principal(Principal.ADMIN_TENANT, Principal.ENV_ADMIN_KEY_ID,
-        Optional.empty(), Role.PLATFORM_ADMIN, Set.of());
+        Optional.empty(), Role.PLATFORM_ADMIN, Set.of(), Optional.empty(),
+        Optional.empty());
     return new Access(Authentication.clusterSecret(cluster), authorization -> {
       adminKey.check(authorization);
       return admin;

@@ -14,10 +14,11 @@ import java.util.Set;
  * @param allowedModels the models it may call; empty means every model
  * @param expiresAt after this instant the key is refused
  * @param revokedAt when it was revoked; a revoked key is refused
+ * @param plan the key's own plan, if it has one (its tenant's plan applies either way)
  */
 public record ApiKey(String id, String tenantId, Optional<String> project, String name,
     String prefix, Role role, Set<String> allowedModels, Instant createdAt,
-    Optional<Instant> expiresAt, Optional<Instant> revokedAt) {
+    Optional<Instant> expiresAt, Optional<Instant> revokedAt, Optional<String> plan) {
 
   public ApiKey {
     requireNonNull(id, "id");
@@ -30,6 +31,7 @@ public record ApiKey(String id, String tenantId, Optional<String> project, Strin
     requireNonNull(createdAt, "createdAt");
     requireNonNull(expiresAt, "expiresAt");
     requireNonNull(revokedAt, "revokedAt");
+    requireNonNull(plan, "plan");
   }
 
   /** Whether the key is neither revoked nor expired at {@code now}. */

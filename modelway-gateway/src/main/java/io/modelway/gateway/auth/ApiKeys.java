@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -28,17 +29,22 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class ApiKeys {
   private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
 
-  /** A tenant. */
-  public record Tenant(String id, String name, Instant createdAt) {}
+  /**
+   * A tenant.
+   *
+   * @param plan the plan whose limits count all the tenant's calls together; none: unlimited
+   */
+  public record Tenant(String id, String name, Instant createdAt, Optional<String> plan) {}
 
   /**
    * What to issue a key with.
    *
    * @param allowedModels empty: every model
    * @param expiresAt empty: never expires
+   * @param plan the key's own plan, counting its calls on top of its tenant's plan
    */
   public record NewKey(String tenantId, Optional<String> project, String name, Role role,
-      Set<String> allowedModels, Optional<Instant> expiresAt) {
+      Set<String> allowedModels, Optional<Instant> expiresAt, Optional<String> plan) {
     public NewKey {
       requireNonNull(tenantId, "tenantId");
       requireNonNull(project, "project");
@@ -46,6 +52,7 @@ public final class ApiKeys {
       requireNonNull(role, "role");
       allowedModels = Set.copyOf(requireNonNull(allowedModels, "allowedModels"));
       requireNonNull(expiresAt, "expiresAt");
+      requireNonNull(plan, "plan");
     }
   }
 
@@ -54,7 +61,7 @@ public final class ApiKeys {
 
   /** A change was refused; the message says why. */
   public static final class Refused extends RuntimeException {
-    Refused(String message) {
+    public Refused(String message) {
       super(message, null, false, false);
     }
   }
@@ -62,11 +69,13 @@ public final class ApiKeys {
   private final JdbcClient jdbc;
   private final TransactionTemplate transactions;
   private final Clock clock;
+  private final AuditLog auditLog;
 
   public ApiKeys(DataSource dataSource, TransactionTemplate transactions, Clock clock) {
     this.jdbc = JdbcClient.create(requireNonNull(dataSource, "dataSource"));
     this.transactions = requireNonNull(transactions, "transactions");
     this.clock = requireNonNull(clock, "clock");
+    this.auditLog = new AuditLog(dataSource, clock);
   }
 
   /** Whether {@code id} is a well-formed tenant id. */
@@ -77,7 +86,7 @@ public final class ApiKeys {
   /**
    * @throws Refused when the id is malformed or taken
    */
-  public Tenant createTenant(String id, String name, Principal actor) {
+  public Tenant createTenant(String id, String name, Optional<String> plan, Principal actor) {
     if (!TENANT_ID.matcher(id).matches()) {
       throw new Refused("tenant id '" + id + "' is not valid (expected: 1 to 64 lower-case"
           + " letters, digits, '-' or '_', starting with a letter or digit)");
@@ -85,26 +94,75 @@ public final class ApiKeys {
     Instant now = clock.instant();
     return transactions.execute(status -> {
       try {
-        jdbc.sql("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
-            .params(id, name, utc(now)).update();
+        jdbc.sql("INSERT INTO tenants (id, name, created_at, plan_id) VALUES (?, ?, ?, ?)")
+            .params(id, name, utc(now), plan.orElse(null)).update();
       } catch (DuplicateKeyException e) {
         throw new Refused("tenant '" + id + "' already exists");
+      } catch (DataIntegrityViolationException e) {
+        throw new Refused("no plan '" + plan.orElse("") + "'");
       }
-      audit(actor, "tenant.create", id, name);
-      return new Tenant(id, name, now);
+      audit(actor, "tenant.create", id, name + plan.map(p -> " plan=" + p).orElse(""));
+      return new Tenant(id, name, now, plan);
     });
   }
 
   public List<Tenant> tenants() {
-    return jdbc.sql("SELECT id, name, created_at FROM tenants ORDER BY id")
-        .query((rs, row) -> new Tenant(rs.getString(1), rs.getString(2), instant(rs, 3)))
-        .list();
+    return jdbc.sql("SELECT id, name, created_at, plan_id FROM tenants ORDER BY id")
+        .query((rs, row) -> tenant(rs)).list();
   }
 
   public Optional<Tenant> tenant(String id) {
-    return jdbc.sql("SELECT id, name, created_at FROM tenants WHERE id = ?").param(id)
-        .query((rs, row) -> new Tenant(rs.getString(1), rs.getString(2), instant(rs, 3)))
-        .optional();
+    return jdbc.sql("SELECT id, name, created_at, plan_id FROM tenants WHERE id = ?").param(id)
+        .query((rs, row) -> tenant(rs)).optional();
+  }
+
+  private static Tenant tenant(ResultSet rs) throws SQLException {
+    return new Tenant(rs.getString(1), rs.getString(2), instant(rs, 3),
+        Optional.ofNullable(rs.getString(4)));
+  }
+
+  /**
+   * Puts tenant {@code id} on {@code plan}, or on none.
+   *
+   * @throws Refused when there is no such tenant or plan
+   */
+  public Tenant setTenantPlan(String id, Optional<String> plan, Principal actor) {
+    return transactions.execute(status -> {
+      int changed;
+      try {
+        changed = jdbc.sql("UPDATE tenants SET plan_id = ? WHERE id = ?")
+            .params(plan.orElse(null), id).update();
+      } catch (DataIntegrityViolationException e) {
+        throw new Refused("no plan '" + plan.orElse("") + "'");
+      }
+      if (changed == 0) {
+        throw new Refused("no tenant '" + id + "'");
+      }
+      audit(actor, "tenant.plan", id, "plan=" + plan.orElse("none"));
+      return tenant(id).orElseThrow();
+    });
+  }
+
+  /**
+   * Gives key {@code id} its own {@code plan}, or none.
+   *
+   * @throws Refused when there is no such key or plan
+   */
+  public ApiKey setKeyPlan(String id, Optional<String> plan, Principal actor) {
+    return transactions.execute(status -> {
+      int changed;
+      try {
+        changed = jdbc.sql("UPDATE api_keys SET plan_id = ? WHERE id = ?")
+            .params(plan.orElse(null), id).update();
+      } catch (DataIntegrityViolationException e) {
+        throw new Refused("no plan '" + plan.orElse("") + "'");
+      }
+      if (changed == 0) {
+        throw new Refused("no key '" + id + "'");
+      }
+      audit(actor, "key.plan", id, "plan=" + plan.orElse("none"));
+      return key(id).orElseThrow();
+    });
   }
 
   /**
@@ -129,16 +187,20 @@ public final class ApiKeys {
     Instant now = clock.instant();
     ApiKey key = new ApiKey(KeySecrets.newId(), spec.tenantId(), spec.project(), spec.name(),
         KeySecrets.shown(secret), spec.role(), spec.allowedModels(), now, spec.expiresAt(),
-        Optional.empty());
-    jdbc.sql("""
+        Optional.empty(), spec.plan());
+    try {
+      jdbc.sql("""
             INSERT INTO api_keys (id, tenant_id, project, name, prefix, secret_sha256, role,
-                allowed_models, created_at, expires_at, revoked_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""")
+                allowed_models, created_at, expires_at, revoked_at, plan_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)""")
         .params(key.id(), key.tenantId(), key.project().orElse(null), key.name(), key.prefix(),
             KeySecrets.sha256(secret), key.role().label(),
             key.allowedModels().isEmpty() ? null : String.join(",", key.allowedModels().stream().sorted().toList()),
-            utc(now), key.expiresAt().map(ApiKeys::utc).orElse(null))
+            utc(now), key.expiresAt().map(ApiKeys::utc).orElse(null), key.plan().orElse(null))
         .update();
+    } catch (DataIntegrityViolationException e) {
+      throw new Refused("no plan '" + key.plan().orElse("") + "'");
+    }
     return new IssuedKey(key, secret);
   }
 
@@ -164,6 +226,16 @@ public final class ApiKeys {
           all.put(rs.getString("secret_sha256").trim(), key(rs));
         });
     return all;
+  }
+
+  /** Each tenant's plan, for the tenants that have one. */
+  public java.util.Map<String, String> tenantPlans() {
+    java.util.Map<String, String> plans = new java.util.HashMap<>();
+    jdbc.sql("SELECT id, plan_id FROM tenants WHERE plan_id IS NOT NULL")
+        .query(rs -> {
+          plans.put(rs.getString(1), rs.getString(2));
+        });
+    return plans;
   }
 
   /** Whether any platform admin key is in the store (revoked or not). */
@@ -209,7 +281,7 @@ public final class ApiKeys {
       }
       jdbc.sql("UPDATE api_keys SET expires_at = ? WHERE id = ?").params(utc(until), id).update();
       IssuedKey fresh = insert(new NewKey(old.tenantId(), old.project(), old.name(), old.role(),
-          old.allowedModels(), old.expiresAt().filter(e -> e.isAfter(now))));
+          old.allowedModels(), old.expiresAt().filter(e -> e.isAfter(now)), old.plan()));
       audit(actor, "key.rotate", id, "new=" + fresh.key().id() + " old valid until " + until);
       return fresh;
     });
@@ -225,19 +297,15 @@ public final class ApiKeys {
         return Optional.<IssuedKey>empty();
       }
       IssuedKey key = insert(new NewKey(Principal.ADMIN_TENANT, Optional.empty(),
-          "bootstrap admin key", Role.PLATFORM_ADMIN, Set.of(), Optional.empty()));
+          "bootstrap admin key", Role.PLATFORM_ADMIN, Set.of(), Optional.empty(),
+          Optional.empty()));
       audit(null, "key.bootstrap", key.key().id(), "first start");
       return Optional.of(key);
     });
   }
 
   private void audit(@Nullable Principal actor, String action, String target, String detail) {
-    jdbc.sql("""
-            INSERT INTO audit_log (at, actor_key_id, actor_tenant_id, action, target, detail)
-            VALUES (?, ?, ?, ?, ?, ?)""")
-        .params(utc(clock.instant()), actor == null ? null : actor.keyId(),
-            actor == null ? null : actor.tenantId(), action, target, detail)
-        .update();
+    auditLog.write(actor, action, target, detail);
   }
 
   /** An audit log entry. */
@@ -256,7 +324,7 @@ public final class ApiKeys {
   }
 
   private static final String COLUMNS = "id, tenant_id, project, name, prefix, role,"
-      + " allowed_models, created_at, expires_at, revoked_at";
+      + " allowed_models, created_at, expires_at, revoked_at, plan_id";
 
   private static ApiKey key(ResultSet rs) throws SQLException {
     String models = rs.getString("allowed_models");
@@ -266,7 +334,8 @@ public final class ApiKeys {
         models == null || models.isEmpty() ? Set.of()
             : Arrays.stream(models.split(",")).collect(Collectors.toUnmodifiableSet()),
         instant(rs, "created_at"), Optional.ofNullable(nullableInstant(rs, "expires_at")),
-        Optional.ofNullable(nullableInstant(rs, "revoked_at")));
+        Optional.ofNullable(nullableInstant(rs, "revoked_at")),
+        Optional.ofNullable(rs.getString("plan_id")));
   }
 
   private static OffsetDateTime utc(Instant instant) {

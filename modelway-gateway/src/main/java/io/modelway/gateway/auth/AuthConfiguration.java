@@ -47,7 +47,8 @@ public class AuthConfiguration {
     } else if (envKey.isEmpty() && !keys.hasPlatformAdminKey()) {
       log.warn("No admin key: set {} to administer this gateway", SharedSecret.ADMIN_KEY_ENV);
     }
-    Authenticator authenticator = new Authenticator(keys::byHash, envKey, Clock.systemUTC());
+    Authenticator authenticator = new Authenticator(keys::byHash, keys::tenantPlans, envKey,
+        Clock.systemUTC());
     authenticator.refresh();
     return authenticator;
   }

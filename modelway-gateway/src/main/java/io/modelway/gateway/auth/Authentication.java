@@ -41,7 +41,8 @@ public interface Authentication {
    */
   static Authentication clusterSecret(SharedSecret secret) {
     Principal cluster = new Principal(CLUSTER_TENANT, CLUSTER_TENANT, Optional.empty(),
-        Role.MEMBER, Set.of());
+        Role.MEMBER, Set.of(), Optional.empty(),
+        Optional.empty());
     if (!secret.isSet()) {
       return authorization -> cluster;
     }

@@ -25,26 +25,32 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Authenticator implements Authentication {
   private final Supplier<Map<String, ApiKey>> loader;
+  private final Supplier<Map<String, String>> tenantPlanLoader;
   private final Optional<byte[]> envAdminKey;
   private final Clock clock;
   private volatile Map<String, ApiKey> byHash = Map.of();
+  private volatile Map<String, String> tenantPlans = Map.of();
 
   /**
    * @param loader reads every key by the SHA-256 of its secret (blocking)
+   * @param tenantPlans reads each tenant's plan, for tenants that have one (blocking)
    * @param envAdminKey the value of {@code MODELWAY_ADMIN_KEY}, if set
    */
-  public Authenticator(Supplier<Map<String, ApiKey>> loader, Optional<String> envAdminKey,
-      Clock clock) {
+  public Authenticator(Supplier<Map<String, ApiKey>> loader,
+      Supplier<Map<String, String>> tenantPlans, Optional<String> envAdminKey, Clock clock) {
     this.loader = requireNonNull(loader, "loader");
+    this.tenantPlanLoader = requireNonNull(tenantPlans, "tenantPlans");
     this.envAdminKey = requireNonNull(envAdminKey, "envAdminKey")
         .filter(k -> !k.isBlank())
         .map(k -> k.strip().getBytes(StandardCharsets.UTF_8));
     this.clock = requireNonNull(clock, "clock");
   }
 
-  /** Reloads the snapshot of keys; blocking. */
+  /** Reloads the snapshot of keys and tenants' plans; blocking. */
   public void refresh() {
+    Map<String, String> plans = Map.copyOf(tenantPlanLoader.get());
     byHash = Map.copyOf(loader.get());
+    tenantPlans = plans;
   }
 
   /**
@@ -61,7 +67,8 @@ public final class Authenticator implements Authentication {
     if (envAdminKey.isPresent()
         && MessageDigest.isEqual(envAdminKey.get(), secret.getBytes(StandardCharsets.UTF_8))) {
       return new Principal(Principal.ADMIN_TENANT, Principal.ENV_ADMIN_KEY_ID, Optional.empty(),
-          Role.PLATFORM_ADMIN, Set.of());
+          Role.PLATFORM_ADMIN, Set.of(), Optional.empty(),
+        Optional.empty());
     }
     ApiKey key = byHash.get(KeySecrets.sha256(secret));
     if (key == null) {
@@ -77,7 +84,7 @@ public final class Authenticator implements Authentication {
       throw new OpenAiException(401, "invalid_request_error", "API key " + key.prefix()
           + "… expired at " + key.expiresAt().orElseThrow() + ".", null, "invalid_api_key");
     }
-    return Principal.of(key);
+    return Principal.of(key, Optional.ofNullable(tenantPlans.get(key.tenantId())));
   }
 
   private static String masked(String secret) {

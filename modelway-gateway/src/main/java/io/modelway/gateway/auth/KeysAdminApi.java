@@ -34,10 +34,12 @@ import tools.jackson.databind.node.ObjectNode;
  * exist. The store is blocking, so each call runs on {@code blocking}.
  *
  * <pre>
- * POST /admin/v1/tenants            {"id", "name"}                      platform admin
- * GET  /admin/v1/tenants                                                 platform admin: all; tenant admin: its own
- * POST /admin/v1/keys               {"tenant", "name", "role", "project", "models", "expires_in"}
- * GET  /admin/v1/keys[?tenant=ID]
+ * POST  /admin/v1/tenants           {"id", "name", "plan"}              platform admin
+ * GET   /admin/v1/tenants                                                platform admin: all; tenant admin: its own
+ * PATCH /admin/v1/tenants/{id}      {"plan": "ID" or null}              platform admin
+ * POST  /admin/v1/keys              {"tenant", "name", "role", "project", "models", "expires_in", "plan"}
+ * GET   /admin/v1/keys[?tenant=ID]
+ * PATCH /admin/v1/keys/{id}         {"plan": "ID" or null}
  * POST /admin/v1/keys/{id}/revoke
  * POST /admin/v1/keys/{id}/rotate   {"grace": "1h"}
  * GET  /admin/v1/audit[?limit=N]                                         platform admin
@@ -61,6 +63,8 @@ final class KeysAdminApi {
     return RouterFunctions.route()
         .POST("/admin/v1/tenants", this::createTenant)
         .GET("/admin/v1/tenants", this::tenants)
+        .PATCH("/admin/v1/tenants/{id}", this::updateTenant)
+        .PATCH("/admin/v1/keys/{id}", this::updateKey)
         .POST("/admin/v1/keys", this::issue)
         .GET("/admin/v1/keys", this::listKeys)
         .POST("/admin/v1/keys/{id}/revoke", this::revoke)
@@ -83,7 +87,9 @@ final class KeysAdminApi {
               + " '-' or '_', starting with a letter or digit.", "id");
         }
         String name = Optional.ofNullable(text(json, "name", false)).orElse(id);
-        return tenant(keys.createTenant(id, name, caller));
+        ApiKeys.Tenant created = keys.createTenant(id, name, plan(json), caller);
+        authenticator.refresh();
+        return tenant(created);
       }));
     });
   }
@@ -98,6 +104,45 @@ final class KeysAdminApi {
         return list(data);
       });
     });
+  }
+
+  private Mono<ServerResponse> updateTenant(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.PLATFORM_ADMIN);
+      String id = request.pathVariable("id");
+      return body(request).flatMap(json -> run(HttpStatus.OK, () -> {
+        ApiKeys.Tenant tenant = keys.setTenantPlan(id, requiredPlan(json), caller);
+        authenticator.refresh();
+        return tenant(tenant);
+      }));
+    });
+  }
+
+  private Mono<ServerResponse> updateKey(ServerRequest request) {
+    return Mono.defer(() -> {
+      Principal caller = caller(request, Role.TENANT_ADMIN);
+      String id = request.pathVariable("id");
+      return body(request).flatMap(json -> run(HttpStatus.OK, () -> {
+        Optional<String> plan = requiredPlan(json);
+        ownKey(caller, id);
+        ApiKey key = keys.setKeyPlan(id, plan, caller);
+        authenticator.refresh();
+        return key(key);
+      }));
+    });
+  }
+
+  /** The body's {@code plan}, which must be there: a plan id, or {@code null} for none. */
+  private static Optional<String> requiredPlan(JsonNode json) {
+    if (json.path("plan").isMissingNode()) {
+      throw OpenAiException.invalidRequest("'plan' is required: a plan id, or null for none.",
+          "plan");
+    }
+    return plan(json);
+  }
+
+  private static Optional<String> plan(JsonNode json) {
+    return Optional.ofNullable(text(json, "plan", false));
   }
 
   private Mono<ServerResponse> issue(ServerRequest request) {
@@ -116,7 +161,7 @@ final class KeysAdminApi {
         ApiKeys.NewKey spec = new ApiKeys.NewKey(tenantId,
             Optional.ofNullable(text(json, "project", false)),
             Optional.ofNullable(text(json, "name", false)).orElse("key"), role, models(json),
-            expiry(json));
+            expiry(json), plan(json));
         return run(HttpStatus.CREATED, () -> {
           ApiKeys.IssuedKey issued = keys.issue(spec, caller);
           authenticator.refresh();
@@ -302,7 +347,7 @@ final class KeysAdminApi {
 
   private static ObjectNode tenant(ApiKeys.Tenant t) {
     return JSON.createObjectNode().put("id", t.id()).put("object", "tenant").put("name", t.name())
-        .put("created_at", t.createdAt().toString());
+        .put("plan", t.plan().orElse(null)).put("created_at", t.createdAt().toString());
   }
 
   static ObjectNode key(ApiKey k) {
@@ -312,6 +357,7 @@ final class KeysAdminApi {
     k.project().ifPresent(p -> node.put("project", p));
     ArrayNode models = node.putArray("models");
     k.allowedModels().stream().sorted().forEach(models::add);
+    node.put("plan", k.plan().orElse(null));
     node.put("expires_at", k.expiresAt().map(Instant::toString).orElse(null));
     node.put("revoked_at", k.revokedAt().map(Instant::toString).orElse(null));
     node.put("status", k.revokedAt().isPresent() ? "revoked"

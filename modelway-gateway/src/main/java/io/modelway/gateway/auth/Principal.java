@@ -11,9 +11,11 @@ import java.util.Set;
  *
  * @param keyId the key's id ({@code admin-env} for the key in {@code MODELWAY_ADMIN_KEY})
  * @param allowedModels the models it may call; empty means every model
+ * @param plan the key's own plan, whose limits count this key's calls (on top of its tenant's)
+ * @param tenantPlan the tenant's plan, whose limits count all the tenant's calls together
  */
 public record Principal(String tenantId, String keyId, Optional<String> project, Role role,
-    Set<String> allowedModels) {
+    Set<String> allowedModels, Optional<String> plan, Optional<String> tenantPlan) {
 
   /** The id of the key held in {@code MODELWAY_ADMIN_KEY}, which is not in the store. */
   public static final String ENV_ADMIN_KEY_ID = "admin-env";
@@ -26,10 +28,13 @@ public record Principal(String tenantId, String keyId, Optional<String> project,
     requireNonNull(project, "project");
     requireNonNull(role, "role");
     allowedModels = Set.copyOf(requireNonNull(allowedModels, "allowedModels"));
+    requireNonNull(plan, "plan");
+    requireNonNull(tenantPlan, "tenantPlan");
   }
 
-  static Principal of(ApiKey key) {
-    return new Principal(key.tenantId(), key.id(), key.project(), key.role(), key.allowedModels());
+  static Principal of(ApiKey key, Optional<String> tenantPlan) {
+    return new Principal(key.tenantId(), key.id(), key.project(), key.role(), key.allowedModels(),
+        key.plan(), tenantPlan);
   }
 
   /** Whether this principal may call {@code model}. */

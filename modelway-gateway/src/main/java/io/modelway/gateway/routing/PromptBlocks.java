@@ -24,6 +24,12 @@ final class PromptBlocks {
 
   private static final long[] NONE = new long[0];
   private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  static {
+    // Builds and caches the tree deserializer now: built on first use, under a lock that
+    // concurrent first calls on event loops would wait on.
+    JSON.readTree("{}");
+  }
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
 

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -70,6 +71,7 @@ public final class Accounting {
     private String model = "";
     private Optional<String> backend = Optional.empty();
     private long firstByte = -1;
+    private volatile Consumer<UsageRecord> onEnd = record -> { };
 
     private Account(Principal principal, String requestId, Endpoint endpoint, Instant at,
         long started) {
@@ -86,6 +88,11 @@ public final class Accounting {
 
     public void backend(String name) {
       backend = Optional.of(name);
+    }
+
+    /** Runs {@code listener} with the request's record when it ends, once, however it ends. */
+    public void onEnd(Consumer<UsageRecord> listener) {
+      onEnd = requireNonNull(listener, "listener");
     }
 
     /** Some whole events of a streamed answer, as they pass to the client. */
@@ -118,7 +125,7 @@ public final class Accounting {
     }
 
     private CompletableFuture<Void> write(int status, String outcome) {
-      if (spool == null || !written.compareAndSet(false, true)) {
+      if (!written.compareAndSet(false, true)) {
         return DONE;
       }
       long now = System.nanoTime();
@@ -130,7 +137,8 @@ public final class Accounting {
           firstByte < 0 ? OptionalLong.empty()
               : OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(firstByte - started)),
           false, Optional.empty());
-      return spool.append(record);
+      onEnd.accept(record);
+      return spool == null ? DONE : spool.append(record);
     }
   }
 }

@@ -29,7 +29,7 @@ class ApiKeysTest {
   }
 
   private static final Principal ADMIN = new Principal("admin", "admin-env", Optional.empty(),
-      Role.PLATFORM_ADMIN, Set.of());
+      Role.PLATFORM_ADMIN, Set.of(), Optional.empty(), Optional.empty());
   private static final Instant NOW = Instant.parse("2026-11-22T10:00:00Z");
 
   private static Stores.Store open(String kind) {
@@ -44,7 +44,7 @@ class ApiKeysTest {
 
   private static ApiKeys.NewKey member(String tenant) {
     return new ApiKeys.NewKey(tenant, Optional.of("web"), "ci", Role.MEMBER, Set.of("chat"),
-        Optional.empty());
+        Optional.empty(), Optional.empty());
   }
 
   @ParameterizedTest
@@ -52,7 +52,7 @@ class ApiKeysTest {
   void issuesAKeyWhoseSecretIsStoredOnlyAsAHash(String kind) {
     try (Stores.Store store = open(kind)) {
       ApiKeys keys = keys(store, NOW);
-      keys.createTenant("acme", "Acme", ADMIN);
+      keys.createTenant("acme", "Acme", Optional.empty(), ADMIN);
       ApiKeys.IssuedKey issued = keys.issue(member("acme"), ADMIN);
 
       assertThat(issued.secret()).startsWith("mw-").hasSize(35);
@@ -72,10 +72,10 @@ class ApiKeysTest {
   void refusesDuplicateAndMalformedTenantsAndKeysOfUnknownTenants(String kind) {
     try (Stores.Store store = open(kind)) {
       ApiKeys keys = keys(store, NOW);
-      keys.createTenant("acme", "Acme", ADMIN);
-      assertThatThrownBy(() -> keys.createTenant("acme", "Again", ADMIN))
+      keys.createTenant("acme", "Acme", Optional.empty(), ADMIN);
+      assertThatThrownBy(() -> keys.createTenant("acme", "Again", Optional.empty(), ADMIN))
           .isInstanceOf(ApiKeys.Refused.class).hasMessageContaining("already exists");
-      assertThatThrownBy(() -> keys.createTenant("Bad Id", "x", ADMIN))
+      assertThatThrownBy(() -> keys.createTenant("Bad Id", "x", Optional.empty(), ADMIN))
           .hasMessageContaining("not valid");
       assertThatThrownBy(() -> keys.issue(member("nobody"), ADMIN))
           .hasMessageContaining("no tenant 'nobody'");
@@ -88,7 +88,7 @@ class ApiKeysTest {
   void revokesAndRotatesWithAGracePeriodAndAuditsEveryChange(String kind) {
     try (Stores.Store store = open(kind)) {
       ApiKeys keys = keys(store, NOW);
-      keys.createTenant("acme", "Acme", ADMIN);
+      keys.createTenant("acme", "Acme", Optional.empty(), ADMIN);
       ApiKey first = keys.issue(member("acme"), ADMIN).key();
       ApiKey second = keys.issue(member("acme"), ADMIN).key();
 

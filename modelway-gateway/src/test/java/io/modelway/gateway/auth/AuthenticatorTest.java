@@ -16,13 +16,13 @@ import org.junit.jupiter.api.Test;
 class AuthenticatorTest {
   private static final Instant NOW = Instant.parse("2026-11-22T10:00:00Z");
   private final Map<String, ApiKey> store = new HashMap<>();
-  private final Authenticator auth = new Authenticator(() -> store, Optional.of("env-admin-secret"),
+  private final Authenticator auth = new Authenticator(() -> store, Map::of, Optional.of("env-admin-secret"),
       Clock.fixed(NOW, ZoneOffset.UTC));
 
   private String add(String id, Optional<Instant> expires, Optional<Instant> revoked) {
     String secret = KeySecrets.generate();
     store.put(KeySecrets.sha256(secret), new ApiKey(id, "acme", Optional.empty(), id,
-        KeySecrets.shown(secret), Role.MEMBER, Set.of(), NOW, expires, revoked));
+        KeySecrets.shown(secret), Role.MEMBER, Set.of(), NOW, expires, revoked, Optional.empty()));
     return secret;
   }
 

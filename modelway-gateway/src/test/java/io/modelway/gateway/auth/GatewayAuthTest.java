@@ -29,7 +29,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 /** Every call to the gateway's API needs a key of a tenant; the admin API a role. */
 class GatewayAuthTest {
   private static final Principal ADMIN = new Principal("admin", "admin-env", Optional.empty(),
-      Role.PLATFORM_ADMIN, Set.of());
+      Role.PLATFORM_ADMIN, Set.of(), Optional.empty(), Optional.empty());
   private static SimServer sim;
   private static TestGateway gateway;
   private static ApiKeys keys;
@@ -45,7 +45,7 @@ class GatewayAuthTest {
           - {name: other, backend: sim}
         """.formatted(sim.baseUrl()), Map.of());
     keys = gateway.bean(ApiKeys.class);
-    keys.createTenant("acme", "Acme", ADMIN);
+    keys.createTenant("acme", "Acme", Optional.empty(), ADMIN);
   }
 
   @AfterAll
@@ -56,7 +56,7 @@ class GatewayAuthTest {
 
   private static String issue(Set<String> models, Optional<Instant> expires) {
     String secret = keys.issue(new ApiKeys.NewKey("acme", Optional.empty(), "test", Role.MEMBER,
-        models, expires), ADMIN).secret();
+        models, expires, Optional.empty()), ADMIN).secret();
     gateway.bean(Authenticator.class).refresh();
     return secret;
   }

@@ -1,0 +1,202 @@
+package io.modelway.app;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/** {@code modelway plans create|update|list|delete}: plans, through the admin API. */
+@Command(name = "plans", mixinStandardHelpOptions = true,
+    description = "Create, update, list and delete plans: the rate limits tenants and keys are held to"
+        + " (admin API; key from MODELWAY_ADMIN_KEY).",
+    subcommands = {PlansCommand.Create.class, PlansCommand.Update.class,
+        PlansCommand.ListPlans.class, PlansCommand.Delete.class})
+final class PlansCommand implements Runnable {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The limits of a plan, as options. */
+  static final class Limits {
+    @Option(names = "--rpm", paramLabel = "N", description = "Requests per minute.")
+    @Nullable Long rpm;
+
+    @Option(names = "--tpm", paramLabel = "N", description = "Tokens (prompt and completion) per minute.")
+    @Nullable Long tpm;
+
+    @Option(names = "--concurrent", paramLabel = "N", description = "Calls at once.")
+    @Nullable Integer concurrent;
+
+    @Option(names = "--model", paramLabel = "MODEL",
+        description = "A model the plan allows (repeatable; default: every model).")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--model-limit", paramLabel = "MODEL=LIMITS",
+        description = "Limits of one model, counted apart: MODEL=rpm:N,tpm:N,concurrent:N (repeatable).")
+    Map<String, String> modelLimits = new LinkedHashMap<>();
+
+    ObjectNode body(String id) {
+      ObjectNode body = JSON.createObjectNode().put("id", id);
+      put(body, "requests_per_minute", rpm);
+      put(body, "tokens_per_minute", tpm);
+      put(body, "max_concurrent", concurrent == null ? null : concurrent.longValue());
+      if (!models.isEmpty()) {
+        var list = body.putArray("models");
+        models.forEach(list::add);
+      }
+      if (!modelLimits.isEmpty()) {
+        ObjectNode byModel = body.putObject("model_limits");
+        modelLimits.forEach((model, spec) -> byModel.set(model, parse(model, spec)));
+      }
+      return body;
+    }
+
+    private static ObjectNode parse(String model, String spec) {
+      ObjectNode limits = JSON.createObjectNode();
+      for (String part : spec.split(",")) {
+        String[] kv = part.strip().split(":", 2);
+        String field = kv.length < 2 ? "" : switch (kv[0].strip()) {
+          case "rpm" -> "requests_per_minute";
+          case "tpm" -> "tokens_per_minute";
+          case "concurrent" -> "max_concurrent";
+          default -> "";
+        };
+        if (field.isEmpty()) {
+          throw new AdminClient.Failure("--model-limit " + model + "=" + spec
+              + ": expected rpm:N, tpm:N or concurrent:N, separated by commas");
+        }
+        try {
+          limits.put(field, Long.parseLong(kv[1].strip()));
+        } catch (NumberFormatException e) {
+          throw new AdminClient.Failure("--model-limit " + model + "=" + spec + ": '"
+              + kv[1].strip() + "' is not a whole number");
+        }
+      }
+      return limits;
+    }
+
+    private static void put(ObjectNode body, String field, @Nullable Long value) {
+      if (value != null) {
+        body.put(field, value);
+      }
+    }
+  }
+
+  @Command(name = "create", mixinStandardHelpOptions = true,
+      description = "Create a plan; a limit left out does not limit.")
+  static final class Create implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ID", description = "Lower-case letters, digits, -, _ and .")
+    String id = "";
+
+    @Mixin Limits limits;
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return TenantsCommand.Admin.run(spec, admin, () -> {
+        JsonNode plan = admin.call("POST", "/admin/v1/plans", limits.body(id).toString());
+        return admin.json ? plan.toString() : "Created plan " + describe(plan);
+      });
+    }
+  }
+
+  @Command(name = "update", mixinStandardHelpOptions = true,
+      description = "Replace a plan's limits whole (a limit left out no longer limits).")
+  static final class Update implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ID", description = "The plan's id.")
+    String id = "";
+
+    @Mixin Limits limits;
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return TenantsCommand.Admin.run(spec, admin, () -> {
+        JsonNode plan = admin.call("PUT", "/admin/v1/plans/" + id, limits.body(id).toString());
+        return admin.json ? plan.toString() : "Updated plan " + describe(plan);
+      });
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "List plans.")
+  static final class ListPlans implements Callable<Integer> {
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return TenantsCommand.Admin.run(spec, admin, () -> {
+        JsonNode list = admin.call("GET", "/admin/v1/plans", null);
+        if (admin.json) {
+          return list.toString();
+        }
+        String format = "%-20s %-12s %-12s %-10s %s%n";
+        StringBuilder out = new StringBuilder(String.format(format,
+            "ID", "REQ/MIN", "TOKENS/MIN", "AT ONCE", "MODELS"));
+        list.path("data").forEach(p -> out.append(String.format(format, p.path("id").asString(),
+            limit(p.path("requests_per_minute")), limit(p.path("tokens_per_minute")),
+            limit(p.path("max_concurrent")), models(p))));
+        return out.toString().stripTrailing();
+      });
+    }
+  }
+
+  @Command(name = "delete", mixinStandardHelpOptions = true,
+      description = "Delete a plan no tenant or key is on.")
+  static final class Delete implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ID", description = "The plan's id.")
+    String id = "";
+
+    @Mixin AdminClient admin;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return TenantsCommand.Admin.run(spec, admin, () -> {
+        JsonNode deleted = admin.call("DELETE", "/admin/v1/plans/" + id, null);
+        return admin.json ? deleted.toString() : "Deleted plan " + id;
+      });
+    }
+  }
+
+  private static String describe(JsonNode plan) {
+    return plan.path("id").asString() + " (revision " + plan.path("revision").asLong() + "): "
+        + limit(plan.path("requests_per_minute")) + " requests/min, "
+        + limit(plan.path("tokens_per_minute")) + " tokens/min, "
+        + limit(plan.path("max_concurrent")) + " at once; models: " + models(plan);
+  }
+
+  private static String limit(JsonNode value) {
+    return value.isNumber() ? Long.toString(value.asLong()) : "-";
+  }
+
+  private static String models(JsonNode plan) {
+    List<String> parts = new ArrayList<>();
+    JsonNode allowed = plan.path("models");
+    parts.add(allowed.isEmpty() ? "all" : String.join(",", allowed.valueStream()
+        .map(JsonNode::asString).toList()));
+    plan.path("model_limits").properties().forEach(e -> parts.add(e.getKey() + "["
+        + limit(e.getValue().path("requests_per_minute")) + " req/min, "
+        + limit(e.getValue().path("tokens_per_minute")) + " tokens/min, "
+        + limit(e.getValue().path("max_concurrent")) + " at once]"));
+    return String.join(" ", parts);
+  }
+}

@@ -1,0 +1,332 @@
+package io.modelway.gateway.quota;
+
+import static java.util.Objects.requireNonNull;
+
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.modelway.gateway.auth.Principal;
+import io.modelway.openai.InspectedRequest;
+import io.modelway.openai.OpenAiException;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The Admit stage: holds a call to the plans of its tenant and of its key — calls at once,
+ * calls per minute, tokens per minute, over every model and per model — before it goes to a
+ * model, and answers with OpenAI's {@code x-ratelimit-*} headers.
+ *
+ * <p>Each plan that applies gives the call up to two rules: the plan's own limits, and its limits
+ * for the called model. A call takes its place from every rule, in order — calls at once, then a
+ * call from each per-minute window, then its estimated tokens (prompt, estimated by {@link
+ * TokenEstimator}, plus {@code max_tokens}) — and what it took is given back when a later rule
+ * refuses it, so a refused call uses up nothing. When the call ends, {@link Ticket#settle}
+ * corrects the token windows with the tokens really used (taking more, or giving back the
+ * difference) and frees its place.
+ *
+ * <p>Rules are checked one after the other, not in one transaction: two calls racing for the last
+ * places of two shared rules may both be refused where one could have passed, but a rule never
+ * admits more than its limit. Thread-safe.
+ */
+public final class Admission {
+  private final Supplier<Map<String, Plan>> plans;
+  private final Counters counters;
+  private final TokenEstimator estimator;
+  private final MeterRegistry meters;
+  private final ConcurrentMap<String, Counter> rejections = new ConcurrentHashMap<>();
+
+  Admission(Supplier<Map<String, Plan>> plans, Counters counters, MeterRegistry meters) {
+    this.plans = requireNonNull(plans, "plans");
+    this.counters = requireNonNull(counters, "counters");
+    this.meters = requireNonNull(meters, "meters");
+    this.estimator = new TokenEstimator();
+  }
+
+  /** No limits: a worker's (its gateway admits the calls). */
+  public static Admission unlimited(MeterRegistry meters) {
+    return new Admission(Map::of, Counters.local(io.github.bucket4j.TimeMeter.SYSTEM_MILLISECONDS),
+        meters);
+  }
+
+  /** A limit of one holder: the key its counters go by, and how a refusal names it. */
+  private record Rule(String key, String holder, Limits limits, long revision) {}
+
+  /** A per-minute window a call took from. */
+  private record Taken(AsyncBucketProxy bucket, Rule rule, long limit, long amount,
+      ConsumptionProbe probe) {}
+
+  /** A window refused the call. */
+  private static final class Refusal extends RuntimeException {
+    final Rule rule;
+    final boolean calls;
+    final long limit;
+    final long amount;
+    final ConsumptionProbe probe;
+
+    Refusal(Rule rule, boolean calls, long limit, long amount, ConsumptionProbe probe) {
+      super(null, null, false, false);
+      this.rule = rule;
+      this.calls = calls;
+      this.limit = limit;
+      this.amount = amount;
+      this.probe = probe;
+    }
+  }
+
+  /**
+   * Admits {@code request} (whose body is {@code body}) from {@code principal}, or fails with a
+   * 429 {@link OpenAiException} naming the limit, with {@code Retry-After}.
+   *
+   * @throws OpenAiException 404 when a plan of the caller's does not include the model
+   */
+  public CompletableFuture<Ticket> admit(Principal principal, InspectedRequest request,
+      byte[] body) {
+    List<Rule> rules = rules(principal, request.model());
+    if (rules.isEmpty()) {
+      return CompletableFuture.completedFuture(Ticket.NONE);
+    }
+    List<String> entered = new ArrayList<>();
+    for (Rule rule : rules) {
+      if (rule.limits().maxConcurrent().isPresent()) {
+        int max = rule.limits().maxConcurrent().getAsInt();
+        if (!counters.enter(rule.key() + ":c", max)) {
+          entered.forEach(counters::leave);
+          rejected(rule, "concurrent");
+          return CompletableFuture.failedFuture(OpenAiException.rateLimited("requests",
+              "Too many calls at once for " + rule.holder() + ": the limit is " + max
+                  + ". Wait for one to end, then retry.", 1, Map.of()));
+        }
+        entered.add(rule.key() + ":c");
+      }
+    }
+    List<Rule> perMinute = rules.stream()
+        .filter(r -> r.limits().requestsPerMinute().isPresent()).toList();
+    List<Rule> tokenRules = rules.stream()
+        .filter(r -> r.limits().tokensPerMinute().isPresent()).toList();
+    long maxTokens = request.maxTokens() == null ? 0 : request.maxTokens();
+    long reserved = tokenRules.isEmpty() ? 0 : estimator.promptTokens(request, body) + maxTokens;
+    List<Taken> calls = new ArrayList<>();
+    List<Taken> tokens = new ArrayList<>();
+    return take(perMinute, true, 1, calls)
+        .thenCompose(ignored -> take(tokenRules, false, reserved, tokens))
+        .handle((ignored, failure) -> {
+          if (failure == null) {
+            return new Ticket(headers(calls, tokens, Optional.empty()), tokens, entered,
+                counters, reserved - maxTokens);
+          }
+          giveBack(calls);
+          giveBack(tokens);
+          entered.forEach(counters::leave);
+          Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+          if (cause instanceof Refusal refusal) {
+            throw refused(refusal, calls, tokens);
+          }
+          throw cause instanceof RuntimeException e ? e : new CompletionException(cause);
+        });
+  }
+
+  private List<Rule> rules(Principal principal, String model) {
+    Map<String, Plan> byId = plans.get();
+    List<Rule> rules = new ArrayList<>(4);
+    addRules(rules, byId, principal.tenantPlan(), "t:" + principal.tenantId(),
+        "tenant '" + principal.tenantId() + "'", model);
+    addRules(rules, byId, principal.plan(), "k:" + principal.keyId(),
+        "key " + principal.keyId(), model);
+    return rules;
+  }
+
+  private static void addRules(List<Rule> rules, Map<String, Plan> byId, Optional<String> planId,
+      String key, String holder, String model) {
+    if (planId.isEmpty()) {
+      return;
+    }
+    Plan plan = byId.get(planId.get());
+    if (plan == null) {
+      return; // deleted a moment ago; the store refuses to delete a plan in use
+    }
+    if (!plan.allows(model)) {
+      throw OpenAiException.modelNotFound(model);
+    }
+    String named = holder + " (plan '" + plan.id() + "')";
+    String base = key + ":" + plan.id();
+    if (plan.limits().any()) {
+      rules.add(new Rule(base, named, plan.limits(), plan.revision()));
+    }
+    Limits forModel = plan.modelLimits().get(model);
+    if (forModel != null && forModel.any()) {
+      rules.add(new Rule(base + ":m:" + model, named + " for model '" + model + "'", forModel,
+          plan.revision()));
+    }
+  }
+
+  /** Takes {@code amount} from each rule's window of calls (or of tokens), in order. */
+  private CompletableFuture<Void> take(List<Rule> rules, boolean calls, long amount,
+      List<Taken> taken) {
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (Rule rule : rules) {
+      long limit = calls ? rule.limits().requestsPerMinute().getAsLong()
+          : rule.limits().tokensPerMinute().getAsLong();
+      chain = chain.thenCompose(ignored -> counters.take(rule.key() + (calls ? ":rq" : ":tk"),
+          limit, rule.revision(), amount).thenAccept(took -> {
+            if (!took.probe().isConsumed()) {
+              throw new Refusal(rule, calls, limit, amount, took.probe());
+            }
+            taken.add(new Taken(took.bucket(), rule, limit, amount, took.probe()));
+          }));
+    }
+    return chain;
+  }
+
+  private static void giveBack(List<Taken> taken) {
+    taken.forEach(t -> t.bucket().addTokens(t.amount()));
+  }
+
+  private OpenAiException refused(Refusal refusal, List<Taken> calls, List<Taken> tokens) {
+    boolean isCalls = refusal.calls;
+    String what = isCalls ? "requests" : "tokens";
+    rejected(refusal.rule, what);
+    long waitNanos = refusal.probe.getNanosToWaitForRefill();
+    String message;
+    if (!isCalls && refusal.amount > refusal.limit) {
+      message = "This call needs about " + refusal.amount + " tokens (prompt and max_tokens),"
+          + " more than the limit of " + refusal.limit + " tokens per minute for "
+          + refusal.rule.holder() + ". Shorten the prompt or lower max_tokens.";
+      waitNanos = Counters.WINDOW.toNanos();
+    } else {
+      message = "Rate limit reached for " + what + " per minute for " + refusal.rule.holder()
+          + ": limit " + refusal.limit + ", remaining " + refusal.probe.getRemainingTokens()
+          + (isCalls ? "" : ", requested " + refusal.amount) + ". Try again in "
+          + reset(waitNanos) + ".";
+    }
+    return OpenAiException.rateLimited(what, message, seconds(waitNanos),
+        headers(calls, tokens, Optional.of(refusal)));
+  }
+
+  private void rejected(Rule rule, String limit) {
+    String holder = rule.key().startsWith("t:") ? "tenant" : "key";
+    rejections.computeIfAbsent(holder + "/" + limit, k -> Counter.builder("modelway.ratelimit.rejected")
+        .description("Calls refused by a plan's limits, by holder and limit")
+        .tag("holder", holder)
+        .tag("limit", limit)
+        .register(meters)).increment();
+  }
+
+  /**
+   * OpenAI's rate-limit headers for the tightest window of each kind: the one with the fewest
+   * left (or the one that refused the call).
+   */
+  private static Map<String, String> headers(List<Taken> calls, List<Taken> tokens,
+      Optional<Refusal> refusal) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    put(headers, "requests", calls, refusal.filter(r -> r.calls));
+    put(headers, "tokens", tokens, refusal.filter(r -> !r.calls));
+    return headers;
+  }
+
+  private static void put(Map<String, String> headers, String kind, List<Taken> taken,
+      Optional<Refusal> refusal) {
+    long limit;
+    long remaining;
+    long resetNanos;
+    if (refusal.isPresent()) {
+      limit = refusal.get().limit;
+      remaining = Math.max(0, refusal.get().probe.getRemainingTokens());
+      resetNanos = refusal.get().probe.getNanosToWaitForReset();
+    } else if (!taken.isEmpty()) {
+      Taken tightest = taken.get(0);
+      for (Taken t : taken) {
+        if (t.probe().getRemainingTokens() < tightest.probe().getRemainingTokens()) {
+          tightest = t;
+        }
+      }
+      limit = tightest.limit();
+      remaining = Math.max(0, tightest.probe().getRemainingTokens());
+      resetNanos = tightest.probe().getNanosToWaitForReset();
+    } else {
+      return;
+    }
+    headers.put("x-ratelimit-limit-" + kind, Long.toString(limit));
+    headers.put("x-ratelimit-remaining-" + kind, Long.toString(remaining));
+    headers.put("x-ratelimit-reset-" + kind, reset(resetNanos));
+  }
+
+  private static long seconds(long nanos) {
+    return Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L);
+  }
+
+  /** A duration as OpenAI writes it in {@code x-ratelimit-reset-*}: {@code 20ms}, {@code 1.5s}, {@code 6m0s}. */
+  static String reset(long nanos) {
+    long millis = Math.max(0, (nanos + 999_999L) / 1_000_000L);
+    if (millis < 1000) {
+      return millis + "ms";
+    }
+    long minutes = TimeUnit.MILLISECONDS.toMinutes(millis);
+    String seconds = BigDecimal.valueOf(millis % 60_000, 3).stripTrailingZeros().toPlainString();
+    return minutes > 0 ? minutes + "m" + seconds + "s" : seconds + "s";
+  }
+
+  /**
+   * What an admitted call holds: its place among the calls at once and the tokens it reserved.
+   * {@link #settle} gives them back when the call ends; later calls do nothing.
+   */
+  public static final class Ticket {
+    static final Ticket NONE = new Ticket(Map.of(), List.of(), List.of(), null, 0);
+
+    private final Map<String, String> headers;
+    private final List<Taken> tokens;
+    private final List<String> entered;
+    private final @Nullable Counters counters;
+    private final long estimatedPrompt;
+    private final AtomicBoolean settled = new AtomicBoolean();
+
+    private Ticket(Map<String, String> headers, List<Taken> tokens, List<String> entered,
+        @Nullable Counters counters, long estimatedPrompt) {
+      this.estimatedPrompt = estimatedPrompt;
+      this.headers = Map.copyOf(headers);
+      this.tokens = List.copyOf(tokens);
+      this.entered = List.copyOf(entered);
+      this.counters = counters;
+    }
+
+    /** The {@code x-ratelimit-*} headers of the answer; empty when no limit applies. */
+    public Map<String, String> headers() {
+      return headers;
+    }
+
+    /**
+     * The call ended having used {@code promptTokens} (taken as the estimate when the backend did
+     * not report them) and {@code completionTokens}: the token windows are charged the difference
+     * from what was reserved, and the call's place is freed.
+     */
+    public void settle(long promptTokens, long completionTokens, boolean promptReported) {
+      if (this == NONE || !settled.compareAndSet(false, true)) {
+        return;
+      }
+      long usedTokens = (promptReported ? promptTokens : estimatedPrompt) + completionTokens;
+      for (Taken t : tokens) {
+        long more = usedTokens - t.amount();
+        if (more > 0) {
+          t.bucket().consumeIgnoringRateLimits(more);
+        } else if (more < 0) {
+          t.bucket().addTokens(-more);
+        }
+      }
+      if (counters != null) {
+        entered.forEach(counters::leave);
+      }
+    }
+  }
+}

@@ -1,0 +1,201 @@
+package io.modelway.gateway.quota;
+
+import static java.util.Objects.requireNonNull;
+
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.TimeMeter;
+import io.github.bucket4j.TokensInheritanceStrategy;
+import io.github.bucket4j.caffeine.Bucket4jCaffeine;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
+import io.modelway.openai.OpenAiException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Admit stage's counters: per-minute windows as Bucket4j buckets, and calls in flight.
+ *
+ * <p>A window is a bucket of {@code limit} tokens refilled whole once a minute after its first
+ * use ({@code refillIntervally}): at most {@code limit} are admitted in any window, never more,
+ * which is what a client reading {@code x-ratelimit-reset-*} expects. Buckets not touched for a
+ * while are forgotten (full again). A bucket's key names its holder, its plan and what it
+ * counts, so a holder moved to another plan starts with fresh counters, and a plan's new revision
+ * reconfigures its buckets keeping what they had used (a limit raised from 10 to 30 with 4 used
+ * leaves 26).
+ *
+ * <p>Windows live in this process (Caffeine), or in Redis when one is given, where Bucket4j
+ * updates each bucket by an atomic compare-and-swap, so that every gateway replica together
+ * admits no more than the limit. When Redis cannot be reached, a window fails open to this
+ * process's own bucket of the same key (each replica then admits up to the limit on its own), or
+ * fails closed with a 503 when so configured; either way the outage shows in health and metrics
+ * and ends by itself when Redis answers again. Calls in flight are counted in this process.
+ * Thread-safe.
+ */
+final class Counters {
+  private static final Logger log = LoggerFactory.getLogger(Counters.class);
+  static final Duration WINDOW = Duration.ofMinutes(1);
+
+  /** A window a call took from, and what it said. */
+  record Took(AsyncBucketProxy bucket, ConsumptionProbe probe) {}
+
+  private final AsyncProxyManager<String> local;
+  private final boolean sharing;
+  private volatile @Nullable AsyncProxyManager<String> shared;
+  private final boolean failOpen;
+  private final AtomicReference<Optional<String>> sharedError =
+      new AtomicReference<>(Optional.empty());
+  private final AtomicReference<Optional<String>> reported =
+      new AtomicReference<>(Optional.empty());
+  private final ConcurrentMap<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong unshared = new java.util.concurrent.atomic.AtomicLong();
+
+  private Counters(AsyncProxyManager<String> local, boolean sharing, boolean failOpen) {
+    this.local = requireNonNull(local, "local");
+    this.sharing = sharing;
+    this.failOpen = failOpen;
+  }
+
+  /** Counters in this process, on {@code clock} (a wall clock). */
+  static Counters local(TimeMeter clock) {
+    return new Counters(caffeine(clock), false, true);
+  }
+
+  /**
+   * Windows shared through Redis once {@link #connected} hands over its buckets, with this
+   * process's own on {@code clock} for outages (until then too).
+   *
+   * @param failOpen whether to count in this process while Redis is away, rather than refuse
+   */
+  static Counters shared(TimeMeter clock, boolean failOpen) {
+    Counters counters = new Counters(caffeine(clock), true, failOpen);
+    counters.sharedError.set(Optional.of("not connected yet"));
+    return counters;
+  }
+
+  /** Redis's buckets are reachable: windows are shared from now on. */
+  void connected(AsyncProxyManager<String> buckets) {
+    shared = requireNonNull(buckets, "buckets");
+    sharedError.set(Optional.empty());
+  }
+
+  private static AsyncProxyManager<String> caffeine(TimeMeter clock) {
+    return Bucket4jCaffeine.<String>builderFor(Caffeine.newBuilder().maximumSize(1_000_000))
+        .clientClock(clock)
+        .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(
+            Duration.ofSeconds(10)))
+        .build()
+        .asAsync();
+  }
+
+  /** Whether calls are counted here while Redis is away (rather than refused). */
+  boolean failsOpen() {
+    return failOpen;
+  }
+
+  /** Whether windows are shared between replicas (through Redis). */
+  boolean isShared() {
+    return sharing;
+  }
+
+  /** Why the shared windows could not be reached the last time, while that lasts. */
+  Optional<String> sharedError() {
+    return sharedError.get();
+  }
+
+  /** How many times a window was counted in this process because Redis could not be reached. */
+  long unsharedCount() {
+    return unshared.get();
+  }
+
+  /**
+   * Tries to take {@code amount} from the window of {@code limit} per minute named {@code key},
+   * at config {@code revision}; the probe says whether it did.
+   */
+  CompletableFuture<Took> take(String key, long limit, long revision, long amount) {
+    BucketConfiguration config = BucketConfiguration.builder()
+        .addLimit(b -> b.capacity(limit).refillIntervally(limit, WINDOW))
+        .build();
+    AsyncProxyManager<String> redis = shared;
+    if (!sharing) {
+      return take(local, key, config, revision, amount);
+    }
+    CompletableFuture<Took> attempt = redis == null
+        ? CompletableFuture.failedFuture(new IllegalStateException("not connected to Redis"))
+        : take(redis, key, config, revision, amount);
+    // No logging here: this runs on Redis's I/O threads. reportOutage() logs the changes.
+    return attempt
+        .thenApply(took -> {
+          if (sharedError.get().isPresent()) {
+            sharedError.set(Optional.empty());
+          }
+          return took;
+        })
+        .exceptionallyCompose(e -> {
+          if (e instanceof OpenAiException) {
+            return CompletableFuture.failedFuture(e);
+          }
+          sharedError.set(Optional.of((e.getCause() != null ? e.getCause() : e).toString()));
+          unshared.incrementAndGet();
+          if (!failOpen) {
+            return CompletableFuture.failedFuture(new OpenAiException(503, "service_unavailable",
+                "Rate limits cannot be checked right now (their store is unreachable). Retry"
+                    + " shortly.", null, "limits_unavailable"));
+          }
+          return take(local, key, config, revision, amount);
+        });
+  }
+
+  /** Logs when the shared windows became unreachable or reachable again since the last call. */
+  void reportOutage() {
+    Optional<String> now = sharedError.get();
+    Optional<String> before = reported.getAndSet(now);
+    if (now.isPresent() && before.isEmpty()) {
+      log.warn("Redis cannot be reached ({}): rate limits {}", now.get(), failOpen
+          ? "are counted in this gateway alone until it answers"
+          : "refuse every call until it answers");
+    } else if (now.isEmpty() && before.isPresent()) {
+      log.info("Redis answers: rate limits are shared between gateways");
+    }
+  }
+
+  private static CompletableFuture<Took> take(AsyncProxyManager<String> buckets, String key,
+      BucketConfiguration config, long revision, long amount) {
+    AsyncBucketProxy bucket = buckets.builder()
+        .withImplicitConfigurationReplacement(revision, TokensInheritanceStrategy.ADDITIVE)
+        .build(key, () -> CompletableFuture.completedFuture(config));
+    return bucket.tryConsumeAndReturnRemaining(amount).thenApply(probe -> new Took(bucket, probe));
+  }
+
+  /** Takes one of {@code max} places of {@code key}; whether there was one. */
+  boolean enter(String key, int max) {
+    AtomicInteger count = inFlight.computeIfAbsent(key, k -> new AtomicInteger());
+    while (true) {
+      int now = count.get();
+      if (now >= max) {
+        return false;
+      }
+      if (count.compareAndSet(now, now + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** Gives back a place {@link #enter} took. */
+  void leave(String key) {
+    AtomicInteger count = inFlight.get(key);
+    if (count != null) {
+      count.decrementAndGet();
+    }
+  }
+}

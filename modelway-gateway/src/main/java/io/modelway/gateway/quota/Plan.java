@@ -1,0 +1,46 @@
+package io.modelway.gateway.quota;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A plan: the limits a tenant (all its calls together) or a key (its own calls) is held to.
+ * The same plan may be given to tenants and to keys; each holder has its own counters.
+ * Immutable.
+ *
+ * @param id the plan's name, as the admin API and the store name it
+ * @param limits over every model
+ * @param allowedModels the models it may call; empty means every model
+ * @param modelLimits limits of one model, counted apart from the others and on top of {@code
+ *     limits}
+ * @param revision grows with each change of the plan; counters built from an older revision are
+ *     reconfigured
+ */
+public record Plan(String id, Limits limits, Set<String> allowedModels,
+    Map<String, Limits> modelLimits, long revision) {
+  private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
+
+  public Plan {
+    requireNonNull(id, "id");
+    requireNonNull(limits, "limits");
+    allowedModels = Set.copyOf(requireNonNull(allowedModels, "allowedModels"));
+    modelLimits = Map.copyOf(requireNonNull(modelLimits, "modelLimits"));
+    if (!validId(id)) {
+      throw new IllegalArgumentException("id: '" + id + "' (expected: 1 to 64 lower-case"
+          + " letters, digits, '-', '_' or '.', starting with a letter or digit)");
+    }
+  }
+
+  /** Whether {@code id} is a well-formed plan id. */
+  public static boolean validId(String id) {
+    return ID.matcher(id).matches();
+  }
+
+  /** Whether the plan lets its holder call {@code model}. */
+  public boolean allows(String model) {
+    return allowedModels.isEmpty() || allowedModels.contains(model);
+  }
+}

@@ -1,0 +1,129 @@
+package io.modelway.gateway.quota;
+
+import io.modelway.openai.OpenAiException;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * A plan's JSON form, the same in the admin API and in the store's {@code model_limits} column:
+ * {@code {"id", "requests_per_minute", "tokens_per_minute", "max_concurrent", "models": [...],
+ * "model_limits": {"MODEL": {"requests_per_minute", ...}}}}. Parsing fails with a 400 that names
+ * the field.
+ */
+final class PlanJson {
+  static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final Set<String> LIMIT_FIELDS =
+      Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent");
+  private static final Set<String> PLAN_FIELDS = Set.of("id", "object", "requests_per_minute",
+      "tokens_per_minute", "max_concurrent", "models", "model_limits", "revision");
+
+  private PlanJson() {}
+
+  /** The plan {@code id} as {@code json} describes it, at {@code revision}. */
+  static Plan read(String id, JsonNode json, long revision) {
+    if (!json.isObject()) {
+      throw OpenAiException.invalidRequest("The body must be a JSON object.", null);
+    }
+    for (String field : json.propertyNames()) {
+      if (!PLAN_FIELDS.contains(field)) {
+        throw OpenAiException.invalidRequest("Unknown field '" + field + "' (expected: "
+            + PLAN_FIELDS.stream().sorted().toList() + ").", field);
+      }
+    }
+    if (!Plan.validId(id)) {
+      throw OpenAiException.invalidRequest("'id' must be 1 to 64 lower-case letters, digits, '-',"
+          + " '_' or '.', starting with a letter or digit.", "id");
+    }
+    Set<String> models = new LinkedHashSet<>();
+    JsonNode list = json.path("models");
+    if (!list.isMissingNode() && !list.isNull()) {
+      if (!list.isArray()) {
+        throw OpenAiException.invalidRequest("'models' must be an array of model names.", "models");
+      }
+      for (JsonNode m : list) {
+        if (!m.isString() || m.asString().isBlank()) {
+          throw OpenAiException.invalidRequest("'models' must hold model names.", "models");
+        }
+        models.add(m.asString());
+      }
+    }
+    Map<String, Limits> perModel = new LinkedHashMap<>();
+    JsonNode byModel = json.path("model_limits");
+    if (!byModel.isMissingNode() && !byModel.isNull()) {
+      if (!byModel.isObject()) {
+        throw OpenAiException.invalidRequest("'model_limits' must be an object: model name to"
+            + " limits.", "model_limits");
+      }
+      for (Map.Entry<String, JsonNode> e : byModel.properties()) {
+        perModel.put(e.getKey(), limits(e.getValue(), "model_limits." + e.getKey() + "."));
+      }
+    }
+    return new Plan(id, limits(json, ""), models, perModel, revision);
+  }
+
+  private static Limits limits(JsonNode json, String path) {
+    if (!json.isObject()) {
+      throw OpenAiException.invalidRequest("'" + path.substring(0, Math.max(0, path.length() - 1))
+          + "' must be an object of limits.", path);
+    }
+    if (!path.isEmpty()) {
+      for (String field : json.propertyNames()) {
+        if (!LIMIT_FIELDS.contains(field)) {
+          throw OpenAiException.invalidRequest("Unknown field '" + path + field + "' (expected: "
+              + LIMIT_FIELDS.stream().sorted().toList() + ").", path + field);
+        }
+      }
+    }
+    OptionalLong rpm = positive(json, path, "requests_per_minute", Limits.MAX);
+    OptionalLong tpm = positive(json, path, "tokens_per_minute", Limits.MAX);
+    OptionalLong concurrent = positive(json, path, "max_concurrent", 1_000_000);
+    return new Limits(rpm, tpm, concurrent.isPresent()
+        ? OptionalInt.of((int) concurrent.getAsLong()) : OptionalInt.empty());
+  }
+
+  private static OptionalLong positive(JsonNode json, String path, String field, long max) {
+    JsonNode value = json.path(field);
+    if (value.isMissingNode() || value.isNull()) {
+      return OptionalLong.empty();
+    }
+    if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 1
+        || value.asLong() > max) {
+      throw OpenAiException.invalidRequest("'" + path + field + "' must be a whole number from 1"
+          + " to " + max + ", or null for no limit.", path + field);
+    }
+    return OptionalLong.of(value.asLong());
+  }
+
+  static ObjectNode write(Plan plan) {
+    ObjectNode node = JSON.createObjectNode().put("id", plan.id()).put("object", "plan");
+    putLimits(node, plan.limits());
+    var models = node.putArray("models");
+    plan.allowedModels().stream().sorted().forEach(models::add);
+    node.set("model_limits", modelLimits(plan));
+    node.put("revision", plan.revision());
+    return node;
+  }
+
+  static ObjectNode modelLimits(Plan plan) {
+    ObjectNode byModel = JSON.createObjectNode();
+    plan.modelLimits().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(e -> putLimits(byModel.putObject(e.getKey()), e.getValue()));
+    return byModel;
+  }
+
+  private static void putLimits(ObjectNode node, Limits limits) {
+    node.put("requests_per_minute", limits.requestsPerMinute().isPresent()
+        ? limits.requestsPerMinute().getAsLong() : null);
+    node.put("tokens_per_minute", limits.tokensPerMinute().isPresent()
+        ? limits.tokensPerMinute().getAsLong() : null);
+    node.put("max_concurrent", limits.maxConcurrent().isPresent()
+        ? limits.maxConcurrent().getAsInt() : null);
+  }
+}

@@ -1,0 +1,18 @@
+package io.modelway.gateway;
+
+import reactor.blockhound.BlockHound;
+import reactor.blockhound.integration.BlockHoundIntegration;
+
+/**
+ * What BlockHound lets the event loops do in the gateway's tests, each with why it is not
+ * blocking work: Lettuce guards its command queue with a lock held only while a writer count
+ * changes, so a contended acquire waits for nanoseconds, not for I/O (every reactive Redis
+ * client on Netty dispatches commands from event loops this way).
+ */
+public final class AllowedBlocking implements BlockHoundIntegration {
+  @Override
+  public void applyTo(BlockHound.Builder builder) {
+    builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters");
+    builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "decrementWriters");
+  }
+}

@@ -1,0 +1,237 @@
+package io.modelway.gateway.quota;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.bucket4j.TimeMeter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.auth.Role;
+import io.modelway.openai.Endpoint;
+import io.modelway.openai.InspectedRequest;
+import io.modelway.openai.OpenAiException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class AdmissionTest {
+  /** A wall clock (as Bucket4j's proxy managers need) that the test moves. */
+  static final class MovedClock implements TimeMeter {
+    final AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L);
+
+    void advance(Duration d) {
+      nanos.addAndGet(d.toNanos());
+    }
+
+    @Override
+    public long currentTimeNanos() {
+      return nanos.get();
+    }
+
+    @Override
+    public boolean isWallClockBased() {
+      return true;
+    }
+  }
+
+  private final MovedClock clock = new MovedClock();
+  private final Map<String, Plan> plans = new HashMap<>();
+  private final Admission admission = new Admission(() -> Map.copyOf(plans),
+      Counters.local(clock), new SimpleMeterRegistry());
+
+  private static Limits limits(Long rpm, Long tpm, Integer concurrent) {
+    return new Limits(rpm == null ? OptionalLong.empty() : OptionalLong.of(rpm),
+        tpm == null ? OptionalLong.empty() : OptionalLong.of(tpm),
+        concurrent == null ? OptionalInt.empty() : OptionalInt.of(concurrent));
+  }
+
+  private static Principal caller(String key, String tenantPlan, String keyPlan) {
+    return new Principal("acme", key, Optional.empty(), Role.MEMBER, Set.of(),
+        Optional.ofNullable(keyPlan), Optional.ofNullable(tenantPlan));
+  }
+
+  private static byte[] chat(String model, String text, Integer maxTokens) {
+    return ("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text
+        + "\"}]" + (maxTokens == null ? "" : ",\"max_tokens\":" + maxTokens) + "}")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  private Admission.Ticket admit(Principal caller, byte[] body) {
+    return admission.admit(caller, InspectedRequest.inspect(Endpoint.CHAT_COMPLETIONS, body), body)
+        .join();
+  }
+
+  private static OpenAiException refusal(Runnable call) {
+    try {
+      call.run();
+    } catch (CompletionException e) {
+      return (OpenAiException) e.getCause();
+    } catch (OpenAiException e) {
+      return e;
+    }
+    throw new AssertionError("admitted");
+  }
+
+  @Test
+  void admitsEverythingWithoutAPlan() {
+    Admission.Ticket ticket = admit(caller("k1", null, null), chat("m", "hi", null));
+    assertThat(ticket.headers()).isEmpty();
+  }
+
+  @Test
+  void admitsExactlyTheRequestsPerMinuteOfTwoHundredConcurrentCalls() throws Exception {
+    plans.put("p", new Plan("p", limits(50L, null, null), Set.of(), Map.of(), 1));
+    Principal caller = caller("k1", "p", null);
+    byte[] body = chat("m", "hi", null);
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    List<CompletableFuture<Boolean>> calls = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      calls.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          admit(caller, body);
+          return true;
+        } catch (CompletionException e) {
+          assertThat(((OpenAiException) e.getCause()).status()).isEqualTo(429);
+          return false;
+        }
+      }, pool));
+    }
+    long admitted = calls.stream().filter(CompletableFuture::join).count();
+    pool.shutdown();
+    assertThat(admitted).isEqualTo(50);
+
+    clock.advance(Duration.ofSeconds(59));
+    assertThat(refusal(() -> admit(caller, body)).retryAfter()).contains("1");
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(admit(caller, body).headers()).containsEntry("x-ratelimit-remaining-requests", "49");
+  }
+
+  @Test
+  void refusalSaysWhichLimitAndWhenToRetry() {
+    plans.put("p", new Plan("p", limits(2L, null, null), Set.of(), Map.of(), 1));
+    Principal caller = caller("k1", "p", null);
+    Admission.Ticket first = admit(caller, chat("m", "hi", null));
+    assertThat(first.headers()).containsEntry("x-ratelimit-limit-requests", "2")
+        .containsEntry("x-ratelimit-remaining-requests", "1")
+        .containsEntry("x-ratelimit-reset-requests", "1m0s");
+    clock.advance(Duration.ofMillis(20_500));
+    admit(caller, chat("m", "hi", null));
+    OpenAiException refused = refusal(() -> admit(caller, chat("m", "hi", null)));
+    assertThat(refused.status()).isEqualTo(429);
+    assertThat(refused.type()).isEqualTo("requests");
+    assertThat(refused.code()).isEqualTo("rate_limit_exceeded");
+    assertThat(refused.getMessage()).contains("tenant 'acme' (plan 'p')").contains("limit 2");
+    assertThat(refused.retryAfter()).contains("40");
+    assertThat(refused.headers()).containsEntry("x-ratelimit-remaining-requests", "0")
+        .containsEntry("x-ratelimit-reset-requests", "39.5s");
+  }
+
+  @Test
+  void keyAndTenantPlansCountApart() {
+    plans.put("team", new Plan("team", limits(3L, null, null), Set.of(), Map.of(), 1));
+    plans.put("solo", new Plan("solo", limits(1L, null, null), Set.of(), Map.of(), 1));
+    admit(caller("k1", "team", "solo"), chat("m", "hi", null));
+    OpenAiException refused = refusal(() -> admit(caller("k1", "team", "solo"), chat("m", "hi", null)));
+    assertThat(refused.getMessage()).contains("key k1 (plan 'solo')");
+    // The refused call gave back what it took from the tenant: two more fit there.
+    admit(caller("k2", "team", "solo"), chat("m", "hi", null));
+    admit(caller("k3", "team", null), chat("m", "hi", null));
+    assertThat(refusal(() -> admit(caller("k4", "team", null), chat("m", "hi", null))).getMessage())
+        .contains("tenant 'acme' (plan 'team')");
+  }
+
+  @Test
+  void modelLimitsCountOnlyThatModel() {
+    plans.put("p", new Plan("p", limits(100L, null, null), Set.of(),
+        Map.of("big", limits(1L, null, null)), 1));
+    Principal caller = caller("k1", "p", null);
+    admit(caller, chat("big", "hi", null));
+    assertThat(refusal(() -> admit(caller, chat("big", "hi", null))).getMessage())
+        .contains("for model 'big'");
+    admit(caller, chat("small", "hi", null));
+  }
+
+  @Test
+  void aPlanWithoutTheModelAnswersAsIfItDidNotExist() {
+    plans.put("p", new Plan("p", Limits.NONE, Set.of("small"), Map.of(), 1));
+    assertThat(refusal(() -> admit(caller("k1", "p", null), chat("big", "hi", null))).status())
+        .isEqualTo(404);
+    admit(caller("k1", "p", null), chat("small", "hi", null));
+  }
+
+  @Test
+  void limitsCallsAtOnceAndFreesThePlaceWhenACallEnds() {
+    plans.put("p", new Plan("p", limits(null, null, 2), Set.of(), Map.of(), 1));
+    Principal caller = caller("k1", "p", null);
+    Admission.Ticket a = admit(caller, chat("m", "hi", null));
+    admit(caller, chat("m", "hi", null));
+    OpenAiException refused = refusal(() -> admit(caller, chat("m", "hi", null)));
+    assertThat(refused.getMessage()).contains("Too many calls at once").contains("limit is 2");
+    a.settle(1, 1, true);
+    a.settle(1, 1, true); // once only
+    admit(caller, chat("m", "hi", null));
+    assertThat(refusal(() -> admit(caller, chat("m", "hi", null))).status()).isEqualTo(429);
+  }
+
+  @Test
+  void reservesTheEstimateAndSettlesWithTheRealUsage() {
+    plans.put("p", new Plan("p", limits(null, 1000L, null), Set.of(), Map.of(), 1));
+    Principal caller = caller("k1", "p", null);
+    // "hello world" is 2 tokens, plus 4 for the message and 3 for the answer's priming: 9, and
+    // max_tokens 100 on top.
+    Admission.Ticket ticket = admit(caller, chat("gpt-4o", "hello world", 100));
+    assertThat(ticket.headers()).containsEntry("x-ratelimit-remaining-tokens", "891");
+    ticket.settle(10, 20, true); // 30 used: 79 come back
+    Admission.Ticket next = admit(caller, chat("gpt-4o", "hello world", 100));
+    assertThat(next.headers()).containsEntry("x-ratelimit-remaining-tokens", String.valueOf(1000 - 30 - 109));
+    next.settle(0, 500, false); // prompt not reported: the estimate (9) counts; 400 more are taken
+    Admission.Ticket third = admit(caller, chat("gpt-4o", "hello world", null));
+    assertThat(third.headers()).containsEntry("x-ratelimit-remaining-tokens",
+        String.valueOf(1000 - 30 - 509 - 9));
+  }
+
+  @Test
+  void refusesACallLargerThanTheWholeTokenWindow() {
+    plans.put("p", new Plan("p", limits(10L, 50L, null), Set.of(), Map.of(), 1));
+    Principal caller = caller("k1", "p", null);
+    OpenAiException refused = refusal(() -> admit(caller, chat("m", "hi", 100)));
+    assertThat(refused.type()).isEqualTo("tokens");
+    assertThat(refused.getMessage()).contains("more than the limit of 50 tokens per minute");
+    // Nothing was used up by the refused call: all 10 calls of the minute are still there.
+    assertThat(admit(caller, chat("m", "hi", 10)).headers())
+        .containsEntry("x-ratelimit-remaining-requests", "9");
+  }
+
+  @Test
+  void aNewRevisionOfThePlanAppliesToItsCounters() {
+    plans.put("p", new Plan("p", limits(1L, null, null), Set.of(), Map.of(), 1));
+    Principal caller = caller("k1", "p", null);
+    admit(caller, chat("m", "hi", null));
+    assertThat(refusal(() -> admit(caller, chat("m", "hi", null))).status()).isEqualTo(429);
+    plans.put("p", new Plan("p", limits(3L, null, null), Set.of(), Map.of(), 2));
+    // The one call made counts against the new limit too.
+    assertThat(admit(caller, chat("m", "hi", null)).headers())
+        .containsEntry("x-ratelimit-remaining-requests", "1");
+  }
+
+  @Test
+  void formatsResetsAsOpenAiDoes() {
+    assertThat(Admission.reset(Duration.ofMillis(20).toNanos())).isEqualTo("20ms");
+    assertThat(Admission.reset(Duration.ofMillis(1500).toNanos())).isEqualTo("1.5s");
+    assertThat(Admission.reset(Duration.ofSeconds(360).toNanos())).isEqualTo("6m0s");
+    assertThat(Admission.reset(Duration.ofMillis(61_250).toNanos())).isEqualTo("1m1.25s");
+  }
+}

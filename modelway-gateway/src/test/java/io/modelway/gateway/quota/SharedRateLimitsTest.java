@@ -1,0 +1,179 @@
+package io.modelway.gateway.quota;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.modelway.gateway.Stores;
+import io.modelway.gateway.TestGateway;
+import io.modelway.gateway.auth.Authenticator;
+import io.modelway.sim.SimOptions;
+import io.modelway.sim.SimServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Rate limits shared through a real Redis (a {@code redis-server} process of the test's own) by
+ * three gateways on one PostgreSQL store, and what happens when that Redis dies and comes back.
+ */
+class SharedRateLimitsTest {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static SimServer sim;
+  private static Stores.Store store;
+  private static int redisPort;
+  private static Process redis;
+  private static final List<TestGateway> gateways = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    sim = SimServer.start(SimOptions.defaults());
+    store = Stores.postgres();
+    redisPort = freePort();
+    redis = startRedis(redisPort);
+    for (int i = 0; i < 3; i++) {
+      gateways.add(TestGateway.start("""
+          backends:
+            sim: {url: "%s"}
+          models:
+            - {name: chat, backend: sim}
+          """.formatted(sim.baseUrl()), Map.of(), options -> options
+          .withDatabaseUrl(Optional.of(store.dataSource().getJdbcUrl()))
+          .withRedis(Optional.of("redis://127.0.0.1:" + redisPort), true)));
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    gateways.forEach(TestGateway::close);
+    redis.destroyForcibly();
+    store.close();
+    sim.close();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static Process startRedis(int port) {
+    try {
+      Path dir = Files.createTempDirectory("modelway-redis");
+      Process process = new ProcessBuilder("redis-server", "--port", Integer.toString(port),
+          "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString())
+          .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+          return true;
+        } catch (IOException e) {
+          return false;
+        }
+      });
+      return process;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static JsonNode ok(HttpResponse<String> response) {
+    assertThat(response.statusCode()).as(response.body()).isBetween(200, 201);
+    return JSON.readTree(response.body());
+  }
+
+  private static HttpResponse<String> admin(String method, String path, String body) {
+    return TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
+            URI.create(gateways.get(0).url(path))))
+        .header("Content-Type", "application/json")
+        .method(method, HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  /** A new tenant on a new plan of {@code rpm} calls a minute, known to every gateway; its key. */
+  private static String tenantWithLimit(int rpm) {
+    String id = "t" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    ok(admin("POST", "/admin/v1/plans", "{\"id\":\"" + id + "\",\"requests_per_minute\":" + rpm + "}"));
+    ok(admin("POST", "/admin/v1/tenants", "{\"id\":\"" + id + "\",\"plan\":\"" + id + "\"}"));
+    String key = ok(admin("POST", "/admin/v1/keys", "{\"tenant\":\"" + id + "\"}")).path("key")
+        .asString();
+    for (TestGateway gateway : gateways) { // instead of waiting for their periodic reload
+      gateway.bean(Authenticator.class).refresh();
+      gateway.bean(LivePlans.class).refresh();
+    }
+    return key;
+  }
+
+  private static CompletableFuture<HttpResponse<String>> chat(TestGateway gateway, String key) {
+    return TestGateway.client().sendAsync(HttpRequest.newBuilder(
+            URI.create(gateway.url("/v1/chat/completions")))
+        .header("Authorization", "Bearer " + key)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(
+            "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String health(TestGateway gateway) {
+    return JSON.readTree(gateway.get("/actuator/health").body())
+        .path("components").path("rateLimits").path("details").path("counters").asString();
+  }
+
+  @Test
+  void threeGatewaysTogetherAdmitExactlyTheLimit() {
+    String key = tenantWithLimit(30);
+    long[] unsharedBefore = gateways.stream()
+        .mapToLong(g -> g.bean(Counters.class).unsharedCount()).toArray();
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    for (int i = 0; i < 120; i++) {
+      calls.add(chat(gateways.get(i % 3), key));
+    }
+    List<HttpResponse<String>> answers = calls.stream().map(CompletableFuture::join).toList();
+    answers.stream().filter(a -> a.statusCode() != 200).limit(3)
+        .forEach(a -> System.out.println("REFUSED " + a.statusCode() + " " + a.body()));
+    List<Integer> statuses = answers.stream().map(HttpResponse::statusCode).toList();
+    for (int i = 0; i < gateways.size(); i++) {
+      assertThat(gateways.get(i).bean(Counters.class).unsharedCount())
+          .as("windows counted without Redis").isEqualTo(unsharedBefore[i]);
+    }
+    assertThat(statuses).containsOnly(200, 429);
+    assertThat(statuses.stream().filter(s -> s == 200).count()).isEqualTo(30);
+    assertThat(health(gateways.get(1))).isEqualTo("redis");
+  }
+
+  @Test
+  void servesOnLocalLimitsWhileRedisIsDownAndSharesAgainWhenItIsBack() throws Exception {
+    String key = tenantWithLimit(1000);
+    HttpResponse<String> first = chat(gateways.get(0), key).join();
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+
+    redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 10; i++) {
+      assertThat(chat(gateways.get(i % 3), key).join().statusCode()).isEqualTo(200);
+    }
+    assertThat(health(gateways.get(0))).isEqualTo("local (redis unreachable)");
+    String text = gateways.get(0).get("/actuator/prometheus").body();
+    assertThat(text).contains("modelway_ratelimit_shared 0.0");
+
+    redis = startRedis(redisPort);
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      assertThat(chat(gateways.get(0), key).join().statusCode()).isEqualTo(200);
+      assertThat(health(gateways.get(0))).isEqualTo("redis");
+    });
+  }
+}
