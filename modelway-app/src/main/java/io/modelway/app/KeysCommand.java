@@ -138,11 +138,7 @@ final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return TenantsCommand.Admin.run(spec, admin, () -> {
-        JsonNode key = admin.call("PATCH", "/admin/v1/keys/" + id, TenantsCommand.planBody(plan));
-        return admin.json ? key.toString() : "Key " + id + " is on plan "
-            + key.path("plan").asString("none");
-      });
+      return TenantsCommand.setPlan(spec, admin, "/admin/v1/keys/" + id, "Key " + id, plan);
     }
   }
 

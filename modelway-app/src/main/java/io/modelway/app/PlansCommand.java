@@ -51,11 +51,35 @@ final class PlansCommand implements Runnable {
         description = "Limits of one model, counted apart: MODEL=rpm:N,tpm:N,concurrent:N (repeatable).")
     Map<String, String> modelLimits = new LinkedHashMap<>();
 
+    @Option(names = "--monthly-tokens", paramLabel = "N",
+        description = "Tokens a holder may use in a calendar month (UTC).")
+    @Nullable Long monthlyTokens;
+
+    @Option(names = "--monthly-budget", paramLabel = "AMOUNT",
+        description = "Money a holder may spend in a calendar month, at the models' prices (with --currency).")
+    java.math.@Nullable BigDecimal monthlyBudget;
+
+    @Option(names = "--currency", paramLabel = "CODE", description = "The budget's currency, such as USD or CNY.")
+    @Nullable String currency;
+
+    @Option(names = "--soft", description = "Serve calls past the monthly quotas, marked, instead of refusing them.")
+    boolean soft;
+
     ObjectNode body(String id) {
       ObjectNode body = JSON.createObjectNode().put("id", id);
       put(body, "requests_per_minute", rpm);
       put(body, "tokens_per_minute", tpm);
       put(body, "max_concurrent", concurrent == null ? null : concurrent.longValue());
+      put(body, "monthly_tokens", monthlyTokens);
+      if (monthlyBudget != null) {
+        body.put("monthly_budget", monthlyBudget);
+      }
+      if (currency != null) {
+        body.put("budget_currency", currency);
+      }
+      if (soft) {
+        body.put("budget_mode", "soft");
+      }
       if (!models.isEmpty()) {
         var list = body.putArray("models");
         models.forEach(list::add);
@@ -110,10 +134,7 @@ final class PlansCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return TenantsCommand.Admin.run(spec, admin, () -> {
-        JsonNode plan = admin.call("POST", "/admin/v1/plans", limits.body(id).toString());
-        return admin.json ? plan.toString() : "Created plan " + describe(plan);
-      });
+      return save(spec, admin, "POST", "/admin/v1/plans", limits.body(id), "Created");
     }
   }
 
@@ -129,10 +150,7 @@ final class PlansCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return TenantsCommand.Admin.run(spec, admin, () -> {
-        JsonNode plan = admin.call("PUT", "/admin/v1/plans/" + id, limits.body(id).toString());
-        return admin.json ? plan.toString() : "Updated plan " + describe(plan);
-      });
+      return save(spec, admin, "PUT", "/admin/v1/plans/" + id, limits.body(id), "Updated");
     }
   }
 
@@ -177,11 +195,24 @@ final class PlansCommand implements Runnable {
     }
   }
 
+  private static int save(CommandSpec spec, AdminClient admin, String method, String path,
+      ObjectNode body, String done) {
+    return TenantsCommand.Admin.run(spec, admin, () -> {
+      JsonNode plan = admin.call(method, path, body.toString());
+      return admin.json ? plan.toString() : done + " plan " + describe(plan);
+    });
+  }
+
   private static String describe(JsonNode plan) {
     return plan.path("id").asString() + " (revision " + plan.path("revision").asLong() + "): "
         + limit(plan.path("requests_per_minute")) + " requests/min, "
         + limit(plan.path("tokens_per_minute")) + " tokens/min, "
-        + limit(plan.path("max_concurrent")) + " at once; models: " + models(plan);
+        + limit(plan.path("max_concurrent")) + " at once; a month: "
+        + limit(plan.path("monthly_tokens")) + " tokens, "
+        + (plan.path("monthly_budget").isNumber() ? plan.path("monthly_budget").decimalValue()
+            .toPlainString() + " " + plan.path("budget_currency").asString() : "-")
+        + (plan.path("budget_mode").asString("hard").equals("soft") ? " (soft)" : "")
+        + "; models: " + models(plan);
   }
 
   private static String limit(JsonNode value) {

@@ -87,17 +87,18 @@ final class TenantsCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return Admin.run(spec, admin, () -> {
-        JsonNode tenant = admin.call("PATCH", "/admin/v1/tenants/" + id, planBody(plan));
-        return admin.json ? tenant.toString() : "Tenant " + id + " is on plan "
-            + tenant.path("plan").asString("none");
-      });
+      return setPlan(spec, admin, "/admin/v1/tenants/" + id, "Tenant " + id, plan);
     }
   }
 
-  /** {@code {"plan": ...}}, with {@code none} as null. */
-  static String planBody(String plan) {
-    return "{\"plan\":" + ("none".equals(plan) ? "null" : AdminClient.quote(plan)) + "}";
+  /** Puts what {@code path} names ({@code what}) on {@code plan}, {@code none} meaning no plan. */
+  static int setPlan(CommandSpec spec, AdminClient admin, String path, String what, String plan) {
+    return Admin.run(spec, admin, () -> {
+      JsonNode changed = admin.call("PATCH", path,
+          "{\"plan\":" + ("none".equals(plan) ? "null" : AdminClient.quote(plan)) + "}");
+      return admin.json ? changed.toString()
+          : what + " is on plan " + changed.path("plan").asString("none");
+    });
   }
 
   /** Runs an admin call: prints its result, or the reason it failed (exit 1). */

@@ -98,7 +98,12 @@ class AdminCliTest {
           "--model-limit", "gpt-4o=rpm:60,concurrent:2", "--url", url);
       assertThat(created.code()).as(created.err()).isZero();
       assertThat(created.out()).contains("Created plan pro (revision 1): 600 requests/min,"
-          + " 200000 tokens/min, - at once; models: all gpt-4o[60 req/min, - tokens/min, 2 at once]");
+          + " 200000 tokens/min, - at once; a month: - tokens, -;"
+          + " models: all gpt-4o[60 req/min, - tokens/min, 2 at once]");
+      Run budget = run(env, "plans", "create", "capped", "--monthly-tokens", "1000000",
+          "--monthly-budget", "12.5", "--currency", "CNY", "--soft", "--url", url);
+      assertThat(budget.out()).as(budget.err())
+          .contains("a month: 1000000 tokens, 12.5 CNY (soft); models: all");
       Run updated = run(env, "plans", "update", "pro", "--rpm", "900", "--url", url);
       assertThat(updated.out()).contains("Updated plan pro (revision 2): 900 requests/min,"
           + " - tokens/min");

@@ -92,6 +92,17 @@ public final class OpenAiException extends RuntimeException {
         Long.toString(Math.max(1, retryAfterSeconds)), null, headers);
   }
 
+  /**
+   * 429: the call may not fit in a monthly quota or budget of the caller's (OpenAI's {@code
+   * insufficient_quota}).
+   *
+   * @param retryAfterSeconds until the quota renews, sent as {@code Retry-After}
+   */
+  public static OpenAiException quotaExceeded(String message, long retryAfterSeconds) {
+    return new OpenAiException(429, "insufficient_quota", message, null, "insufficient_quota",
+        Long.toString(Math.max(1, retryAfterSeconds)), null, Map.of());
+  }
+
   /** 413: the request body is larger than {@code limitBytes} (negative: a limit not known here). */
   public static OpenAiException bodyTooLarge(long limitBytes) {
     return new OpenAiException(

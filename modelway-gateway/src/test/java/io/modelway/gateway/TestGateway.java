@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /** A real gateway on a free port, with a real HTTP client, for tests. */
@@ -74,6 +75,19 @@ public final class TestGateway implements AutoCloseable {
     return send(authorized(HttpRequest.newBuilder(URI.create(url(path))))
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+  }
+
+  /** {@code method path} with {@code key} (none: no Authorization header) and a JSON body. */
+  public HttpResponse<String> call(String method, String path, @Nullable String key,
+      @Nullable String body) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url(path)))
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
+    if (key != null) {
+      request.header("Authorization", "Bearer " + key);
+    }
+    return send(request.build());
   }
 
   public HttpResponse<String> get(String path) {

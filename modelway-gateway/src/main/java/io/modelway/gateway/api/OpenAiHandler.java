@@ -191,8 +191,9 @@ public final class OpenAiHandler {
           return Mono.fromFuture(onRequestLoop(request,
                   admission.admit(principal, inspected, body)))
               .flatMap(ticket -> {
-                account.onEnd(r -> ticket.settle(r.promptTokens(), r.completionTokens(),
-                    r.usageReported()));
+                account.promptEstimate(ticket.estimatedPrompt());
+                account.onEnd(r -> ticket.settle(r.promptTokens() + r.completionTokens(),
+                    r.costNanos().orElse(0)));
                 ticket.headers().forEach(response::header);
                 BackendCall call = new BackendCall(endpoint,
                     inspected.withModel(body, route.upstreamModel()), inspected.stream(),

@@ -29,7 +29,10 @@ public class AuthConfiguration {
   private static final Logger log = LoggerFactory.getLogger(AuthConfiguration.class);
 
   /** How stale another replica's view of the keys may get (a revocation made elsewhere). */
-  static final Duration REFRESH = Duration.ofSeconds(5);
+  public static final Duration REFRESH = Duration.ofSeconds(5);
+
+  /** The name of the {@link #storeRefresher} bean. */
+  public static final String STORE_REFRESHER = "storeRefresher";
 
   /** Created after Flyway has migrated the store. */
   @Bean
@@ -63,11 +66,14 @@ public class AuthConfiguration {
     return new KeysAdminApi(keys, authenticator, Schedulers.boundedElastic()).routes();
   }
 
-  /** Reloads the keys every few seconds, so changes made through other replicas apply here. */
-  @Bean(destroyMethod = "shutdownNow")
-  ScheduledExecutorService keyRefresher(Authenticator authenticator) {
+  /**
+   * The thread that reloads the in-memory snapshots of the store (keys here, plans in {@code
+   * quota}) every few seconds, so changes made through other replicas apply here.
+   */
+  @Bean(name = STORE_REFRESHER, destroyMethod = "shutdownNow")
+  ScheduledExecutorService storeRefresher(Authenticator authenticator) {
     ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "key-refresh");
+      Thread t = new Thread(r, "store-refresh");
       t.setDaemon(true);
       return t;
     });

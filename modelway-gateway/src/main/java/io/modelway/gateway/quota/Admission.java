@@ -21,7 +21,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.concurrent.Executor;
+import io.modelway.gateway.usage.Price;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -42,15 +50,37 @@ import org.jspecify.annotations.Nullable;
  * admits more than its limit. Thread-safe.
  */
 public final class Admission {
+  /** Completion tokens a call without {@code max_tokens} reserves against monthly quotas. */
+  static final long DEFAULT_COMPLETION_RESERVE = 4096;
+
+  /**
+   * What a tenant or key used in a month before, from the ledger: {@code {tokens, billionths of
+   * currency}}. Blocking (JDBC): run on {@code blocking}.
+   */
+  @FunctionalInterface
+  public interface LedgerSums {
+    long[] used(boolean key, String holder, Instant since, String currency);
+  }
+
   private final Supplier<Map<String, Plan>> plans;
   private final Counters counters;
   private final TokenEstimator estimator;
+  private final Function<String, Optional<Price>> prices;
+  private final LedgerSums ledger;
+  private final Executor blocking;
+  private final Clock clock;
   private final MeterRegistry meters;
   private final ConcurrentMap<String, Counter> rejections = new ConcurrentHashMap<>();
 
-  Admission(Supplier<Map<String, Plan>> plans, Counters counters, MeterRegistry meters) {
+  Admission(Supplier<Map<String, Plan>> plans, Counters counters,
+      Function<String, Optional<Price>> prices, LedgerSums ledger, Executor blocking, Clock clock,
+      MeterRegistry meters) {
     this.plans = requireNonNull(plans, "plans");
     this.counters = requireNonNull(counters, "counters");
+    this.prices = requireNonNull(prices, "prices");
+    this.ledger = requireNonNull(ledger, "ledger");
+    this.blocking = requireNonNull(blocking, "blocking");
+    this.clock = requireNonNull(clock, "clock");
     this.meters = requireNonNull(meters, "meters");
     this.estimator = new TokenEstimator();
   }
@@ -58,8 +88,15 @@ public final class Admission {
   /** No limits: a worker's (its gateway admits the calls). */
   public static Admission unlimited(MeterRegistry meters) {
     return new Admission(Map::of, Counters.local(io.github.bucket4j.TimeMeter.SYSTEM_MILLISECONDS),
-        meters);
+        model -> Optional.empty(), (key, holder, since, currency) -> new long[2], Runnable::run,
+        Clock.systemUTC(), meters);
   }
+
+  /** A plan's monthly quota for one holder. */
+  private record QuotaRule(boolean key, String holder, String named, Quota quota) {}
+
+  /** An amount reserved against a month's counter. */
+  private record Held(String counter, long amount, boolean shared, boolean money) {}
 
   /** A limit of one holder: the key its counters go by, and how a refusal names it. */
   private record Rule(String key, String holder, Limits limits, long revision) {}
@@ -94,8 +131,10 @@ public final class Admission {
    */
   public CompletableFuture<Ticket> admit(Principal principal, InspectedRequest request,
       byte[] body) {
-    List<Rule> rules = rules(principal, request.model());
-    if (rules.isEmpty()) {
+    List<Rule> rules = new ArrayList<>(4);
+    List<QuotaRule> quotas = new ArrayList<>(2);
+    rules(principal, request.model(), rules, quotas);
+    if (rules.isEmpty() && quotas.isEmpty()) {
       return CompletableFuture.completedFuture(Ticket.NONE);
     }
     List<String> entered = new ArrayList<>();
@@ -104,7 +143,7 @@ public final class Admission {
         int max = rule.limits().maxConcurrent().getAsInt();
         if (!counters.enter(rule.key() + ":c", max)) {
           entered.forEach(counters::leave);
-          rejected(rule, "concurrent");
+          rejected(rule.key().startsWith("t:") ? "tenant" : "key", "concurrent");
           return CompletableFuture.failedFuture(OpenAiException.rateLimited("requests",
               "Too many calls at once for " + rule.holder() + ": the limit is " + max
                   + ". Wait for one to end, then retry.", 1, Map.of()));
@@ -117,18 +156,27 @@ public final class Admission {
     List<Rule> tokenRules = rules.stream()
         .filter(r -> r.limits().tokensPerMinute().isPresent()).toList();
     long maxTokens = request.maxTokens() == null ? 0 : request.maxTokens();
-    long reserved = tokenRules.isEmpty() ? 0 : estimator.promptTokens(request, body) + maxTokens;
+    long prompt = tokenRules.isEmpty() && quotas.isEmpty() ? 0
+        : estimator.promptTokens(request, body);
+    long reserved = prompt + maxTokens;
     List<Taken> calls = new ArrayList<>();
     List<Taken> tokens = new ArrayList<>();
+    List<Held> held = new ArrayList<>();
+    List<String> exceeded = new ArrayList<>();
     return take(perMinute, true, 1, calls)
         .thenCompose(ignored -> take(tokenRules, false, reserved, tokens))
+        .thenCompose(ignored -> reserve(quotas, request, prompt, held, exceeded))
         .handle((ignored, failure) -> {
           if (failure == null) {
-            return new Ticket(headers(calls, tokens, Optional.empty()), tokens, entered,
-                counters, reserved - maxTokens);
+            Map<String, String> headers = headers(calls, tokens, Optional.empty());
+            if (!exceeded.isEmpty()) {
+              headers.put("x-modelway-quota-exceeded", String.join(", ", exceeded));
+            }
+            return new Ticket(headers, tokens, entered, held, counters, prompt);
           }
           giveBack(calls);
           giveBack(tokens);
+          held.forEach(h -> counters.adjust(h.counter(), -h.amount(), h.shared()));
           entered.forEach(counters::leave);
           Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
           if (cause instanceof Refusal refusal) {
@@ -138,18 +186,17 @@ public final class Admission {
         });
   }
 
-  private List<Rule> rules(Principal principal, String model) {
+  private void rules(Principal principal, String model, List<Rule> rules,
+      List<QuotaRule> quotas) {
     Map<String, Plan> byId = plans.get();
-    List<Rule> rules = new ArrayList<>(4);
-    addRules(rules, byId, principal.tenantPlan(), "t:" + principal.tenantId(),
+    addRules(rules, quotas, byId, principal.tenantPlan(), false, principal.tenantId(),
         "tenant '" + principal.tenantId() + "'", model);
-    addRules(rules, byId, principal.plan(), "k:" + principal.keyId(),
+    addRules(rules, quotas, byId, principal.plan(), true, principal.keyId(),
         "key " + principal.keyId(), model);
-    return rules;
   }
 
-  private static void addRules(List<Rule> rules, Map<String, Plan> byId, Optional<String> planId,
-      String key, String holder, String model) {
+  private static void addRules(List<Rule> rules, List<QuotaRule> quotas, Map<String, Plan> byId,
+      Optional<String> planId, boolean isKey, String id, String holder, String model) {
     if (planId.isEmpty()) {
       return;
     }
@@ -160,7 +207,11 @@ public final class Admission {
     if (!plan.allows(model)) {
       throw OpenAiException.modelNotFound(model);
     }
+    String key = (isKey ? "k:" : "t:") + id;
     String named = holder + " (plan '" + plan.id() + "')";
+    if (plan.quota().any()) {
+      quotas.add(new QuotaRule(isKey, id, named, plan.quota()));
+    }
     String base = key + ":" + plan.id();
     if (plan.limits().any()) {
       rules.add(new Rule(base, named, plan.limits(), plan.revision()));
@@ -190,6 +241,81 @@ public final class Admission {
     return chain;
   }
 
+  /**
+   * Reserves each quota's worst case — the estimated prompt plus {@code max_tokens} (else {@value
+   * #DEFAULT_COMPLETION_RESERVE}) tokens, and their cost at the model's price — against the
+   * month's use, in order; a hard quota that cannot fit refuses the call.
+   */
+  private CompletableFuture<Void> reserve(List<QuotaRule> quotas, InspectedRequest request,
+      long prompt, List<Held> held, List<String> exceeded) {
+    long completion = request.maxTokens() == null ? DEFAULT_COMPLETION_RESERVE
+        : request.maxTokens();
+    long tokens = prompt + completion;
+    YearMonth month = YearMonth.now(clock.withZone(ZoneOffset.UTC));
+    Instant since = month.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+    Optional<Price> price = prices.apply(request.model());
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (QuotaRule rule : quotas) {
+      String base = "q:" + (rule.key() ? "k:" : "t:") + rule.holder() + ":" + month;
+      Quota quota = rule.quota();
+      if (quota.monthlyTokens().isPresent()) {
+        long limit = quota.monthlyTokens().getAsLong();
+        chain = chain.thenCompose(ignored -> hold(rule, base + ":tokens", tokens, limit, false,
+            () -> ledger.used(rule.key(), rule.holder(), since, "")[0], held, exceeded,
+            month));
+      }
+      if (quota.monthlyBudget().isPresent() && price.isPresent()) {
+        String currency = quota.currency().orElseThrow();
+        if (!price.get().currency().equals(currency)) {
+          if (quota.hard()) {
+            return CompletableFuture.failedFuture(new OpenAiException(403, "permission_error",
+                "The model '" + request.model() + "' is priced in " + price.get().currency()
+                    + ", and the budget of " + rule.named() + " is in " + currency
+                    + ": it cannot be charged. Ask an admin to price it in " + currency + ".",
+                "model", "budget_currency_mismatch"));
+          }
+          continue;
+        }
+        long cost = price.get().costNanos(prompt, 0, completion);
+        chain = chain.thenCompose(ignored -> hold(rule, base + ":" + currency, cost,
+            quota.budgetNanos(), true,
+            () -> ledger.used(rule.key(), rule.holder(), since, currency)[1], held, exceeded,
+            month));
+      }
+    }
+    return chain;
+  }
+
+  private CompletableFuture<Void> hold(QuotaRule rule, String counter, long amount, long limit,
+      boolean money, Supplier<Long> seed, List<Held> held, List<String> exceeded,
+      YearMonth month) {
+    return counters.reserve(counter, amount, limit, rule.quota().hard(),
+            () -> CompletableFuture.supplyAsync(seed, blocking))
+        .thenAccept(reserved -> {
+          if (!reserved.made()) {
+            rejected(rule.key() ? "key" : "tenant", money ? "budget" : "monthly_tokens");
+            String currency = rule.quota().currency().orElse("");
+            throw OpenAiException.quotaExceeded((money
+                ? "The monthly budget of " + rule.named() + " would be exceeded: "
+                    + Price.amount(limit).stripTrailingZeros().toPlainString() + " " + currency
+                    + ", of which " + Price.amount(reserved.usedBefore()).stripTrailingZeros()
+                    .toPlainString() + " " + currency + " is used or reserved; this call may cost"
+                    + " up to " + Price.amount(amount).stripTrailingZeros().toPlainString() + " "
+                    + currency
+                : "The monthly token quota of " + rule.named() + " would be exceeded: " + limit
+                    + " tokens, of which " + reserved.usedBefore() + " are used or reserved;"
+                    + " this call may use up to " + amount + " (prompt and max_tokens)")
+                + ". Lower max_tokens, or ask an admin to raise the plan's quota.",
+                Duration.between(clock.instant(), month.plusMonths(1).atDay(1)
+                    .atStartOfDay(ZoneOffset.UTC).toInstant()).toSeconds());
+          }
+          held.add(new Held(counter, amount, reserved.shared(), money));
+          if (reserved.usedBefore() + amount > limit) {
+            exceeded.add(rule.named() + (money ? " budget" : " monthly tokens"));
+          }
+        });
+  }
+
   private static void giveBack(List<Taken> taken) {
     taken.forEach(t -> t.bucket().addTokens(t.amount()));
   }
@@ -197,7 +323,7 @@ public final class Admission {
   private OpenAiException refused(Refusal refusal, List<Taken> calls, List<Taken> tokens) {
     boolean isCalls = refusal.calls;
     String what = isCalls ? "requests" : "tokens";
-    rejected(refusal.rule, what);
+    rejected(refusal.rule.key().startsWith("t:") ? "tenant" : "key", what);
     long waitNanos = refusal.probe.getNanosToWaitForRefill();
     String message;
     if (!isCalls && refusal.amount > refusal.limit) {
@@ -215,8 +341,7 @@ public final class Admission {
         headers(calls, tokens, Optional.of(refusal)));
   }
 
-  private void rejected(Rule rule, String limit) {
-    String holder = rule.key().startsWith("t:") ? "tenant" : "key";
+  private void rejected(String holder, String limit) {
     rejections.computeIfAbsent(holder + "/" + limit, k -> Counter.builder("modelway.ratelimit.rejected")
         .description("Calls refused by a plan's limits, by holder and limit")
         .tag("holder", holder)
@@ -283,17 +408,19 @@ public final class Admission {
    * {@link #settle} gives them back when the call ends; later calls do nothing.
    */
   public static final class Ticket {
-    static final Ticket NONE = new Ticket(Map.of(), List.of(), List.of(), null, 0);
+    static final Ticket NONE = new Ticket(Map.of(), List.of(), List.of(), List.of(), null, 0);
 
     private final Map<String, String> headers;
     private final List<Taken> tokens;
     private final List<String> entered;
+    private final List<Held> held;
     private final @Nullable Counters counters;
     private final long estimatedPrompt;
     private final AtomicBoolean settled = new AtomicBoolean();
 
     private Ticket(Map<String, String> headers, List<Taken> tokens, List<String> entered,
-        @Nullable Counters counters, long estimatedPrompt) {
+        List<Held> held, @Nullable Counters counters, long estimatedPrompt) {
+      this.held = List.copyOf(held);
       this.estimatedPrompt = estimatedPrompt;
       this.headers = Map.copyOf(headers);
       this.tokens = List.copyOf(tokens);
@@ -306,16 +433,26 @@ public final class Admission {
       return headers;
     }
 
+    /** The prompt tokens estimated at admission (0 when no limit needed them). */
+    public long estimatedPrompt() {
+      return estimatedPrompt;
+    }
+
     /**
-     * The call ended having used {@code promptTokens} (taken as the estimate when the backend did
-     * not report them) and {@code completionTokens}: the token windows are charged the difference
-     * from what was reserved, and the call's place is freed.
+     * The call ended having used {@code usedTokens} (prompt and completion) costing {@code
+     * costNanos} billionths of its price's currency: the token windows and the month's use are
+     * charged the difference from what was reserved, and the call's place is freed.
      */
-    public void settle(long promptTokens, long completionTokens, boolean promptReported) {
+    public void settle(long usedTokens, long costNanos) {
       if (this == NONE || !settled.compareAndSet(false, true)) {
         return;
       }
-      long usedTokens = (promptReported ? promptTokens : estimatedPrompt) + completionTokens;
+      for (Held h : held) {
+        long delta = (h.money() ? costNanos : usedTokens) - h.amount();
+        if (delta != 0) {
+          requireNonNull(counters).adjust(h.counter(), delta, h.shared());
+        }
+      }
       for (Taken t : tokens) {
         long more = usedTokens - t.amount();
         if (more > 0) {

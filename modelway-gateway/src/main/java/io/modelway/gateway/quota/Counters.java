@@ -18,7 +18,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,13 +54,15 @@ final class Counters {
   private final AsyncProxyManager<String> local;
   private final boolean sharing;
   private volatile @Nullable AsyncProxyManager<String> shared;
+  private volatile @Nullable MonthTally sharedMonths;
+  private final ConcurrentMap<String, AtomicLong> months = new ConcurrentHashMap<>();
   private final boolean failOpen;
   private final AtomicReference<Optional<String>> sharedError =
       new AtomicReference<>(Optional.empty());
   private final AtomicReference<Optional<String>> reported =
       new AtomicReference<>(Optional.empty());
   private final ConcurrentMap<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong unshared = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong unshared = new AtomicLong();
 
   private Counters(AsyncProxyManager<String> local, boolean sharing, boolean failOpen) {
     this.local = requireNonNull(local, "local");
@@ -127,19 +131,29 @@ final class Counters {
         .addLimit(b -> b.capacity(limit).refillIntervally(limit, WINDOW))
         .build();
     AsyncProxyManager<String> redis = shared;
+    return inRedisOrHere(redis == null ? null : () -> take(redis, key, config, revision, amount),
+        () -> take(local, key, config, revision, amount));
+  }
+
+  /**
+   * {@code inRedis} when limits are shared and Redis answers, else (or without Redis, or when it
+   * fails) {@code here} — or a 503 when failing closed. No logging: this runs on Redis's I/O
+   * threads; {@link #reportOutage} logs the changes.
+   */
+  private <T> CompletableFuture<T> inRedisOrHere(
+      @Nullable Supplier<CompletableFuture<T>> inRedis, Supplier<CompletableFuture<T>> here) {
     if (!sharing) {
-      return take(local, key, config, revision, amount);
+      return here.get();
     }
-    CompletableFuture<Took> attempt = redis == null
+    CompletableFuture<T> attempt = inRedis == null
         ? CompletableFuture.failedFuture(new IllegalStateException("not connected to Redis"))
-        : take(redis, key, config, revision, amount);
-    // No logging here: this runs on Redis's I/O threads. reportOutage() logs the changes.
+        : inRedis.get();
     return attempt
-        .thenApply(took -> {
+        .thenApply(result -> {
           if (sharedError.get().isPresent()) {
             sharedError.set(Optional.empty());
           }
-          return took;
+          return result;
         })
         .exceptionallyCompose(e -> {
           if (e instanceof OpenAiException) {
@@ -147,12 +161,7 @@ final class Counters {
           }
           sharedError.set(Optional.of((e.getCause() != null ? e.getCause() : e).toString()));
           unshared.incrementAndGet();
-          if (!failOpen) {
-            return CompletableFuture.failedFuture(new OpenAiException(503, "service_unavailable",
-                "Rate limits cannot be checked right now (their store is unreachable). Retry"
-                    + " shortly.", null, "limits_unavailable"));
-          }
-          return take(local, key, config, revision, amount);
+          return failOpen ? here.get() : CompletableFuture.failedFuture(limitsUnavailable());
         });
   }
 
@@ -175,6 +184,78 @@ final class Counters {
         .withImplicitConfigurationReplacement(revision, TokensInheritanceStrategy.ADDITIVE)
         .build(key, () -> CompletableFuture.completedFuture(config));
     return bucket.tryConsumeAndReturnRemaining(amount).thenApply(probe -> new Took(bucket, probe));
+  }
+
+  /**
+   * What a reservation against a month's allowance found.
+   *
+   * @param made whether the amount was added (always, for a soft limit)
+   * @param usedBefore what was used or reserved before this reservation
+   * @param shared whether it was made in Redis (where its settlement must go too)
+   */
+  record Reserved(boolean made, long usedBefore, boolean shared) {}
+
+  /**
+   * Adds {@code amount} to the month's use named {@code key} if it stays within {@code limit}
+   * (or whatever it comes to, when {@code hard} is false); an absent counter is first set to
+   * what {@code seed} says was used before (the ledger's sum). Atomic per key, in Redis across
+   * replicas.
+   */
+  CompletableFuture<Reserved> reserve(String key, long amount, long limit, boolean hard,
+      Supplier<CompletableFuture<Long>> seed) {
+    MonthTally redis = sharedMonths;
+    return inRedisOrHere(redis == null ? null : () -> redis.reserve(key, amount, limit, hard, seed),
+        () -> reserveLocal(key, amount, limit, hard, seed));
+  }
+
+  /** Adds {@code delta} (negative: gives back) to a month's use a reservation went to. */
+  void adjust(String key, long delta, boolean shared) {
+    MonthTally redis = sharedMonths;
+    if (shared && redis != null) {
+      redis.adjust(key, delta);
+    } else {
+      AtomicLong used = months.get(key);
+      if (used != null) {
+        used.addAndGet(delta);
+      }
+    }
+  }
+
+  private CompletableFuture<Reserved> reserveLocal(String key, long amount, long limit,
+      boolean hard, Supplier<CompletableFuture<Long>> seed) {
+    AtomicLong known = months.get(key);
+    CompletableFuture<AtomicLong> used = known != null ? CompletableFuture.completedFuture(known)
+        : seed.get().thenApply(before -> months.computeIfAbsent(key, k -> new AtomicLong(before)));
+    return used.thenApply(counter -> {
+      while (true) {
+        long before = counter.get();
+        if (hard && before + amount > limit) {
+          return new Reserved(false, before, false);
+        }
+        if (counter.compareAndSet(before, before + amount)) {
+          return new Reserved(true, before, false);
+        }
+      }
+    });
+  }
+
+  /** A month's use counted in Redis: {@code reserve} and {@code adjust} as in {@link Counters}. */
+  interface MonthTally {
+    CompletableFuture<Reserved> reserve(String key, long amount, long limit, boolean hard,
+        Supplier<CompletableFuture<Long>> seed);
+
+    void adjust(String key, long delta);
+  }
+
+  /** Redis's month counters are reachable: used from now on. */
+  void connected(MonthTally tally) {
+    sharedMonths = requireNonNull(tally, "tally");
+  }
+
+  private static OpenAiException limitsUnavailable() {
+    return new OpenAiException(503, "service_unavailable",
+        "Rate limits cannot be checked right now (their store is unreachable). Retry shortly.",
+        null, "limits_unavailable");
   }
 
   /** Takes one of {@code max} places of {@code key}; whether there was one. */

@@ -16,11 +16,12 @@ import java.util.regex.Pattern;
  * @param allowedModels the models it may call; empty means every model
  * @param modelLimits limits of one model, counted apart from the others and on top of {@code
  *     limits}
+ * @param quota what a holder may use in a calendar month
  * @param revision grows with each change of the plan; counters built from an older revision are
  *     reconfigured
  */
 public record Plan(String id, Limits limits, Set<String> allowedModels,
-    Map<String, Limits> modelLimits, long revision) {
+    Map<String, Limits> modelLimits, Quota quota, long revision) {
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
 
   public Plan {
@@ -28,10 +29,22 @@ public record Plan(String id, Limits limits, Set<String> allowedModels,
     requireNonNull(limits, "limits");
     allowedModels = Set.copyOf(requireNonNull(allowedModels, "allowedModels"));
     modelLimits = Map.copyOf(requireNonNull(modelLimits, "modelLimits"));
+    requireNonNull(quota, "quota");
     if (!validId(id)) {
       throw new IllegalArgumentException("id: '" + id + "' (expected: 1 to 64 lower-case"
           + " letters, digits, '-', '_' or '.', starting with a letter or digit)");
     }
+  }
+
+  /** A plan without monthly quotas. */
+  public Plan(String id, Limits limits, Set<String> allowedModels,
+      Map<String, Limits> modelLimits, long revision) {
+    this(id, limits, allowedModels, modelLimits, Quota.NONE, revision);
+  }
+
+  /** This plan at {@code next} revision. */
+  Plan withRevision(long next) {
+    return new Plan(id, limits, allowedModels, modelLimits, quota, next);
   }
 
   /** Whether {@code id} is a well-formed plan id. */

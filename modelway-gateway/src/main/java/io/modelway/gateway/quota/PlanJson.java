@@ -1,7 +1,9 @@
 package io.modelway.gateway.quota;
 
 import io.modelway.openai.OpenAiException;
+import java.math.BigDecimal;
 import java.util.LinkedHashMap;
+import java.util.Optional;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -22,7 +24,8 @@ final class PlanJson {
   private static final Set<String> LIMIT_FIELDS =
       Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent");
   private static final Set<String> PLAN_FIELDS = Set.of("id", "object", "requests_per_minute",
-      "tokens_per_minute", "max_concurrent", "models", "model_limits", "revision");
+      "tokens_per_minute", "max_concurrent", "models", "model_limits", "monthly_tokens",
+      "monthly_budget", "budget_currency", "budget_mode", "revision");
 
   private PlanJson() {}
 
@@ -65,7 +68,36 @@ final class PlanJson {
         perModel.put(e.getKey(), limits(e.getValue(), "model_limits." + e.getKey() + "."));
       }
     }
-    return new Plan(id, limits(json, ""), models, perModel, revision);
+    return new Plan(id, limits(json, ""), models, perModel, quota(json), revision);
+  }
+
+  private static Quota quota(JsonNode json) {
+    OptionalLong tokens = positive(json, "", "monthly_tokens", Limits.MAX);
+    JsonNode budget = json.path("monthly_budget");
+    Optional<BigDecimal> amount = Optional.empty();
+    if (!budget.isMissingNode() && !budget.isNull()) {
+      if (!budget.isNumber()) {
+        throw OpenAiException.invalidRequest("'monthly_budget' must be an amount such as 100 or"
+            + " 12.50, or null for none.", "monthly_budget");
+      }
+      amount = Optional.of(budget.decimalValue());
+    }
+    JsonNode currency = json.path("budget_currency");
+    Optional<String> code = currency.isString() ? Optional.of(currency.asString())
+        : Optional.empty();
+    JsonNode mode = json.path("budget_mode");
+    if (!mode.isMissingNode() && !mode.isNull()
+        && !(mode.isString() && Set.of("hard", "soft").contains(mode.asString()))) {
+      throw OpenAiException.invalidRequest("'budget_mode' must be hard (refuse calls that may not"
+          + " fit) or soft (serve them, marked).", "budget_mode");
+    }
+    try {
+      return new Quota(tokens, amount, code, !"soft".equals(mode.asString("hard")));
+    } catch (IllegalArgumentException e) {
+      String field = e.getMessage().substring(0, e.getMessage().indexOf(':'));
+      throw OpenAiException.invalidRequest("'" + field + "': " + e.getMessage()
+          .substring(field.length() + 2) + ".", field);
+    }
   }
 
   private static Limits limits(JsonNode json, String path) {
@@ -107,6 +139,13 @@ final class PlanJson {
     var models = node.putArray("models");
     plan.allowedModels().stream().sorted().forEach(models::add);
     node.set("model_limits", modelLimits(plan));
+    Quota quota = plan.quota();
+    node.put("monthly_tokens", quota.monthlyTokens().isPresent()
+        ? quota.monthlyTokens().getAsLong() : null);
+    node.put("monthly_budget", quota.monthlyBudget().map(BigDecimal::stripTrailingZeros)
+        .orElse(null));
+    node.put("budget_currency", quota.currency().orElse(null));
+    node.put("budget_mode", quota.any() ? (quota.hard() ? "hard" : "soft") : null);
     node.put("revision", plan.revision());
     return node;
   }

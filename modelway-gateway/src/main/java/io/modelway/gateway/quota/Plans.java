@@ -28,7 +28,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 public final class Plans {
   private static final String COLUMNS = "id, requests_per_minute, tokens_per_minute,"
-      + " max_concurrent, allowed_models, model_limits, revision";
+      + " max_concurrent, allowed_models, model_limits, monthly_tokens, monthly_budget,"
+      + " budget_currency, budget_hard, revision";
 
   private final JdbcClient jdbc;
   private final TransactionTemplate transactions;
@@ -48,11 +49,11 @@ public final class Plans {
    * @throws Refused when its id is taken
    */
   public Plan create(Plan plan, Principal actor) {
-    Plan first = new Plan(plan.id(), plan.limits(), plan.allowedModels(), plan.modelLimits(), 1);
+    Plan first = plan.withRevision(1);
     return transactions.execute(status -> {
       try {
         jdbc.sql("INSERT INTO plans (" + COLUMNS + ", created_at, updated_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .params(values(first, now(), now())).update();
       } catch (DuplicateKeyException e) {
         throw new Refused("plan '" + plan.id() + "' already exists");
@@ -70,12 +71,12 @@ public final class Plans {
   public Plan replace(Plan plan, Principal actor) {
     return transactions.execute(status -> {
       Plan old = plan(plan.id()).orElseThrow(() -> new Refused("no plan '" + plan.id() + "'"));
-      Plan next = new Plan(plan.id(), plan.limits(), plan.allowedModels(), plan.modelLimits(),
-          old.revision() + 1);
+      Plan next = plan.withRevision(old.revision() + 1);
       jdbc.sql("UPDATE plans SET requests_per_minute = ?, tokens_per_minute = ?,"
-              + " max_concurrent = ?, allowed_models = ?, model_limits = ?, revision = ?,"
+              + " max_concurrent = ?, allowed_models = ?, model_limits = ?, monthly_tokens = ?,"
+              + " monthly_budget = ?, budget_currency = ?, budget_hard = ?, revision = ?,"
               + " updated_at = ? WHERE id = ?")
-          .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 9))
+          .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 13))
           .update();
       audit.write(actor, "plan.update", plan.id(), PlanJson.write(next).toString());
       return next;
@@ -133,6 +134,9 @@ public final class Plans {
         plan.allowedModels().isEmpty() ? null
             : String.join("\n", plan.allowedModels().stream().sorted().toList()),
         plan.modelLimits().isEmpty() ? null : PlanJson.modelLimits(plan).toString(),
+        plan.quota().monthlyTokens().isPresent() ? plan.quota().monthlyTokens().getAsLong() : null,
+        plan.quota().monthlyBudget().orElse(null), plan.quota().currency().orElse(null),
+        plan.quota().any() ? plan.quota().hard() : null,
         plan.revision()};
     Object[] all = Arrays.copyOf(columns, columns.length + more.length);
     System.arraycopy(more, 0, all, columns.length, more.length);
@@ -148,9 +152,13 @@ public final class Plans {
             .set("model_limits", PlanJson.JSON.readTree(modelLimits)), 0).modelLimits();
     Set<String> allowed = models == null || models.isEmpty() ? Set.of()
         : Arrays.stream(models.split("\n")).collect(Collectors.toUnmodifiableSet());
+    Quota quota = new Quota(optionalLong(rs, "monthly_tokens"),
+        Optional.ofNullable(rs.getBigDecimal("monthly_budget")),
+        Optional.ofNullable(rs.getString("budget_currency")).map(String::trim),
+        !Boolean.FALSE.equals(rs.getObject("budget_hard", Boolean.class)));
     return new Plan(id, new Limits(optionalLong(rs, "requests_per_minute"),
         optionalLong(rs, "tokens_per_minute"), optionalInt(rs, "max_concurrent")),
-        allowed, perModel, rs.getLong("revision"));
+        allowed, perModel, quota, rs.getLong("revision"));
   }
 
   private static java.util.OptionalLong optionalLong(ResultSet rs, String column)

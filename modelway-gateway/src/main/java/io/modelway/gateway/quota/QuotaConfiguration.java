@@ -5,12 +5,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.Access;
+import io.modelway.gateway.usage.Prices;
+import io.modelway.gateway.usage.UsageLedger;
+import io.modelway.gateway.auth.AuthConfiguration;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import java.time.Clock;
-import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -31,9 +34,6 @@ import reactor.core.scheduler.Schedulers;
 @Configuration(proxyBeanMethods = false)
 public class QuotaConfiguration {
   private static final Logger log = LoggerFactory.getLogger(QuotaConfiguration.class);
-
-  /** How stale another replica's view of the plans may get. */
-  static final Duration REFRESH = Duration.ofSeconds(5);
 
   @Bean
   @DependsOnDatabaseInitialization
@@ -65,7 +65,8 @@ public class QuotaConfiguration {
   }
 
   @Bean
-  Admission admission(LivePlans plans, Counters counters, MeterRegistry meters) {
+  Admission admission(LivePlans plans, Counters counters, Prices prices, UsageLedger ledger,
+      MeterRegistry meters) {
     Gauge.builder("modelway.ratelimit.shared", counters,
             c -> c.isShared() && c.sharedError().isEmpty() ? 1 : 0)
         .description("1 while rate limits are shared through Redis, 0 while counted in this"
@@ -76,7 +77,8 @@ public class QuotaConfiguration {
         .description("Windows counted in this gateway alone (or refused) because Redis could"
             + " not be reached")
         .register(meters);
-    return new Admission(plans, counters, meters);
+    return new Admission(plans, counters, prices, ledger::used,
+        task -> Schedulers.boundedElastic().schedule(task), Clock.systemUTC(), meters);
   }
 
   /**
@@ -99,15 +101,15 @@ public class QuotaConfiguration {
     return new PlansAdminApi(plans, live, access.admin(), Schedulers.boundedElastic()).routes();
   }
 
-  /** Reloads the plans every few seconds, so changes made through other replicas apply here. */
-  @Bean(destroyMethod = "shutdownNow")
-  ScheduledExecutorService planRefresher(LivePlans plans, RedisCounters redis) {
-    ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "plan-refresh");
-      t.setDaemon(true);
-      return t;
-    });
-    refresher.scheduleWithFixedDelay(() -> {
+  /**
+   * Reloads the plans (and retries Redis) on the store's refresher thread, so changes made
+   * through other replicas apply here within {@link AuthConfiguration#REFRESH}.
+   */
+  @Bean
+  ScheduledFuture<?> planRefresh(LivePlans plans, RedisCounters redis,
+      @Qualifier(AuthConfiguration.STORE_REFRESHER) ScheduledExecutorService refresher) {
+    long every = AuthConfiguration.REFRESH.toMillis();
+    return refresher.scheduleWithFixedDelay(() -> {
       redis.tryConnect();
       try {
         plans.refresh();
@@ -115,7 +117,6 @@ public class QuotaConfiguration {
         // Keeps the last plans: the store being away must neither lift nor tighten limits.
         log.warn("Could not reload plans (keeping the last ones): {}", e.toString());
       }
-    }, REFRESH.toMillis(), REFRESH.toMillis(), TimeUnit.MILLISECONDS);
-    return refresher;
+    }, every, every, TimeUnit.MILLISECONDS);
   }
 }

@@ -12,7 +12,13 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +39,7 @@ final class RedisCounters implements AutoCloseable {
   private final @Nullable RedisClient client;
   private final Counters counters;
   private volatile @Nullable StatefulRedisConnection<String, byte[]> connection;
+  private volatile @Nullable StatefulRedisConnection<String, String> monthConnection;
   private boolean warned;
 
   private RedisCounters(@Nullable RedisClient client, Counters counters) {
@@ -79,6 +86,9 @@ final class RedisCounters implements AutoCloseable {
           .build()
           .asAsync()
           .withMapper((String key) -> PREFIX + key));
+      StatefulRedisConnection<String, String> text = client.connect(StringCodec.UTF8);
+      counters.connected(new Months(text.async()));
+      monthConnection = text;
       connection = opened;
       log.info("Rate limits are shared through Redis at {}", client.toString());
       counters.reportOutage();
@@ -93,11 +103,72 @@ final class RedisCounters implements AutoCloseable {
     }
   }
 
+  /**
+   * Months' use in Redis: one counter per holder and month, changed by a script that checks the
+   * limit and adds in one step, so replicas never add past a hard limit together. Counters are
+   * seeded from the ledger when missing and expire 40 days after their last change.
+   */
+  private static final class Months implements Counters.MonthTally {
+    private static final String RESERVE = """
+        local used = redis.call('GET', KEYS[1])
+        if not used then return {-1, 0} end
+        used = tonumber(used)
+        local amount = tonumber(ARGV[1])
+        if ARGV[3] == '1' and used + amount > tonumber(ARGV[2]) then return {0, used} end
+        redis.call('INCRBY', KEYS[1], ARGV[1])
+        redis.call('EXPIRE', KEYS[1], ARGV[4])
+        return {1, used}
+        """;
+    private static final String TTL = Long.toString(Duration.ofDays(40).toSeconds());
+
+    private final RedisAsyncCommands<String, String> redis;
+
+    Months(RedisAsyncCommands<String, String> redis) {
+      this.redis = redis;
+    }
+
+    @Override
+    public CompletableFuture<Counters.Reserved> reserve(String key, long amount, long limit,
+        boolean hard, Supplier<CompletableFuture<Long>> seed) {
+      return run(key, amount, limit, hard).thenCompose(result -> result != null
+          ? CompletableFuture.completedFuture(result)
+          : seed.get()
+              .thenCompose(before -> redis.set(PREFIX + key, Long.toString(before),
+                  SetArgs.Builder.nx().ex(Duration.ofDays(40))).toCompletableFuture())
+              .thenCompose(ignored -> run(key, amount, limit, hard))
+              .thenApply(retried -> {
+                if (retried == null) {
+                  throw new IllegalStateException("month counter " + key + " vanished");
+                }
+                return retried;
+              }));
+    }
+
+    /** The script's answer; null when the counter is missing. */
+    private CompletableFuture<Counters.@Nullable Reserved> run(String key, long amount, long limit,
+        boolean hard) {
+      return redis.<List<Long>>eval(RESERVE, ScriptOutputType.MULTI, new String[] {PREFIX + key},
+              Long.toString(amount), Long.toString(limit), hard ? "1" : "0", TTL)
+          .toCompletableFuture()
+          .thenApply(result -> result.get(0) < 0 ? null
+              : new Counters.Reserved(result.get(0) == 1, result.get(1), true));
+    }
+
+    @Override
+    public void adjust(String key, long delta) {
+      redis.incrby(PREFIX + key, delta);
+    }
+  }
+
   @Override
   public void close() {
     StatefulRedisConnection<String, byte[]> open = connection;
     if (open != null) {
       open.close();
+    }
+    StatefulRedisConnection<String, String> months = monthConnection;
+    if (months != null) {
+      months.close();
     }
     if (client != null) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));

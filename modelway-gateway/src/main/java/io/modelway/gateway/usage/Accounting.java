@@ -13,6 +13,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -24,21 +25,26 @@ public final class Accounting {
   private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
   private final @Nullable UsageSpool spool;
+  private final Function<String, Optional<Price>> prices;
   private final Clock clock;
 
-  private Accounting(@Nullable UsageSpool spool, Clock clock) {
+  private Accounting(@Nullable UsageSpool spool, Function<String, Optional<Price>> prices,
+      Clock clock) {
     this.spool = spool;
+    this.prices = prices;
     this.clock = clock;
   }
 
-  /** Accounting into {@code spool}. */
-  public static Accounting into(UsageSpool spool, Clock clock) {
-    return new Accounting(requireNonNull(spool, "spool"), requireNonNull(clock, "clock"));
+  /** Accounting into {@code spool}, each call priced by {@code prices} (by model). */
+  public static Accounting into(UsageSpool spool, Function<String, Optional<Price>> prices,
+      Clock clock) {
+    return new Accounting(requireNonNull(spool, "spool"), requireNonNull(prices, "prices"),
+        requireNonNull(clock, "clock"));
   }
 
   /** No accounting: a worker's (its gateway accounts for the calls). */
   public static Accounting none() {
-    return new Accounting(null, Clock.systemUTC());
+    return new Accounting(null, model -> Optional.empty(), Clock.systemUTC());
   }
 
   /**
@@ -71,6 +77,7 @@ public final class Accounting {
     private String model = "";
     private Optional<String> backend = Optional.empty();
     private long firstByte = -1;
+    private long promptEstimate;
     private volatile Consumer<UsageRecord> onEnd = record -> { };
 
     private Account(Principal principal, String requestId, Endpoint endpoint, Instant at,
@@ -88,6 +95,14 @@ public final class Accounting {
 
     public void backend(String name) {
       backend = Optional.of(name);
+    }
+
+    /**
+     * The prompt tokens the gateway estimated before the call: recorded when the backend does not
+     * report its own count (the record then says {@code usageReported: false}).
+     */
+    public void promptEstimate(long tokens) {
+      promptEstimate = tokens;
     }
 
     /** Runs {@code listener} with the request's record when it ends, once, however it ends. */
@@ -129,14 +144,20 @@ public final class Accounting {
         return DONE;
       }
       long now = System.nanoTime();
+      long prompt = metering.reported ? metering.promptTokens : promptEstimate;
+      long completion = metering.completion();
+      Optional<Price> price = prices.apply(model);
       UsageRecord record = new UsageRecord(newId(at), at, requestId,
           principal.tenantId(), principal.project(), principal.keyId(),
-          endpoint.path().substring(1), model, backend, status, outcome, metering.promptTokens,
-          metering.completion(), metering.cachedTokens, metering.reported,
+          endpoint.path().substring(1), model, backend, status, outcome, prompt, completion,
+          metering.cachedTokens, metering.reported,
           TimeUnit.NANOSECONDS.toMillis(now - started),
           firstByte < 0 ? OptionalLong.empty()
               : OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(firstByte - started)),
-          false, Optional.empty());
+          false, Optional.empty(),
+          price.isEmpty() ? OptionalLong.empty()
+              : OptionalLong.of(price.get().costNanos(prompt, metering.cachedTokens, completion)),
+          price.map(Price::currency));
       onEnd.accept(record);
       return spool == null ? DONE : spool.append(record);
     }

@@ -94,6 +94,11 @@ final class UsageAdminApi {
       g.writeNumberProperty("prompt_tokens", totals.promptTokens());
       g.writeNumberProperty("completion_tokens", totals.completionTokens());
       g.writeNumberProperty("cached_tokens", totals.cachedTokens());
+      g.writeName("cost");
+      g.writeStartObject();
+      totals.costNanos().forEach((currency, nanos) ->
+          g.writeNumberProperty(currency, Price.amount(nanos)));
+      g.writeEndObject();
       g.writeEndObject();
       g.writeEndObject();
     }
@@ -103,7 +108,7 @@ final class UsageAdminApi {
   static byte[] csv(List<UsageRecord> records) {
     StringBuilder out = new StringBuilder("id,at,request_id,tenant,project,key_id,endpoint,model,"
         + "backend,status,outcome,prompt_tokens,completion_tokens,cached_tokens,usage_reported,"
-        + "latency_ms,ttft_ms,cache_hit,trace_id\r\n");
+        + "latency_ms,ttft_ms,cache_hit,trace_id,cost,currency\r\n");
     for (UsageRecord r : records) {
       out.append(cell(r.id())).append(',').append(r.at()).append(',').append(cell(r.requestId()))
           .append(',').append(cell(r.tenantId())).append(',').append(cell(r.project().orElse("")))
@@ -114,6 +119,9 @@ final class UsageAdminApi {
           .append(r.usageReported()).append(',').append(r.latencyMillis()).append(',')
           .append(r.ttftMillis().isPresent() ? Long.toString(r.ttftMillis().getAsLong()) : "")
           .append(',').append(r.cacheHit()).append(',').append(cell(r.traceId().orElse("")))
+          .append(',').append(r.costNanos().isPresent()
+              ? Price.amount(r.costNanos().getAsLong()).toPlainString() : "")
+          .append(',').append(r.currency().orElse(""))
           .append("\r\n");
     }
     return out.toString().getBytes(StandardCharsets.UTF_8);

@@ -1,7 +1,15 @@
 package io.modelway.gateway.usage;
 
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.auth.Authenticator;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import java.time.Clock;
 import java.time.Duration;
 import javax.sql.DataSource;
@@ -17,6 +25,7 @@ import reactor.core.scheduler.Schedulers;
 /** Wires the usage ledger of a gateway: spool, mover, accounting, health and admin API. */
 @Configuration(proxyBeanMethods = false)
 public class UsageConfiguration {
+  private static final Logger log = LoggerFactory.getLogger(UsageConfiguration.class);
   /** How often spooled records are moved into the store. */
   static final Duration MOVE_EVERY = Duration.ofMillis(500);
 
@@ -34,8 +43,31 @@ public class UsageConfiguration {
   }
 
   @Bean
-  Accounting accounting(UsageSpool spool) {
-    return Accounting.into(spool, Clock.systemUTC());
+  @DependsOnDatabaseInitialization
+  Prices prices(DataSource dataSource, PlatformTransactionManager transactions,
+      @Qualifier(AuthConfiguration.STORE_REFRESHER) ScheduledExecutorService refresher) {
+    Prices prices = new Prices(dataSource, new TransactionTemplate(transactions),
+        Clock.systemUTC());
+    prices.refresh();
+    long every = AuthConfiguration.REFRESH.toMillis();
+    refresher.scheduleWithFixedDelay(() -> {
+      try {
+        prices.refresh();
+      } catch (RuntimeException e) {
+        log.warn("Could not reload prices (keeping the last ones): {}", e.toString());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+    return prices;
+  }
+
+  @Bean
+  Accounting accounting(UsageSpool spool, Prices prices) {
+    return Accounting.into(spool, prices, Clock.systemUTC());
+  }
+
+  @Bean
+  RouterFunction<ServerResponse> pricesAdminRoutes(Prices prices, Authenticator authenticator) {
+    return new PricesAdminApi(prices, authenticator, Schedulers.boundedElastic()).routes();
   }
 
   /**

@@ -181,8 +181,8 @@ public final class UsageLedger implements AutoCloseable {
     batches.batchUpdate("""
             INSERT INTO usage_records (id, at, request_id, tenant_id, project, key_id, endpoint,
                 model, backend, status, outcome, prompt_tokens, completion_tokens, cached_tokens,
-                usage_reported, latency_ms, ttft_ms, cache_hit, trace_id)
-            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                usage_reported, latency_ms, ttft_ms, cache_hit, trace_id, cost_nanos, currency)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
             WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)""",
         batch, batch.size(), (ps, r) -> {
           ps.setString(1, r.id());
@@ -208,7 +208,13 @@ public final class UsageLedger implements AutoCloseable {
           }
           ps.setBoolean(18, r.cacheHit());
           ps.setString(19, r.traceId().orElse(null));
-          ps.setString(20, r.id());
+          if (r.costNanos().isPresent()) {
+            ps.setLong(20, r.costNanos().getAsLong());
+          } else {
+            ps.setNull(20, java.sql.Types.BIGINT);
+          }
+          ps.setString(21, r.currency().orElse(null));
+          ps.setString(22, r.id());
         });
   }
 
@@ -272,8 +278,26 @@ public final class UsageLedger implements AutoCloseable {
   public record Filter(Optional<String> tenant, Optional<String> keyId, Optional<String> model,
       Optional<String> requestId, Optional<Instant> from, Optional<Instant> to, int limit) {}
 
-  /** Sums over the records a filter selects. */
-  public record Totals(long requests, long promptTokens, long completionTokens, long cachedTokens) {}
+  /**
+   * Sums over the records a filter selects.
+   *
+   * @param costNanos the cost by currency, in billionths
+   */
+  public record Totals(long requests, long promptTokens, long completionTokens, long cachedTokens,
+      java.util.Map<String, Long> costNanos) {}
+
+  /**
+   * What a tenant (or one key, when {@code key} is true) used from {@code since}: tokens, and
+   * the cost in billionths of {@code currency}. Blocking.
+   */
+  public long[] used(boolean key, String holder, Instant since, String currency) {
+    return jdbc.sql("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0),"
+            + " COALESCE(SUM(CASE WHEN currency = ? THEN cost_nanos ELSE 0 END), 0)"
+            + " FROM usage_records WHERE " + (key ? "key_id" : "tenant_id") + " = ? AND at >= ?")
+        .params(currency, holder, since.atOffset(ZoneOffset.UTC))
+        .query((rs, row) -> new long[] {rs.getLong(1), rs.getLong(2)})
+        .single();
+  }
 
   /** The newest records the filter selects, newest first, at most {@code filter.limit()}. */
   public List<UsageRecord> query(Filter filter) {
@@ -289,8 +313,20 @@ public final class UsageLedger implements AutoCloseable {
     return jdbc.sql("SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
             + " COALESCE(SUM(cached_tokens), 0) FROM usage_records" + where.sql)
         .params(where.params)
-        .query((rs, row) -> new Totals(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)))
+        .query((rs, row) -> new Totals(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
+            costs(where)))
         .single();
+  }
+
+  private java.util.Map<String, Long> costs(Where where) {
+    java.util.Map<String, Long> costs = new java.util.TreeMap<>();
+    jdbc.sql("SELECT currency, SUM(cost_nanos) FROM usage_records" + where.sql
+            + (where.sql.isEmpty() ? " WHERE" : " AND") + " currency IS NOT NULL GROUP BY currency")
+        .params(where.params)
+        .query(rs -> {
+          costs.put(rs.getString(1).trim(), rs.getLong(2));
+        });
+    return costs;
   }
 
   private record Where(String sql, List<Object> params) {
@@ -329,7 +365,13 @@ public final class UsageLedger implements AutoCloseable {
         rs.getString("outcome"), rs.getLong("prompt_tokens"), rs.getLong("completion_tokens"),
         rs.getLong("cached_tokens"), rs.getBoolean("usage_reported"), rs.getLong("latency_ms"),
         noTtft ? OptionalLong.empty() : OptionalLong.of(ttft), rs.getBoolean("cache_hit"),
-        Optional.ofNullable(rs.getString("trace_id")));
+        Optional.ofNullable(rs.getString("trace_id")), costNanos(rs),
+        Optional.ofNullable(rs.getString("currency")).map(String::trim));
+  }
+
+  private static OptionalLong costNanos(ResultSet rs) throws SQLException {
+    long cost = rs.getLong("cost_nanos");
+    return rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(cost);
   }
 
   @Override

@@ -18,12 +18,15 @@ import java.util.OptionalLong;
  * @param usageReported whether the tokens are the backend's own count ({@code usage}) rather
  *     than counted by the gateway from the streamed chunks
  * @param ttftMillis time to the first byte of the answer, when there was one
+ * @param costNanos what the call cost, in billionths of {@code currency}; empty when its model
+ *     has no price
  */
 public record UsageRecord(String id, Instant at, String requestId, String tenantId,
     Optional<String> project, String keyId, String endpoint, String model,
     Optional<String> backend, int status, String outcome, long promptTokens,
     long completionTokens, long cachedTokens, boolean usageReported, long latencyMillis,
-    OptionalLong ttftMillis, boolean cacheHit, Optional<String> traceId) {
+    OptionalLong ttftMillis, boolean cacheHit, Optional<String> traceId, OptionalLong costNanos,
+    Optional<String> currency) {
 
   public UsageRecord {
     requireNonNull(id, "id");
@@ -38,5 +41,10 @@ public record UsageRecord(String id, Instant at, String requestId, String tenant
     requireNonNull(outcome, "outcome");
     requireNonNull(ttftMillis, "ttftMillis");
     requireNonNull(traceId, "traceId");
+    requireNonNull(costNanos, "costNanos");
+    requireNonNull(currency, "currency");
+    if (costNanos.isPresent() != currency.isPresent()) {
+      throw new IllegalArgumentException("costNanos and currency: both or neither");
+    }
   }
 }

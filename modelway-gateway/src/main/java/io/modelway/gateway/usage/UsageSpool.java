@@ -15,10 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.BlockingQueue;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -54,7 +55,8 @@ public final class UsageSpool implements AutoCloseable {
 
   private final Path dir;
   private final boolean fsync;
-  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  /** Lock-free, so that appending never parks an event loop; the writer is woken by unpark. */
+  private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
   private final Thread writer;
   private volatile boolean closed;
   private volatile Path current;
@@ -91,6 +93,7 @@ public final class UsageSpool implements AutoCloseable {
       return written;
     }
     queue.add(new Pending(encode(record), written));
+    LockSupport.unpark(writer);
     return written;
   }
 
@@ -132,17 +135,18 @@ public final class UsageSpool implements AutoCloseable {
   private void run() {
     List<Pending> batch = new ArrayList<>();
     while (true) {
-      try {
-        Pending first = queue.take();
-        batch.add(first);
-        queue.drainTo(batch, MAX_BATCH - 1);
-        write(batch);
-      } catch (InterruptedException e) {
-        if (closed && queue.isEmpty()) {
-          return;
-        }
+      Pending next;
+      while (batch.size() < MAX_BATCH && (next = queue.poll()) != null) {
+        batch.add(next);
       }
-      batch.clear();
+      if (!batch.isEmpty()) {
+        write(batch);
+        batch.clear();
+      } else if (closed) {
+        return;
+      } else {
+        LockSupport.park(this);
+      }
     }
   }
 
@@ -176,7 +180,7 @@ public final class UsageSpool implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    writer.interrupt();
+    LockSupport.unpark(writer);
     try {
       writer.join(5_000);
       channel.close();
@@ -220,6 +224,10 @@ public final class UsageSpool implements AutoCloseable {
     }
     g.writeBooleanProperty("cache_hit", r.cacheHit());
     r.traceId().ifPresent(t -> g.writeStringProperty("trace_id", t));
+    if (r.costNanos().isPresent()) {
+      g.writeNumberProperty("cost", Price.amount(r.costNanos().getAsLong()));
+      g.writeStringProperty("currency", r.currency().orElseThrow());
+    }
     g.writeEndObject();
   }
 
@@ -233,7 +241,11 @@ public final class UsageSpool implements AutoCloseable {
         n.path("completion_tokens").asLong(), n.path("cached_tokens").asLong(),
         n.path("usage_reported").asBoolean(), n.path("latency_ms").asLong(),
         n.has("ttft_ms") ? OptionalLong.of(n.path("ttft_ms").asLong()) : OptionalLong.empty(),
-        n.path("cache_hit").asBoolean(), optional(n, "trace_id"));
+        n.path("cache_hit").asBoolean(), optional(n, "trace_id"),
+        n.hasNonNull("cost")
+            ? OptionalLong.of(n.path("cost").decimalValue().movePointRight(9).longValueExact())
+            : OptionalLong.empty(),
+        optional(n, "currency"));
   }
 
   private static Optional<String> optional(JsonNode n, String field) {

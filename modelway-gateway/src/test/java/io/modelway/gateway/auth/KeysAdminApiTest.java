@@ -50,14 +50,7 @@ class KeysAdminApiTest {
   }
 
   static HttpResponse<String> call(String method, String path, String key, String body) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(gateway.url(path)))
-        .header("Content-Type", "application/json")
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body));
-    if (key != null) {
-      request.header("Authorization", "Bearer " + key);
-    }
-    return TestGateway.send(request.build());
+    return gateway.call(method, path, key, body);
   }
 
   static JsonNode json(HttpResponse<String> response) {

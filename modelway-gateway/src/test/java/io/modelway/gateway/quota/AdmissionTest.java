@@ -9,7 +9,12 @@ import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.auth.Role;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
+import io.modelway.gateway.usage.Price;
 import io.modelway.openai.OpenAiException;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,8 +54,15 @@ class AdmissionTest {
 
   private final MovedClock clock = new MovedClock();
   private final Map<String, Plan> plans = new HashMap<>();
+  private final Map<String, Price> prices = new HashMap<>();
+  /** What the ledger says each holder used before: {tokens, billionths}. */
+  private final Map<String, long[]> ledger = new HashMap<>();
   private final Admission admission = new Admission(() -> Map.copyOf(plans),
-      Counters.local(clock), new SimpleMeterRegistry());
+      Counters.local(clock), model -> Optional.ofNullable(prices.get(model)),
+      (key, holder, since, currency) -> ledger.getOrDefault((key ? "k:" : "t:") + holder,
+          new long[2]), Runnable::run,
+      Clock.fixed(Instant.parse("2026-11-29T12:00:00Z"), ZoneOffset.UTC),
+      new SimpleMeterRegistry());
 
   private static Limits limits(Long rpm, Long tpm, Integer concurrent) {
     return new Limits(rpm == null ? OptionalLong.empty() : OptionalLong.of(rpm),
@@ -180,8 +192,8 @@ class AdmissionTest {
     admit(caller, chat("m", "hi", null));
     OpenAiException refused = refusal(() -> admit(caller, chat("m", "hi", null)));
     assertThat(refused.getMessage()).contains("Too many calls at once").contains("limit is 2");
-    a.settle(1, 1, true);
-    a.settle(1, 1, true); // once only
+    a.settle(2, 0);
+    a.settle(2, 0); // once only
     admit(caller, chat("m", "hi", null));
     assertThat(refusal(() -> admit(caller, chat("m", "hi", null))).status()).isEqualTo(429);
   }
@@ -194,10 +206,11 @@ class AdmissionTest {
     // max_tokens 100 on top.
     Admission.Ticket ticket = admit(caller, chat("gpt-4o", "hello world", 100));
     assertThat(ticket.headers()).containsEntry("x-ratelimit-remaining-tokens", "891");
-    ticket.settle(10, 20, true); // 30 used: 79 come back
+    assertThat(ticket.estimatedPrompt()).isEqualTo(9);
+    ticket.settle(30, 0); // 30 used: 79 come back
     Admission.Ticket next = admit(caller, chat("gpt-4o", "hello world", 100));
     assertThat(next.headers()).containsEntry("x-ratelimit-remaining-tokens", String.valueOf(1000 - 30 - 109));
-    next.settle(0, 500, false); // prompt not reported: the estimate (9) counts; 400 more are taken
+    next.settle(509, 0); // 400 more than reserved are taken
     Admission.Ticket third = admit(caller, chat("gpt-4o", "hello world", null));
     assertThat(third.headers()).containsEntry("x-ratelimit-remaining-tokens",
         String.valueOf(1000 - 30 - 509 - 9));
@@ -225,6 +238,110 @@ class AdmissionTest {
     // The one call made counts against the new limit too.
     assertThat(admit(caller, chat("m", "hi", null)).headers())
         .containsEntry("x-ratelimit-remaining-requests", "1");
+  }
+
+  private static Plan quotaPlan(Long tokens, String budget, boolean hard) {
+    return new Plan("q", Limits.NONE, Set.of(), Map.of(), new Quota(
+        tokens == null ? OptionalLong.empty() : OptionalLong.of(tokens),
+        Optional.ofNullable(budget).map(BigDecimal::new),
+        Optional.ofNullable(budget).map(b -> "USD"), hard), 1);
+  }
+
+  @Test
+  void aHardMonthlyQuotaRefusesACallThatMayNotFitAndSettlesWhatWasUsed() {
+    plans.put("q", quotaPlan(200L, null, true));
+    ledger.put("t:acme", new long[] {50, 0}); // used earlier this month, says the ledger
+    Principal caller = caller("k1", "q", null);
+    // "hello world": 9 prompt tokens, plus max_tokens 100: 109 reserved of the 150 left.
+    Admission.Ticket first = admit(caller, chat("m", "hello world", 100));
+    OpenAiException refused = refusal(() -> admit(caller, chat("m", "hello world", 100)));
+    assertThat(refused.status()).isEqualTo(429);
+    assertThat(refused.code()).isEqualTo("insufficient_quota");
+    assertThat(refused.getMessage()).contains("monthly token quota of tenant 'acme' (plan 'q')")
+        .contains("200 tokens, of which 159 are used or reserved");
+    // Until the month ends: 2026-12-01T00:00Z is 36 hours after the clock's noon on the 29th.
+    assertThat(refused.retryAfter()).contains(Long.toString(36 * 3600));
+    first.settle(30, 0); // 79 of the 109 come back: 80 used, 120 left
+    Admission.Ticket second = admit(caller, chat("m", "hello world", 100));
+    second.settle(109, 0);
+    assertThat(refusal(() -> admit(caller, chat("m", "hello world", 10))).getMessage())
+        .contains("of which 189 are used");
+    admit(caller, chat("m", "hello world", 2)); // 11 fit in the 11 left
+  }
+
+  @Test
+  void aCallWithoutMaxTokensReservesTheDefaultCompletion() {
+    plans.put("q", quotaPlan(Admission.DEFAULT_COMPLETION_RESERVE, null, true));
+    assertThat(refusal(() -> admit(caller("k1", "q", null), chat("m", "hi", null))).getMessage())
+        .contains("may use up to " + (Admission.DEFAULT_COMPLETION_RESERVE + 8));
+  }
+
+  @Test
+  void aBudgetReservesTheWorstCostAtTheModelsPrice() {
+    prices.put("m", new Price("m", "USD", new BigDecimal("1000"), new BigDecimal("500"),
+        new BigDecimal("2000"))); // 0.001 a prompt token, 0.002 a completion token
+    plans.put("q", quotaPlan(null, "0.5", true));
+    Principal caller = caller("k1", "q", null);
+    // 9 prompt tokens and 100 completion tokens at most: 0.209.
+    Admission.Ticket a = admit(caller, chat("m", "hello world", 100));
+    Admission.Ticket b = admit(caller, chat("m", "hello world", 100));
+    OpenAiException refused = refusal(() -> admit(caller, chat("m", "hello world", 100)));
+    assertThat(refused.getMessage()).contains("monthly budget of tenant 'acme' (plan 'q')")
+        .contains("0.5 USD, of which 0.418 USD is used or reserved")
+        .contains("may cost up to 0.209 USD");
+    a.settle(19, 29_000_000L); // it cost 0.029: 0.18 comes back
+    b.settle(19, 29_000_000L);
+    admit(caller, chat("m", "hello world", 100));
+    admit(caller, chat("m", "hello world", 100));
+  }
+
+  @Test
+  void aModelPricedInAnotherCurrencyCannotBeChargedToAHardBudget() {
+    prices.put("m", new Price("m", "CNY", BigDecimal.ONE, BigDecimal.ONE, BigDecimal.ONE));
+    plans.put("q", quotaPlan(null, "10", true));
+    OpenAiException refused = refusal(() -> admit(caller("k1", "q", null), chat("m", "hi", 5)));
+    assertThat(refused.status()).isEqualTo(403);
+    assertThat(refused.code()).isEqualTo("budget_currency_mismatch");
+  }
+
+  @Test
+  void aSoftQuotaServesTheCallAndMarksIt() {
+    plans.put("q", quotaPlan(50L, null, false));
+    Admission.Ticket ticket = admit(caller("k1", "q", null), chat("m", "hi", 100));
+    assertThat(ticket.headers()).containsEntry("x-modelway-quota-exceeded",
+        "tenant 'acme' (plan 'q') monthly tokens");
+  }
+
+  @Test
+  void aRefusedQuotaGivesBackWhatTheCallTookElsewhere() {
+    plans.put("team", new Plan("team", limits(10L, null, null), Set.of(), Map.of(),
+        new Quota(OptionalLong.of(10), Optional.empty(), Optional.empty(), true), 1));
+    Principal caller = caller("k1", "team", null);
+    refusal(() -> admit(caller, chat("m", "hello world", 100)));
+    assertThat(admit(caller, chat("m", "hi", 1)).headers())
+        .containsEntry("x-ratelimit-remaining-requests", "9");
+  }
+
+  @Test
+  void concurrentCallsNeverReserveMoreThanAHardBudget() throws Exception {
+    prices.put("m", new Price("m", "USD", new BigDecimal("1000"), BigDecimal.ZERO,
+        new BigDecimal("1000")));
+    plans.put("q", quotaPlan(null, "0.2", true)); // 0.019 a call: 10 fit
+    Principal caller = caller("k1", "q", null);
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    List<CompletableFuture<Boolean>> calls = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      calls.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          admit(caller, chat("m", "hello world", 10));
+          return true;
+        } catch (CompletionException e) {
+          return false;
+        }
+      }, pool));
+    }
+    assertThat(calls.stream().filter(CompletableFuture::join).count()).isEqualTo(10);
+    pool.shutdown();
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.modelway.gateway.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.modelway.gateway.TestGateway;
 import io.modelway.sim.SimOptions;
@@ -43,14 +44,7 @@ class RateLimitsTest {
   }
 
   static HttpResponse<String> call(String method, String path, String key, String body) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(gateway.url(path)))
-        .header("Content-Type", "application/json")
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body));
-    if (key != null) {
-      request.header("Authorization", "Bearer " + key);
-    }
-    return TestGateway.send(request.build());
+    return gateway.call(method, path, key, body);
   }
 
   static JsonNode ok(HttpResponse<String> response) {
@@ -218,6 +212,75 @@ class RateLimitsTest {
     ok(call("POST", "/admin/v1/plans", TestGateway.KEY, "{\"id\":\"twice\"}"));
     assertThat(call("POST", "/admin/v1/plans", TestGateway.KEY, "{\"id\":\"twice\"}").statusCode())
         .isEqualTo(409);
+  }
+
+  @Test
+  void aHardBudgetRefusesCallsThatMayNotFitAndTheLedgerShowsTheCost() {
+    ok(call("PUT", "/admin/v1/prices/chat", TestGateway.KEY,
+        "{\"currency\":\"USD\",\"input\":1000,\"output\":2000}"));
+    ok(call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"budget\",\"monthly_budget\":0.5,\"budget_currency\":\"USD\"}"));
+    String key = tenantOn("spender", "budget");
+    int served = 0;
+    HttpResponse<String> last;
+    do {
+      last = TestGateway.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions")))
+          .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"chat\",\"max_tokens\":16,"
+              + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}")).build());
+      served += last.statusCode() == 200 ? 1 : 0;
+    } while (last.statusCode() == 200 && served < 100);
+    assertThat(last.statusCode()).isEqualTo(429);
+    assertThat(served).isBetween(5, 40);
+    JsonNode error = JSON.readTree(last.body()).path("error");
+    assertThat(error.path("code").asString()).isEqualTo("insufficient_quota");
+    assertThat(error.path("message").asString())
+        .contains("monthly budget of tenant 'spender' (plan 'budget')");
+    int calls = served;
+    await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+      JsonNode usage = ok(call("GET", "/admin/v1/usage?tenant=spender&limit=1000", TestGateway.KEY,
+          null));
+      assertThat(usage.path("data").size()).isEqualTo(calls + 1); // and the refused call
+      java.math.BigDecimal total = usage.path("totals").path("cost").path("USD").decimalValue();
+      assertThat(total).isPositive().isLessThanOrEqualTo(new java.math.BigDecimal("0.5"));
+      JsonNode row = usage.path("data").get(1);
+      assertThat(row.path("currency").asString()).isEqualTo("USD");
+      long prompt = row.path("prompt_tokens").asLong();
+      long completion = row.path("completion_tokens").asLong();
+      assertThat(row.path("cost").decimalValue()).isEqualByComparingTo(
+          java.math.BigDecimal.valueOf(prompt * 1000 + completion * 2000, 6));
+    });
+    assertThat(ok(call("GET", "/admin/v1/prices", TestGateway.KEY, null)).path("data").get(0)
+        .path("output").decimalValue()).isEqualByComparingTo("2000");
+  }
+
+  @Test
+  void pricesNeedAPlatformAdminAndAValidBody() {
+    ok(call("POST", "/admin/v1/tenants", TestGateway.KEY, "{\"id\":\"pricing\"}"));
+    String tenantAdmin = ok(call("POST", "/admin/v1/keys", TestGateway.KEY,
+        "{\"tenant\":\"pricing\",\"role\":\"tenant_admin\"}")).path("key").asString();
+    assertThat(call("PUT", "/admin/v1/prices/other", tenantAdmin,
+        "{\"currency\":\"USD\",\"input\":1,\"output\":1}").statusCode()).isEqualTo(403);
+    assertThat(error(call("PUT", "/admin/v1/prices/other", TestGateway.KEY,
+        "{\"currency\":\"dollars\",\"input\":1,\"output\":1}"))).isEqualTo("currency");
+    assertThat(error(call("PUT", "/admin/v1/prices/other", TestGateway.KEY,
+        "{\"currency\":\"USD\",\"input\":-1,\"output\":1}"))).isEqualTo("input");
+    assertThat(error(call("PUT", "/admin/v1/prices/other", TestGateway.KEY,
+        "{\"currency\":\"USD\",\"input\":0.0000001,\"output\":1}"))).isEqualTo("input");
+    assertThat(error(call("PUT", "/admin/v1/prices/other", TestGateway.KEY,
+        "{\"currency\":\"USD\",\"input\":1}"))).isEqualTo("output");
+    ok(call("PUT", "/admin/v1/prices/openai/gpt-4o", TestGateway.KEY,
+        "{\"currency\":\"CNY\",\"input\":18,\"output\":72}"));
+    assertThat(ok(call("GET", "/admin/v1/prices", tenantAdmin, null)).toString())
+        .contains("\"model\":\"openai/gpt-4o\"", "\"currency\":\"CNY\"");
+    ok(call("DELETE", "/admin/v1/prices/openai/gpt-4o", TestGateway.KEY, null));
+    assertThat(call("DELETE", "/admin/v1/prices/openai/gpt-4o", TestGateway.KEY, null)
+        .statusCode()).isEqualTo(404);
+    assertThat(error(call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"half\",\"monthly_budget\":5}"))).isEqualTo("budget_currency");
+    assertThat(error(call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"half\",\"monthly_budget\":5,\"budget_currency\":\"USD\","
+            + "\"budget_mode\":\"maybe\"}"))).isEqualTo("budget_mode");
   }
 
   private static String error(HttpResponse<String> response) {

@@ -157,6 +157,52 @@ class SharedRateLimitsTest {
   }
 
   @Test
+  void aBudgetSharedByThreeGatewaysIsNeverOverspentAndItsCounterIsTheLedgersTotal() {
+    String id = "b" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    ok(admin("PUT", "/admin/v1/prices/chat",
+        "{\"currency\":\"USD\",\"input\":1000,\"output\":1000}")); // 0.001 a token
+    ok(admin("POST", "/admin/v1/plans", "{\"id\":\"" + id + "\",\"monthly_budget\":0.25,"
+        + "\"budget_currency\":\"USD\"}"));
+    ok(admin("POST", "/admin/v1/tenants", "{\"id\":\"" + id + "\",\"plan\":\"" + id + "\"}"));
+    String key = ok(admin("POST", "/admin/v1/keys", "{\"tenant\":\"" + id + "\"}")).path("key")
+        .asString();
+    for (TestGateway gateway : gateways) {
+      gateway.bean(Authenticator.class).refresh();
+      gateway.bean(LivePlans.class).refresh();
+      gateway.bean(io.modelway.gateway.usage.Prices.class).refresh();
+    }
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      calls.add(TestGateway.client().sendAsync(HttpRequest.newBuilder(
+              URI.create(gateways.get(i % 3).url("/v1/chat/completions")))
+          .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"chat\",\"max_tokens\":16,"
+              + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+          .build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    List<Integer> statuses = calls.stream().map(c -> c.join().statusCode()).toList();
+    assertThat(statuses).containsOnly(200, 429).contains(200, 429);
+
+    String counter = "modelway:rl:q:t:" + id + ":"
+        + java.time.YearMonth.now(java.time.ZoneOffset.UTC) + ":USD";
+    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(
+        "redis://127.0.0.1:" + redisPort);
+    try (var redisConnection = client.connect()) {
+      await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+        JsonNode usage = ok(TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
+            URI.create(gateways.get(2).url("/admin/v1/usage?limit=1000&tenant=" + id)))).build()));
+        assertThat(usage.path("data").size()).isEqualTo(100);
+        java.math.BigDecimal spent = usage.path("totals").path("cost").path("USD").decimalValue();
+        assertThat(spent).isPositive().isLessThanOrEqualTo(new java.math.BigDecimal("0.25"));
+        assertThat(redisConnection.sync().get(counter))
+            .isEqualTo(Long.toString(spent.movePointRight(9).longValueExact()));
+      });
+    } finally {
+      client.shutdown();
+    }
+  }
+
+  @Test
   void servesOnLocalLimitsWhileRedisIsDownAndSharesAgainWhenItIsBack() throws Exception {
     String key = tenantWithLimit(1000);
     HttpResponse<String> first = chat(gateways.get(0), key).join();

@@ -31,7 +31,8 @@ class UsageLedgerTest {
   private static UsageRecord record(String id, String tenant, long completion) {
     return new UsageRecord(id, Instant.parse("2026-11-22T10:00:00Z"), "req-" + id, tenant,
         Optional.empty(), "key_1", "chat/completions", "chat", Optional.of("sim"), 200,
-        "completed", 10, completion, 0, true, 42, OptionalLong.of(7), false, Optional.empty());
+        "completed", 10, completion, 0, true, 42, OptionalLong.of(7), false, Optional.empty(),
+        OptionalLong.of(1_500_000_000L + completion), Optional.of("USD"));
   }
 
   private static UsageLedger.Filter all(Optional<String> tenant) {
