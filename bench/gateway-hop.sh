@@ -6,6 +6,14 @@
 #   b  an nginx reverse proxy (keepalive upstream) -> a   (the practical floor of a hop)
 #   c  Modelway (`modelway up`) -> a                     (the hop being measured)
 #   d  `modelway sim` alone                              (what the simulator can carry)
+#   e  Modelway -> a, the calls of a member key held to every governance stage: its tenant's plan
+#      and its own (requests and tokens per minute, calls at once, a per-model limit, monthly
+#      tokens and budget reserved and settled), a price on the model, the ledger costing each
+#      row; counters in the process, store in H2 (the embedded default)
+#   f  as e, with the counters in Redis (127.0.0.1:6379) and the store in PostgreSQL
+#      (127.0.0.1:5432, a database made for the run and dropped after)
+# c against e and f is the cost of limits, quotas and prices on a gateway that authenticates and
+# meters every call anyway (c's admin key has no plan, so its Admit stage has nothing to do).
 # Runs are interleaved, a b c d a b c d ..., ROUNDS times per connection count, because this
 # shared machine drifts between runs; the report gives the median of the rounds.
 #
@@ -20,8 +28,8 @@
 #   WARMUP [30]          seconds of discarded load on each JVM before measuring (nginx: 2 s);
 #                        10 s left the gateway still JIT-compiling in the first smoke runs
 #   PAUSE [1]            seconds of idle between runs
-#   TARGETS ["a b c d"]  which targets to run, in this order
-#   BASE_PORT [18080]    ports BASE_PORT+1..+4 are used for a, b, c, d
+#   TARGETS ["a b c d"]  which targets to run, in this order (e and f on request: "c e f")
+#   BASE_PORT [18080]    ports BASE_PORT+1..+6 are used for a, b, c, d, e, f
 #   NGINX_WORKERS [auto] worker_processes of each nginx instance
 #   JAVA_OPTS []         extra JVM flags for the gateway and the sim
 #   JAR [modelway-app/target/modelway.jar]
@@ -56,6 +64,9 @@ UP_PORT=$((BASE_PORT + 1))
 PROXY_PORT=$((BASE_PORT + 2))
 MW_PORT=$((BASE_PORT + 3))
 SIM_PORT=$((BASE_PORT + 4))
+GOV_PORT=$((BASE_PORT + 5))
+SHARED_PORT=$((BASE_PORT + 6))
+BENCH_DB=modelway_bench_$$
 LUA=$HERE/chat.lua
 CANNED=$HERE/canned-chat-completion.json
 # The same request chat.lua sends, for the pre-flight check with curl.
@@ -72,7 +83,7 @@ for c in $CONNECTIONS; do
   ((c >= THREADS)) || die "each connection count must be >= THREADS ($THREADS), not $c"
 done
 for t in $TARGETS; do
-  [[ $t =~ ^[abcd]$ ]] || die "TARGETS holds a, b, c and/or d, not '$t'"
+  [[ $t =~ ^[abcdef]$ ]] || die "TARGETS holds a, b, c, d, e and/or f, not '$t'"
 done
 ((DURATION > 0 && ROUNDS > 0)) || die "DURATION and ROUNDS must be > 0"
 
@@ -115,6 +126,7 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Processes and cleanup
 
 TMP=""
+DB_MADE=0
 WRK_PID=""
 JAVA_PIDS=()
 NGINX_DIRS=()
@@ -150,6 +162,9 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   [[ -n $TMP && -d $TMP ]] && rm -rf "$TMP"
+  if ((DB_MADE)); then
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >&2 || true
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -271,14 +286,19 @@ NAME[a]="a: nginx canned (direct)"
 NAME[b]="b: nginx proxy -> a"
 NAME[c]="c: Modelway -> a"
 NAME[d]="d: modelway sim (direct)"
+NAME[e]="e: Modelway, governed key -> a"
+NAME[f]="f: as e, Redis + PostgreSQL -> a"
 URL[a]="http://127.0.0.1:$UP_PORT/v1/chat/completions"
 URL[b]="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
 URL[c]="http://127.0.0.1:$MW_PORT/v1/chat/completions"
 URL[d]="http://127.0.0.1:$SIM_PORT/v1/chat/completions"
+URL[e]="http://127.0.0.1:$GOV_PORT/v1/chat/completions"
+URL[f]="http://127.0.0.1:$SHARED_PORT/v1/chat/completions"
+declare -A KEY  # target -> the key chat.lua sends (default: the admin key)
 
-run_wrk() { # url connections seconds outfile
+run_wrk() { # url connections seconds outfile [key]
   # In the background, so that a TERM to this script interrupts `wait` and cleans up at once.
-  wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$WRK_TIMEOUT" --latency -s "$LUA" "$1" >"$4" 2>&1 &
+  MODELWAY_ADMIN_KEY=${5:-$MODELWAY_ADMIN_KEY} wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$WRK_TIMEOUT" --latency -s "$LUA" "$1" >"$4" 2>&1 &
   WRK_PID=$!
   local rc=0
   wait "$WRK_PID" || rc=$?
@@ -322,12 +342,12 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if
 ensure_tools
 STALE_JAR=0
 needs_jar=0
-[[ " $TARGETS " == *" c "* || " $TARGETS " == *" d "* ]] && needs_jar=1
+[[ $TARGETS == *[cdef]* ]] && needs_jar=1
 ((needs_jar)) && ensure_jar
 [[ -f $LUA && -f $CANNED ]] || die "chat.lua or canned-chat-completion.json missing next to the script"
 
-for p in "$UP_PORT" "$PROXY_PORT" "$MW_PORT" "$SIM_PORT"; do
-  port_in_use "$p" && die "port 127.0.0.1:$p is in use (set BASE_PORT to move all four)"
+for p in "$UP_PORT" "$PROXY_PORT" "$MW_PORT" "$SIM_PORT" "$GOV_PORT" "$SHARED_PORT"; do
+  port_in_use "$p" && die "port 127.0.0.1:$p is in use (set BASE_PORT to move all six)"
 done
 
 mkdir -p "$RESULTS_DIR"
@@ -360,6 +380,44 @@ if [[ " $TARGETS " == *" c "* ]]; then
   post_ok "${URL[c]}" || die "Modelway answered the pre-flight request wrongly: $(curl -sS \
     -H 'Content-Type: application/json' --data-binary "$BODY" "${URL[c]}" 2>&1 | head -c 500)"
 fi
+admin_call() { # port method path json -> the answer, or die
+  curl -fsS --max-time 10 -X "$2" -H "Authorization: Bearer $MODELWAY_ADMIN_KEY" \
+    -H 'Content-Type: application/json' --data-binary "$4" "http://127.0.0.1:$1$3" \
+    || die "admin call $2 $3 on port $1 failed"
+}
+
+start_governed() { # target port extra-args... -> KEY[target]
+  local t=$1 port=$2
+  shift 2
+  start_java "Modelway gateway ($t)" "$RESULTS_DIR/modelway-$t.log" up --host 127.0.0.1 --port "$port" \
+    --data-dir "$TMP/data-$t" --upstream "canned=http://127.0.0.1:$UP_PORT/v1" "$@"
+  PIDS[$t]=${JAVA_PIDS[-1]}
+  MW_PORT=$port wait_until "Modelway ($t) health" 120 "${PIDS[$t]}" health_up
+  # Limits far above what the run can reach, so every stage works and none refuses.
+  admin_call "$port" PUT /admin/v1/prices/canned/gpt-4o-mini \
+    '{"currency":"USD","input":0.15,"cached_input":0.075,"output":0.6}' >/dev/null
+  admin_call "$port" POST /admin/v1/plans '{"id":"bench","requests_per_minute":1000000000,
+    "tokens_per_minute":1000000000000,"max_concurrent":100000,"monthly_tokens":1000000000000,
+    "monthly_budget":9000000,"budget_currency":"USD",
+    "model_limits":{"canned/gpt-4o-mini":{"requests_per_minute":1000000000}}}' >/dev/null
+  admin_call "$port" POST /admin/v1/tenants '{"id":"bench","plan":"bench"}' >/dev/null
+  KEY[$t]=$(admin_call "$port" POST /admin/v1/keys '{"tenant":"bench","plan":"bench"}' \
+    | sed -n 's/.*"key":"\(mw-[A-Za-z0-9]*\)".*/\1/p')
+  [[ -n ${KEY[$t]} ]] || die "no key issued on port $port"
+  MODELWAY_ADMIN_KEY=${KEY[$t]} post_ok "${URL[$t]}" || die "Modelway ($t) refused the governed key's pre-flight call"
+}
+
+if [[ " $TARGETS " == *" e "* ]]; then
+  start_governed e "$GOV_PORT"
+fi
+if [[ " $TARGETS " == *" f "* ]]; then
+  redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || die "f needs Redis on 127.0.0.1:6379"
+  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $BENCH_DB" >&2 \
+    || die "f needs PostgreSQL on 127.0.0.1:5432 (user postgres)"
+  DB_MADE=1
+  MODELWAY_DATABASE_USER=postgres start_governed f "$SHARED_PORT" \
+    --redis-url redis://127.0.0.1:6379 --database-url "jdbc:postgresql://127.0.0.1:5432/$BENCH_DB"
+fi
 if [[ " $TARGETS " == *" d "* ]]; then
   start_java "modelway sim" "$RESULTS_DIR/sim.log" sim --host 127.0.0.1 --port "$SIM_PORT"
   PIDS[d]=${JAVA_PIDS[-1]}
@@ -373,7 +431,7 @@ for t in $TARGETS; do
   [[ $t == a || $t == b ]] && secs=$((WARMUP < 2 ? WARMUP : 2))
   ((secs > 0)) || continue
   log "warm-up ${NAME[$t]}: ${secs}s at $max_conn connections (discarded)"
-  run_wrk "${URL[$t]}" "$max_conn" "$secs" "$RESULTS_DIR/warmup-$t.txt"
+  run_wrk "${URL[$t]}" "$max_conn" "$secs" "$RESULTS_DIR/warmup-$t.txt" "${KEY[$t]:-}"
 done
 
 FAILED=0
@@ -384,7 +442,7 @@ for c in $CONNECTIONS; do
       out=$RESULTS_DIR/c$c-r$r-$t.txt
       read -r -a pids <<<"$(target_pids "$t")"
       ticks0=$(cpu_ticks "${pids[@]}")
-      run_wrk "${URL[$t]}" "$c" "$DURATION" "$out"
+      run_wrk "${URL[$t]}" "$c" "$DURATION" "$out" "${KEY[$t]:-}"
       ticks1=$(cpu_ticks "${pids[@]}")
       alive "$t" || die "${NAME[$t]}: its server process died during $out (see the logs in $RESULTS_DIR)"
       rps=$(field "$out" REQ rps)
@@ -467,6 +525,14 @@ report() {
       fi
       echo "- server CPU per request c/b (Modelway JVM / nginx proxy): **$(ratio "$(stat "$c" c cpu_us_per_req)" "$(stat "$c" b cpu_us_per_req)")**"
     fi
+    local g
+    for g in e f; do
+      if has c && has $g; then
+        local gt
+        gt=$(ratio "$(stat "$c" $g rps)" "$(stat "$c" c rps)")
+        echo "- throughput $g/c (${NAME[$g]#*: } / Modelway, admin key without a plan): **$gt**$([[ $g == e ]] && awk -v r="$gt" 'BEGIN { print (r != "nan" && r >= 0.85) ? " (target: governance costs <= 15%, so >= 0.85: PASS)" : " (target: governance costs <= 15%, so >= 0.85: FAIL)" }'); p99 $g/c: **$(ratio "$(stat "$c" $g p99_us)" "$(stat "$c" c p99_us)")**; server CPU per request $g/c: **$(ratio "$(stat "$c" $g cpu_us_per_req)" "$(stat "$c" c cpu_us_per_req)")**"
+      fi
+    done
     if has a && has b && has c; then
       local a50 b50 c50
       a50=$(stat "$c" a p50_us); b50=$(stat "$c" b p50_us); c50=$(stat "$c" c p50_us)
@@ -486,7 +552,7 @@ report() {
     echo
     echo "$(basename "$f"): $(wc -l <"$f") lines (level warn and above)"
   done
-  for f in "$RESULTS_DIR/modelway.log" "$RESULTS_DIR/sim.log"; do
+  for f in "$RESULTS_DIR/modelway.log" "$RESULTS_DIR/modelway-e.log" "$RESULTS_DIR/modelway-f.log" "$RESULTS_DIR/sim.log"; do
     [[ -f $f ]] || continue
     local n
     n=$(grep -cE '\b(WARN|ERROR)\b|Exception' "$f" || true)

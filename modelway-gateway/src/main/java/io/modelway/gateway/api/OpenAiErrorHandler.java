@@ -4,6 +4,7 @@ import io.modelway.openai.OpenAiException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
@@ -46,10 +47,26 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
       headers.set(OpenAiHandler.REQUEST_ID, requestId);
     }
     error.retryAfter().ifPresent(value -> headers.set(HttpHeaders.RETRY_AFTER, value));
+    error.headers().forEach(headers::set);
     headers.setContentType(MediaType.APPLICATION_JSON);
     response.setStatusCode(HttpStatusCode.valueOf(error.status()));
-    return response.writeWith(Mono.just(response.bufferFactory().wrap(error.toJson())));
+    Mono<Void> answer = response.writeWith(Mono.just(response.bufferFactory().wrap(error.toJson())));
+    // A call refused before its body was read (403 on a POST, say) leaves the body unread, and
+    // Reactor Netty then never starts the next request on that keep-alive connection: read the
+    // body away first (a body already read, or too large, is left as it is).
+    return error.status() == 413 ? answer : request.getBody()
+        .takeWhile(buffer -> {
+          DataBufferUtils.release(buffer);
+          return true;
+        })
+        .take(MAX_DISCARDED_BUFFERS)
+        .then()
+        .onErrorResume(e -> Mono.empty())
+        .then(answer);
   }
+
+  /** The most buffers of an unread body read away before answering an error (about 10 MB). */
+  private static final int MAX_DISCARDED_BUFFERS = 10_000;
 
   /**
    * The OpenAI error that {@code failure} of a call to {@code method path} is answered with.

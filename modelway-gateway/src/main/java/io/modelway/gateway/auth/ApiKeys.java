@@ -228,12 +228,12 @@ public final class ApiKeys {
     return all;
   }
 
-  /** Each tenant's plan, for the tenants that have one. */
-  public java.util.Map<String, String> tenantPlans() {
-    java.util.Map<String, String> plans = new java.util.HashMap<>();
-    jdbc.sql("SELECT id, plan_id FROM tenants WHERE plan_id IS NOT NULL")
+  /** Every tenant, with its plan if it has one. */
+  public java.util.Map<String, Optional<String>> tenantPlans() {
+    java.util.Map<String, Optional<String>> plans = new java.util.HashMap<>();
+    jdbc.sql("SELECT id, plan_id FROM tenants")
         .query(rs -> {
-          plans.put(rs.getString(1), rs.getString(2));
+          plans.put(rs.getString(1), Optional.ofNullable(rs.getString(2)));
         });
     return plans;
   }

@@ -1,6 +1,7 @@
 package io.modelway.gateway.auth;
 
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.catalog.LiveCatalog;
 import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
@@ -42,7 +43,7 @@ public class AuthConfiguration {
   }
 
   @Bean
-  Authenticator authenticator(ApiKeys keys, GatewayOptions options) {
+  Authenticator authenticator(ApiKeys keys, GatewayOptions options, LiveCatalog catalog) {
     Optional<String> envKey = Optional.ofNullable(
         options.environment().apply(SharedSecret.ADMIN_KEY_ENV)).filter(k -> !k.isBlank());
     if (envKey.isEmpty() && options.role() == GatewayOptions.Role.ALL_IN_ONE) {
@@ -50,7 +51,10 @@ public class AuthConfiguration {
     } else if (envKey.isEmpty() && !keys.hasPlatformAdminKey()) {
       log.warn("No admin key: set {} to administer this gateway", SharedSecret.ADMIN_KEY_ENV);
     }
-    Authenticator authenticator = new Authenticator(keys::byHash, keys::tenantPlans, envKey,
+    JwtVerifier jwt = new JwtVerifier(
+        () -> Optional.ofNullable(catalog.current().config().auth().jwt()),
+        task -> Schedulers.boundedElastic().schedule(task), Clock.systemUTC());
+    Authenticator authenticator = new Authenticator(keys::byHash, keys::tenantPlans, jwt, envKey,
         Clock.systemUTC());
     authenticator.refresh();
     return authenticator;

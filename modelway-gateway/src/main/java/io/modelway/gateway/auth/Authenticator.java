@@ -2,6 +2,7 @@ package io.modelway.gateway.auth;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.openai.OpenAiException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -25,32 +26,37 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Authenticator implements Authentication {
   private final Supplier<Map<String, ApiKey>> loader;
-  private final Supplier<Map<String, String>> tenantPlanLoader;
+  private final Supplier<Map<String, Optional<String>>> tenantLoader;
+  private final JwtVerifier jwt;
   private final Optional<byte[]> envAdminKey;
   private final Clock clock;
   private volatile Map<String, ApiKey> byHash = Map.of();
-  private volatile Map<String, String> tenantPlans = Map.of();
+  private volatile Map<String, Optional<String>> tenants = Map.of();
 
   /**
    * @param loader reads every key by the SHA-256 of its secret (blocking)
-   * @param tenantPlans reads each tenant's plan, for tenants that have one (blocking)
+   * @param tenants reads every tenant with its plan, if it has one (blocking)
+   * @param jwt verifies bearer JWTs, when the config accepts them
    * @param envAdminKey the value of {@code MODELWAY_ADMIN_KEY}, if set
    */
   public Authenticator(Supplier<Map<String, ApiKey>> loader,
-      Supplier<Map<String, String>> tenantPlans, Optional<String> envAdminKey, Clock clock) {
+      Supplier<Map<String, Optional<String>>> tenants, JwtVerifier jwt,
+      Optional<String> envAdminKey, Clock clock) {
     this.loader = requireNonNull(loader, "loader");
-    this.tenantPlanLoader = requireNonNull(tenantPlans, "tenantPlans");
+    this.tenantLoader = requireNonNull(tenants, "tenants");
+    this.jwt = requireNonNull(jwt, "jwt");
     this.envAdminKey = requireNonNull(envAdminKey, "envAdminKey")
         .filter(k -> !k.isBlank())
         .map(k -> k.strip().getBytes(StandardCharsets.UTF_8));
     this.clock = requireNonNull(clock, "clock");
   }
 
-  /** Reloads the snapshot of keys and tenants' plans; blocking. */
+  /** Reloads the snapshot of keys and tenants (and the JWT issuer's keys when due); blocking. */
   public void refresh() {
-    Map<String, String> plans = Map.copyOf(tenantPlanLoader.get());
+    Map<String, Optional<String>> all = Map.copyOf(tenantLoader.get());
     byHash = Map.copyOf(loader.get());
-    tenantPlans = plans;
+    tenants = all;
+    jwt.refresh();
   }
 
   /**
@@ -70,6 +76,9 @@ public final class Authenticator implements Authentication {
           Role.PLATFORM_ADMIN, Set.of(), Optional.empty(),
         Optional.empty());
     }
+    if (jwt.enabled() && JwtVerifier.looksLikeJwt(secret)) {
+      return fromJwt(jwt.verify(secret));
+    }
     ApiKey key = byHash.get(KeySecrets.sha256(secret));
     if (key == null) {
       throw new OpenAiException(401, "invalid_request_error", "Incorrect API key provided: "
@@ -84,7 +93,39 @@ public final class Authenticator implements Authentication {
       throw new OpenAiException(401, "invalid_request_error", "API key " + key.prefix()
           + "… expired at " + key.expiresAt().orElseThrow() + ".", null, "invalid_api_key");
     }
-    return Principal.of(key, Optional.ofNullable(tenantPlans.get(key.tenantId())));
+    return Principal.of(key, tenants.getOrDefault(key.tenantId(), Optional.empty()));
+  }
+
+  /** The caller a verified JWT names: its tenant (which must exist), role and project. */
+  private Principal fromJwt(org.springframework.security.oauth2.jwt.Jwt token) {
+    ModelwayConfig.Jwt claims = jwt.settings();
+    String tenant = token.getClaimAsString(claims.tenantClaim());
+    if (tenant == null || tenant.isBlank()) {
+      throw refused("it has no '" + claims.tenantClaim() + "' claim naming a tenant");
+    }
+    Optional<String> plan = tenants.get(tenant);
+    if (plan == null) {
+      throw refused("its tenant '" + tenant + "' does not exist here");
+    }
+    Role role = Role.MEMBER;
+    Object value = token.getClaims().get(claims.roleClaim());
+    for (Object item : value instanceof java.util.Collection<?> c ? c : java.util.Collections.singleton(value)) {
+      for (Role r : Role.values()) {
+        if (r.label().equals(item) && r.atLeast(role)) {
+          role = r;
+        }
+      }
+    }
+    String subject = token.getSubject() == null ? "" : token.getSubject();
+    return new Principal(tenant, "jwt:" + subject,
+        Optional.ofNullable(token.getClaimAsString(claims.projectClaim()))
+            .filter(p -> !p.isBlank()),
+        role, Set.of(), Optional.empty(), plan);
+  }
+
+  private static OpenAiException refused(String why) {
+    return new OpenAiException(401, "invalid_request_error", "The bearer token was refused: "
+        + why + ".", null, "invalid_token");
   }
 
   private static String masked(String secret) {

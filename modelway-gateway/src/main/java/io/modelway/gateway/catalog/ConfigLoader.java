@@ -85,7 +85,7 @@ public final class ConfigLoader {
         throw new ConfigException("--upstream " + name + ": " + e.getMessage());
       }
     }
-    return new ModelwayConfig(config.gateway(), backends, config.models());
+    return new ModelwayConfig(config.gateway(), backends, config.models(), config.auth());
   }
 
   private static String describe(BindException e) {

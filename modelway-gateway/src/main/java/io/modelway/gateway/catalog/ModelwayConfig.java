@@ -22,11 +22,13 @@ import org.springframework.util.unit.DataSize;
  * @param gateway settings of the gateway itself
  * @param backends OpenAI-compatible servers, by name
  * @param models the public model names clients send, each routed to a backend
+ * @param auth how callers may authenticate besides API keys
  */
 public record ModelwayConfig(
     @DefaultValue Gateway gateway,
     @DefaultValue Map<String, Backend> backends,
-    @DefaultValue List<Model> models) {
+    @DefaultValue List<Model> models,
+    @DefaultValue Auth auth) {
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
 
@@ -34,6 +36,7 @@ public record ModelwayConfig(
     requireNonNull(gateway, "gateway");
     backends = Map.copyOf(requireNonNull(backends, "backends"));
     models = List.copyOf(requireNonNull(models, "models"));
+    requireNonNull(auth, "auth");
     for (String name : backends.keySet()) {
       if (!NAME.matcher(name).matches()) {
         throw new IllegalArgumentException("backends." + name
@@ -64,7 +67,58 @@ public record ModelwayConfig(
 
   /** An empty config: no backends, no models, default settings. */
   public static ModelwayConfig empty() {
-    return new ModelwayConfig(Gateway.DEFAULT, Map.of(), List.of());
+    return new ModelwayConfig(Gateway.DEFAULT, Map.of(), List.of(), Auth.NONE);
+  }
+
+  /**
+   * Ways to authenticate besides Modelway's API keys.
+   *
+   * @param jwt bearer JWTs from an OIDC issuer; none: keys only
+   */
+  public record Auth(@Nullable Jwt jwt) {
+    public static final Auth NONE = new Auth(null);
+  }
+
+  /**
+   * Bearer JWTs from an OIDC issuer (Keycloak, Auth0, Okta, Entra ID…), accepted wherever an API
+   * key is: signed by a key of the issuer's JWKS, not expired, from {@code issuer} (and for
+   * {@code audience}, when set). The caller is the tenant named by the {@code tenantClaim}
+   * claim, with the role in {@code roleClaim}.
+   *
+   * @param issuer the {@code iss} tokens must carry, such as {@code https://idp.example.com/realms/acme}
+   * @param jwksUrl where the issuer publishes its signing keys (JWKS), reloaded every 5 minutes
+   *     and when a token names a key not seen yet
+   * @param audience the {@code aud} tokens must include; none: not checked
+   * @param tenantClaim the claim holding the caller's tenant id (default {@code tenant})
+   * @param roleClaim the claim holding its role, {@code member}, {@code tenant_admin} or {@code
+   *     platform_admin} (default {@code role}; without the claim: member)
+   * @param projectClaim the claim holding a project inside the tenant, if any (default {@code
+   *     project})
+   */
+  public record Jwt(
+      String issuer,
+      URI jwksUrl,
+      @Nullable String audience,
+      @DefaultValue("tenant") String tenantClaim,
+      @DefaultValue("role") String roleClaim,
+      @DefaultValue("project") String projectClaim) {
+    public Jwt {
+      if (issuer == null || issuer.isBlank()) {
+        throw new IllegalArgumentException("issuer: missing (expected: the iss of the tokens,"
+            + " such as https://idp.example.com/realms/acme)");
+      }
+      if (jwksUrl == null || !("http".equals(jwksUrl.getScheme())
+          || "https".equals(jwksUrl.getScheme())) || jwksUrl.getHost() == null) {
+        throw new IllegalArgumentException("jwks-url: '" + jwksUrl
+            + "' (expected: the issuer's JWKS URL, such as https://idp.example.com/certs)");
+      }
+      for (String claim : new String[] {tenantClaim, roleClaim, projectClaim}) {
+        if (claim == null || claim.isBlank()) {
+          throw new IllegalArgumentException("tenant-claim, role-claim, project-claim: ''"
+              + " (expected: a claim name)");
+        }
+      }
+    }
   }
 
   /**

@@ -92,6 +92,11 @@ public final class Admission {
         Clock.systemUTC(), meters);
   }
 
+  /** The prompt tokens {@code body} will use, estimated as for the token limits. */
+  public long estimatePrompt(InspectedRequest request, byte[] body) {
+    return estimator.promptTokens(request, body);
+  }
+
   /** A plan's monthly quota for one holder. */
   private record QuotaRule(boolean key, String holder, String named, Quota quota) {}
 

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -77,7 +78,7 @@ public final class Accounting {
     private String model = "";
     private Optional<String> backend = Optional.empty();
     private long firstByte = -1;
-    private long promptEstimate;
+    private LongSupplier promptEstimate = () -> 0;
     private volatile Consumer<UsageRecord> onEnd = record -> { };
 
     private Account(Principal principal, String requestId, Endpoint endpoint, Instant at,
@@ -98,11 +99,12 @@ public final class Accounting {
     }
 
     /**
-     * The prompt tokens the gateway estimated before the call: recorded when the backend does not
-     * report its own count (the record then says {@code usageReported: false}).
+     * The gateway's estimate of the prompt tokens, asked for only when the backend does not report
+     * its own count (a stream without a usage chunk, one cut short): the record then carries it,
+     * marked {@code usageReported: false}.
      */
-    public void promptEstimate(long tokens) {
-      promptEstimate = tokens;
+    public void promptEstimate(LongSupplier tokens) {
+      promptEstimate = requireNonNull(tokens, "tokens");
     }
 
     /** Runs {@code listener} with the request's record when it ends, once, however it ends. */
@@ -144,7 +146,7 @@ public final class Accounting {
         return DONE;
       }
       long now = System.nanoTime();
-      long prompt = metering.reported ? metering.promptTokens : promptEstimate;
+      long prompt = metering.reported ? metering.promptTokens : promptEstimate.getAsLong();
       long completion = metering.completion();
       Optional<Price> price = prices.apply(model);
       UsageRecord record = new UsageRecord(newId(at), at, requestId,

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class AuthenticatorTest {
   private static final Instant NOW = Instant.parse("2026-11-22T10:00:00Z");
   private final Map<String, ApiKey> store = new HashMap<>();
-  private final Authenticator auth = new Authenticator(() -> store, Map::of, Optional.of("env-admin-secret"),
+  private final Authenticator auth = new Authenticator(() -> store, Map::of, JwtVerifier.none(), Optional.of("env-admin-secret"),
       Clock.fixed(NOW, ZoneOffset.UTC));
 
   private String add(String id, Optional<Instant> expires, Optional<Instant> revoked) {
