@@ -397,7 +397,7 @@ start_governed() { # target port extra-args... -> KEY[target]
   admin_call "$port" PUT /admin/v1/prices/canned/gpt-4o-mini \
     '{"currency":"USD","input":0.15,"cached_input":0.075,"output":0.6}' >/dev/null
   admin_call "$port" POST /admin/v1/plans '{"id":"bench","requests_per_minute":1000000000,
-    "tokens_per_minute":1000000000000,"max_concurrent":100000,"monthly_tokens":1000000000000,
+    "tokens_per_minute":10000000000,"max_concurrent":100000,"monthly_tokens":1000000000000000,
     "monthly_budget":9000000,"budget_currency":"USD",
     "model_limits":{"canned/gpt-4o-mini":{"requests_per_minute":1000000000}}}' >/dev/null
   admin_call "$port" POST /admin/v1/tenants '{"id":"bench","plan":"bench"}' >/dev/null

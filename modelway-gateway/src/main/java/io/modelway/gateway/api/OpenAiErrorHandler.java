@@ -77,6 +77,11 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
     if (failure instanceof OpenAiException e) {
       return e;
     }
+    if (failure instanceof reactor.netty.channel.AbortedException) {
+      // The client hung up before its answer went out: nothing to log, nobody to tell.
+      return new OpenAiException(499, "client_closed", "The client closed the connection.", null,
+          null);
+    }
     if (failure instanceof DataBufferLimitException) {
       return OpenAiException.bodyTooLarge(-1);
     }

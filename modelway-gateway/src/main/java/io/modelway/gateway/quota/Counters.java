@@ -11,6 +11,7 @@ import io.github.bucket4j.caffeine.Bucket4jCaffeine;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
+import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
 import io.modelway.openai.OpenAiException;
 import java.time.Duration;
 import java.util.Optional;
@@ -55,6 +56,8 @@ final class Counters {
   private final boolean sharing;
   private volatile @Nullable AsyncProxyManager<String> shared;
   private volatile @Nullable MonthTally sharedMonths;
+  private final com.github.benmanes.caffeine.cache.Cache<String, AsyncBucketProxy> sharedProxies =
+      Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(Duration.ofMinutes(2)).build();
   private final ConcurrentMap<String, AtomicLong> months = new ConcurrentHashMap<>();
   private final boolean failOpen;
   private final AtomicReference<Optional<String>> sharedError =
@@ -131,7 +134,18 @@ final class Counters {
         .addLimit(b -> b.capacity(limit).refillIntervally(limit, WINDOW))
         .build();
     AsyncProxyManager<String> redis = shared;
-    return inRedisOrHere(redis == null ? null : () -> take(redis, key, config, revision, amount),
+    return inRedisOrHere(redis == null ? null : () -> {
+          // One proxy per window and config, kept while in use: its batching merges the calls
+          // this gateway makes on a hot window into one compare-and-swap, where separate ones
+          // would collide and retry.
+          AsyncBucketProxy bucket = sharedProxies.get(key + "#" + limit + "#" + revision,
+              k -> redis.builder()
+                  .withImplicitConfigurationReplacement(revision, TokensInheritanceStrategy.ADDITIVE)
+                  .withOptimization(Optimizations.batching())
+                  .build(key, () -> CompletableFuture.completedFuture(config)));
+          return bucket.tryConsumeAndReturnRemaining(amount)
+              .thenApply(probe -> new Took(bucket, probe));
+        },
         () -> take(local, key, config, revision, amount));
   }
 

@@ -16,8 +16,11 @@ import java.util.OptionalLong;
  */
 public record Limits(OptionalLong requestsPerMinute, OptionalLong tokensPerMinute,
     OptionalInt maxConcurrent) {
-  /** The largest value a limit may have. */
-  static final long MAX = 1_000_000_000_000L;
+  /**
+   * The largest value a per-minute limit may have: ten billion, well under the one token a
+   * nanosecond (60 billion a minute) that Bucket4j can refill.
+   */
+  static final long MAX = 10_000_000_000L;
 
   public static final Limits NONE = new Limits(OptionalLong.empty(), OptionalLong.empty(),
       OptionalInt.empty());

@@ -27,6 +27,9 @@ final class PlanJson {
       "tokens_per_minute", "max_concurrent", "models", "model_limits", "monthly_tokens",
       "monthly_budget", "budget_currency", "budget_mode", "revision");
 
+  /** The largest monthly token quota: a quadrillion, far from overflowing a counter. */
+  static final long MAX_MONTHLY_TOKENS = 1_000_000_000_000_000L;
+
   private PlanJson() {}
 
   /** The plan {@code id} as {@code json} describes it, at {@code revision}. */
@@ -72,7 +75,7 @@ final class PlanJson {
   }
 
   private static Quota quota(JsonNode json) {
-    OptionalLong tokens = positive(json, "", "monthly_tokens", Limits.MAX);
+    OptionalLong tokens = positive(json, "", "monthly_tokens", MAX_MONTHLY_TOKENS);
     JsonNode budget = json.path("monthly_budget");
     Optional<BigDecimal> amount = Optional.empty();
     if (!budget.isMissingNode() && !budget.isNull()) {

@@ -345,6 +345,15 @@ class AdmissionTest {
   }
 
   @Test
+  void theLargestLimitsAreOnesTheCountersCanKeep() {
+    // Regression: a billion requests and a trillion tokens a minute, which the admin API used to
+    // accept, made Bucket4j refuse to build the bucket, and every call failed with a 500.
+    plans.put("p", new Plan("p", limits(Limits.MAX, Limits.MAX, null), Set.of(), Map.of(), 1));
+    assertThat(admit(caller("k1", "p", null), chat("m", "hi", 10)).headers())
+        .containsEntry("x-ratelimit-limit-tokens", Long.toString(Limits.MAX));
+  }
+
+  @Test
   void formatsResetsAsOpenAiDoes() {
     assertThat(Admission.reset(Duration.ofMillis(20).toNanos())).isEqualTo("20ms");
     assertThat(Admission.reset(Duration.ofMillis(1500).toNanos())).isEqualTo("1.5s");
