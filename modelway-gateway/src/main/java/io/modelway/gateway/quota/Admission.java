@@ -107,7 +107,7 @@ public final class Admission {
   private record Rule(String key, String holder, Limits limits, long revision) {}
 
   /** A per-minute window a call took from. */
-  private record Taken(AsyncBucketProxy bucket, Rule rule, long limit, long amount,
+  private record Taken(Counters.Window window, Rule rule, long limit, long amount,
       ConsumptionProbe probe) {}
 
   /** A window refused the call. */
@@ -240,7 +240,7 @@ public final class Admission {
             if (!took.probe().isConsumed()) {
               throw new Refusal(rule, calls, limit, amount, took.probe());
             }
-            taken.add(new Taken(took.bucket(), rule, limit, amount, took.probe()));
+            taken.add(new Taken(took.window(), rule, limit, amount, took.probe()));
           }));
     }
     return chain;
@@ -322,7 +322,7 @@ public final class Admission {
   }
 
   private static void giveBack(List<Taken> taken) {
-    taken.forEach(t -> t.bucket().addTokens(t.amount()));
+    taken.forEach(t -> t.window().giveBack(t.amount()));
   }
 
   private OpenAiException refused(Refusal refusal, List<Taken> calls, List<Taken> tokens) {
@@ -461,9 +461,9 @@ public final class Admission {
       for (Taken t : tokens) {
         long more = usedTokens - t.amount();
         if (more > 0) {
-          t.bucket().consumeIgnoringRateLimits(more);
+          t.window().charge(more);
         } else if (more < 0) {
-          t.bucket().addTokens(-more);
+          t.window().giveBack(-more);
         }
       }
       if (counters != null) {

@@ -3,13 +3,12 @@ package io.modelway.gateway.quota;
 import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.TokensInheritanceStrategy;
-import io.github.bucket4j.caffeine.Bucket4jCaffeine;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
-import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
 import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
 import io.modelway.openai.OpenAiException;
@@ -37,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * reconfigures its buckets keeping what they had used (a limit raised from 10 to 30 with 4 used
  * leaves 26).
  *
- * <p>Windows live in this process (Caffeine), or in Redis when one is given, where Bucket4j
+ * <p>Windows live in this process (Bucket4j's lock-free buckets in a Caffeine map), or in Redis
+ * when one is given, where Bucket4j
  * updates each bucket by an atomic compare-and-swap, so that every gateway replica together
  * admits no more than the limit. When Redis cannot be reached, a window fails open to this
  * process's own bucket of the same key (each replica then admits up to the limit on its own), or
@@ -49,10 +49,51 @@ final class Counters {
   private static final Logger log = LoggerFactory.getLogger(Counters.class);
   static final Duration WINDOW = Duration.ofMinutes(1);
 
-  /** A window a call took from, and what it said. */
-  record Took(AsyncBucketProxy bucket, ConsumptionProbe probe) {}
+  /** A window a call took from: what it said, and how to give back or charge more later. */
+  record Took(Window window, ConsumptionProbe probe) {}
 
-  private final AsyncProxyManager<String> local;
+  /** A per-minute window, for what a call settles after it took. */
+  interface Window {
+    /** Returns {@code tokens} taken (never past the limit). */
+    void giveBack(long tokens);
+
+    /** Takes {@code tokens} more, even past the limit (the next calls wait the longer). */
+    void charge(long tokens);
+  }
+
+  /** A window in this process: a lock-free Bucket4j bucket, with the config it was built for. */
+  private record LocalWindow(Bucket bucket, long limit, long revision) implements Window {
+    @Override
+    public void giveBack(long tokens) {
+      bucket.addTokens(tokens);
+    }
+
+    @Override
+    public void charge(long tokens) {
+      bucket.consumeIgnoringRateLimits(tokens);
+    }
+  }
+
+  /** A window in Redis. */
+  private record RedisWindow(AsyncBucketProxy bucket) implements Window {
+    @Override
+    public void giveBack(long tokens) {
+      bucket.addTokens(tokens);
+    }
+
+    @Override
+    public void charge(long tokens) {
+      bucket.consumeIgnoringRateLimits(tokens);
+    }
+  }
+
+  /**
+   * This process's windows, forgotten two minutes after their last use, by when they would be
+   * full again anyway.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<String, LocalWindow> local =
+      Caffeine.newBuilder().maximumSize(1_000_000).expireAfterAccess(Duration.ofMinutes(2)).build();
+  private final TimeMeter clock;
   private final boolean sharing;
   private volatile @Nullable AsyncProxyManager<String> shared;
   private volatile @Nullable MonthTally sharedMonths;
@@ -67,15 +108,15 @@ final class Counters {
   private final ConcurrentMap<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
   private final AtomicLong unshared = new AtomicLong();
 
-  private Counters(AsyncProxyManager<String> local, boolean sharing, boolean failOpen) {
-    this.local = requireNonNull(local, "local");
+  private Counters(TimeMeter clock, boolean sharing, boolean failOpen) {
+    this.clock = requireNonNull(clock, "clock");
     this.sharing = sharing;
     this.failOpen = failOpen;
   }
 
   /** Counters in this process, on {@code clock} (a wall clock). */
   static Counters local(TimeMeter clock) {
-    return new Counters(caffeine(clock), false, true);
+    return new Counters(clock, false, true);
   }
 
   /**
@@ -85,7 +126,7 @@ final class Counters {
    * @param failOpen whether to count in this process while Redis is away, rather than refuse
    */
   static Counters shared(TimeMeter clock, boolean failOpen) {
-    Counters counters = new Counters(caffeine(clock), true, failOpen);
+    Counters counters = new Counters(clock, true, failOpen);
     counters.sharedError.set(Optional.of("not connected yet"));
     return counters;
   }
@@ -96,14 +137,6 @@ final class Counters {
     sharedError.set(Optional.empty());
   }
 
-  private static AsyncProxyManager<String> caffeine(TimeMeter clock) {
-    return Bucket4jCaffeine.<String>builderFor(Caffeine.newBuilder().maximumSize(1_000_000))
-        .clientClock(clock)
-        .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(
-            Duration.ofSeconds(10)))
-        .build()
-        .asAsync();
-  }
 
   /** Whether calls are counted here while Redis is away (rather than refused). */
   boolean failsOpen() {
@@ -144,9 +177,22 @@ final class Counters {
                   .withOptimization(Optimizations.batching())
                   .build(key, () -> CompletableFuture.completedFuture(config)));
           return bucket.tryConsumeAndReturnRemaining(amount)
-              .thenApply(probe -> new Took(bucket, probe));
+              .thenApply(probe -> new Took(new RedisWindow(bucket), probe));
         },
-        () -> take(local, key, config, revision, amount));
+        () -> CompletableFuture.completedFuture(takeHere(key, config, limit, revision, amount)));
+  }
+
+  private Took takeHere(String key, BucketConfiguration config, long limit, long revision,
+      long amount) {
+    LocalWindow window = local.get(key, k -> new LocalWindow(
+        Bucket.builder().withCustomTimePrecision(clock).addLimit(config.getBandwidths()[0])
+            .build(), limit, revision));
+    if (window.revision() < revision || (window.revision() == revision && window.limit() != limit)) {
+      window.bucket().replaceConfiguration(config, TokensInheritanceStrategy.ADDITIVE);
+      window = new LocalWindow(window.bucket(), limit, revision);
+      local.put(key, window);
+    }
+    return new Took(window, window.bucket().tryConsumeAndReturnRemaining(amount));
   }
 
   /**
@@ -192,13 +238,6 @@ final class Counters {
     }
   }
 
-  private static CompletableFuture<Took> take(AsyncProxyManager<String> buckets, String key,
-      BucketConfiguration config, long revision, long amount) {
-    AsyncBucketProxy bucket = buckets.builder()
-        .withImplicitConfigurationReplacement(revision, TokensInheritanceStrategy.ADDITIVE)
-        .build(key, () -> CompletableFuture.completedFuture(config));
-    return bucket.tryConsumeAndReturnRemaining(amount).thenApply(probe -> new Took(bucket, probe));
-  }
 
   /**
    * What a reservation against a month's allowance found.
