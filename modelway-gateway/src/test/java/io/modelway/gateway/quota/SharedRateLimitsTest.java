@@ -41,6 +41,7 @@ class SharedRateLimitsTest {
   private static int redisPort;
   private static Process redis;
   private static final List<TestGateway> gateways = new ArrayList<>();
+  private static final List<Path> redisDirs = new ArrayList<>();
 
   @BeforeAll
   static void start() throws Exception {
@@ -66,6 +67,13 @@ class SharedRateLimitsTest {
     redis.destroyForcibly();
     store.close();
     sim.close();
+    for (Path dir : redisDirs) {
+      try (var files = Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      } catch (IOException e) {
+        // a temp dir left behind is no failure of the test
+      }
+    }
   }
 
   private static int freePort() throws IOException {
@@ -77,6 +85,7 @@ class SharedRateLimitsTest {
   private static Process startRedis(int port) {
     try {
       Path dir = Files.createTempDirectory("modelway-redis");
+      redisDirs.add(dir);
       Process process = new ProcessBuilder("redis-server", "--port", Integer.toString(port),
           "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString())
           .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
