@@ -12,6 +12,8 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -56,7 +58,12 @@ final class RedisCounters implements AutoCloseable {
   static RedisCounters at(String url, Counters counters) {
     RedisURI uri = RedisURI.create(requireNonNull(url, "url"));
     uri.setTimeout(TIMEOUT);
-    RedisClient client = RedisClient.create(uri);
+    // Reconnect attempts at most a second apart (Lettuce's default backs off to 30 s), so limits
+    // are shared again within about a second of Redis coming back.
+    RedisClient client = RedisClient.create(ClientResources.builder()
+        .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
+            java.util.concurrent.TimeUnit.MILLISECONDS))
+        .build(), uri);
     client.setOptions(ClientOptions.builder()
         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
         .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
@@ -172,6 +179,7 @@ final class RedisCounters implements AutoCloseable {
     }
     if (client != null) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      client.getResources().shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 }

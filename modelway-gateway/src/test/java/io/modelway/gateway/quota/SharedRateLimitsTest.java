@@ -180,6 +180,8 @@ class SharedRateLimitsTest {
       gateway.bean(LivePlans.class).refresh();
       gateway.bean(io.modelway.gateway.usage.Prices.class).refresh();
     }
+    long[] unsharedBefore = gateways.stream()
+        .mapToLong(g -> g.bean(Counters.class).unsharedCount()).toArray();
     List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
       calls.add(TestGateway.client().sendAsync(HttpRequest.newBuilder(
@@ -190,6 +192,10 @@ class SharedRateLimitsTest {
           .build(), HttpResponse.BodyHandlers.ofString()));
     }
     List<Integer> statuses = calls.stream().map(c -> c.join().statusCode()).toList();
+    for (int i = 0; i < gateways.size(); i++) {
+      assertThat(gateways.get(i).bean(Counters.class).unsharedCount())
+          .as("reservations made without Redis").isEqualTo(unsharedBefore[i]);
+    }
     assertThat(statuses).containsOnly(200, 429).contains(200, 429);
 
     String counter = "modelway:rl:q:t:" + id + ":"
@@ -226,9 +232,13 @@ class SharedRateLimitsTest {
     assertThat(text).contains("modelway_ratelimit_shared 0.0");
 
     redis = startRedis(redisPort);
-    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-      assertThat(chat(gateways.get(0), key).join().statusCode()).isEqualTo(200);
-      assertThat(health(gateways.get(0))).isEqualTo("redis");
-    });
+    // Every gateway shares again once its connection is back (Lettuce reconnects each on its own
+    // schedule); the other tests need all three on Redis.
+    for (TestGateway gateway : gateways) {
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        assertThat(chat(gateway, key).join().statusCode()).isEqualTo(200);
+        assertThat(health(gateway)).isEqualTo("redis");
+      });
+    }
   }
 }
