@@ -29,6 +29,8 @@ import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
@@ -49,6 +51,8 @@ public final class UsageLedger implements AutoCloseable {
 
   private final UsageSpool spool;
   private final JdbcTemplate batches;
+  /** One transaction a batch: one commit (one write of the store's file) per batch, not per row. */
+  private final TransactionTemplate transactions;
   private final JdbcClient jdbc;
   private final ScheduledExecutorService thread;
   private final AtomicLong pendingBytes = new AtomicLong();
@@ -61,6 +65,7 @@ public final class UsageLedger implements AutoCloseable {
   public UsageLedger(UsageSpool spool, DataSource dataSource) {
     this.spool = requireNonNull(spool, "spool");
     this.batches = new JdbcTemplate(requireNonNull(dataSource, "dataSource"));
+    this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     this.jdbc = JdbcClient.create(dataSource);
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "usage-ledger");
@@ -178,6 +183,10 @@ public final class UsageLedger implements AutoCloseable {
   }
 
   private void insert(List<UsageRecord> batch) {
+    transactions.executeWithoutResult(status -> insertRows(batch));
+  }
+
+  private void insertRows(List<UsageRecord> batch) {
     batches.batchUpdate("""
             INSERT INTO usage_records (id, at, request_id, tenant_id, project, key_id, endpoint,
                 model, backend, status, outcome, prompt_tokens, completion_tokens, cached_tokens,
