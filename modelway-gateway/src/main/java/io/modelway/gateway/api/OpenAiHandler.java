@@ -191,8 +191,8 @@ public final class OpenAiHandler {
           return Mono.fromFuture(onRequestLoop(request,
                   admission.admit(principal, inspected, body)))
               .flatMap(ticket -> {
-                account.promptEstimate(() -> ticket.estimatedPrompt() > 0
-                    ? ticket.estimatedPrompt() : admission.estimatePrompt(inspected, body));
+                account.promptEstimate(() -> ticket.estimatedPrompt()
+                    .orElseGet(() -> admission.estimatePrompt(inspected, body)));
                 account.onEnd(r -> ticket.settle(r.promptTokens() + r.completionTokens(),
                     r.costNanos().orElse(0)));
                 ticket.headers().forEach(response::header);

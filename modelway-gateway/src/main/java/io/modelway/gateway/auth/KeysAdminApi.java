@@ -15,7 +15,6 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.boot.convert.DurationStyle;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -244,20 +243,11 @@ final class KeysAdminApi {
   }
 
   private Mono<ServerResponse> run(HttpStatus status, Callable<ObjectNode> work) {
-    return Mono.fromCallable(work)
-        .subscribeOn(blocking)
-        .onErrorMap(ApiKeys.Refused.class, e -> new OpenAiException(
-            e.getMessage().startsWith("no ") ? 404 : 409, "invalid_request_error",
-            Character.toUpperCase(e.getMessage().charAt(0)) + e.getMessage().substring(1) + ".",
-            null, e.getMessage().startsWith("no ") ? "not_found" : "conflict"))
-        .flatMap(json -> ServerResponse.status(status).contentType(MediaType.APPLICATION_JSON)
-            .bodyValue(JSON.writeValueAsBytes(json)));
+    return AdminCalls.run(blocking, status, work);
   }
 
   private static Mono<JsonNode> body(ServerRequest request) {
-    return request.bodyToMono(byte[].class)
-        .switchIfEmpty(Mono.error(() -> OpenAiException.invalidRequest("The body is missing.", null)))
-        .map(InspectedRequest::object);
+    return AdminCalls.body(request);
   }
 
   private static @Nullable String text(JsonNode json, String field, boolean required) {

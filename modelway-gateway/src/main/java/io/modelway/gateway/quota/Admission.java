@@ -3,7 +3,6 @@ package io.modelway.gateway.quota;
 import static java.util.Objects.requireNonNull;
 
 import io.github.bucket4j.ConsumptionProbe;
-import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.auth.Principal;
@@ -15,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -104,7 +104,12 @@ public final class Admission {
   private record Held(String counter, long amount, boolean shared, boolean money) {}
 
   /** A limit of one holder: the key its counters go by, and how a refusal names it. */
-  private record Rule(String key, String holder, Limits limits, long revision) {}
+  private record Rule(String key, String holder, Limits limits, long revision) {
+    /** {@code tenant} or {@code key}, as the rejection metric tags it. */
+    String holderKind() {
+      return key.startsWith("t:") ? "tenant" : "key";
+    }
+  }
 
   /** A per-minute window a call took from. */
   private record Taken(Counters.Window window, Rule rule, long limit, long amount,
@@ -148,7 +153,7 @@ public final class Admission {
         int max = rule.limits().maxConcurrent().getAsInt();
         if (!counters.enter(rule.key() + ":c", max)) {
           entered.forEach(counters::leave);
-          rejected(rule.key().startsWith("t:") ? "tenant" : "key", "concurrent");
+          rejected(rule.holderKind(), "concurrent");
           return CompletableFuture.failedFuture(OpenAiException.rateLimited("requests",
               "Too many calls at once for " + rule.holder() + ": the limit is " + max
                   + ". Wait for one to end, then retry.", 1, Map.of()));
@@ -161,8 +166,9 @@ public final class Admission {
     List<Rule> tokenRules = rules.stream()
         .filter(r -> r.limits().tokensPerMinute().isPresent()).toList();
     long maxTokens = request.maxTokens() == null ? 0 : request.maxTokens();
-    long prompt = tokenRules.isEmpty() && quotas.isEmpty() ? 0
-        : estimator.promptTokens(request, body);
+    OptionalLong estimate = tokenRules.isEmpty() && quotas.isEmpty() ? OptionalLong.empty()
+        : OptionalLong.of(estimator.promptTokens(request, body));
+    long prompt = estimate.orElse(0);
     long reserved = prompt + maxTokens;
     List<Taken> calls = new ArrayList<>();
     List<Taken> tokens = new ArrayList<>();
@@ -177,7 +183,7 @@ public final class Admission {
             if (!exceeded.isEmpty()) {
               headers.put("x-modelway-quota-exceeded", String.join(", ", exceeded));
             }
-            return new Ticket(headers, tokens, entered, held, counters, prompt);
+            return new Ticket(headers, tokens, entered, held, counters, estimate);
           }
           giveBack(calls);
           giveBack(tokens);
@@ -328,7 +334,7 @@ public final class Admission {
   private OpenAiException refused(Refusal refusal, List<Taken> calls, List<Taken> tokens) {
     boolean isCalls = refusal.calls;
     String what = isCalls ? "requests" : "tokens";
-    rejected(refusal.rule.key().startsWith("t:") ? "tenant" : "key", what);
+    rejected(refusal.rule.holderKind(), what);
     long waitNanos = refusal.probe.getNanosToWaitForRefill();
     String message;
     if (!isCalls && refusal.amount > refusal.limit) {
@@ -413,18 +419,19 @@ public final class Admission {
    * {@link #settle} gives them back when the call ends; later calls do nothing.
    */
   public static final class Ticket {
-    static final Ticket NONE = new Ticket(Map.of(), List.of(), List.of(), List.of(), null, 0);
+    static final Ticket NONE =
+        new Ticket(Map.of(), List.of(), List.of(), List.of(), null, OptionalLong.empty());
 
     private final Map<String, String> headers;
     private final List<Taken> tokens;
     private final List<String> entered;
     private final List<Held> held;
     private final @Nullable Counters counters;
-    private final long estimatedPrompt;
+    private final OptionalLong estimatedPrompt;
     private final AtomicBoolean settled = new AtomicBoolean();
 
     private Ticket(Map<String, String> headers, List<Taken> tokens, List<String> entered,
-        List<Held> held, @Nullable Counters counters, long estimatedPrompt) {
+        List<Held> held, @Nullable Counters counters, OptionalLong estimatedPrompt) {
       this.held = List.copyOf(held);
       this.estimatedPrompt = estimatedPrompt;
       this.headers = Map.copyOf(headers);
@@ -438,8 +445,8 @@ public final class Admission {
       return headers;
     }
 
-    /** The prompt tokens estimated at admission (0 when no limit needed them). */
-    public long estimatedPrompt() {
+    /** The prompt tokens estimated at admission; empty when no limit needed them. */
+    public OptionalLong estimatedPrompt() {
       return estimatedPrompt;
     }
 

@@ -163,9 +163,6 @@ final class Counters {
    * at config {@code revision}; the probe says whether it did.
    */
   CompletableFuture<Took> take(String key, long limit, long revision, long amount) {
-    BucketConfiguration config = BucketConfiguration.builder()
-        .addLimit(b -> b.capacity(limit).refillIntervally(limit, WINDOW))
-        .build();
     AsyncProxyManager<String> redis = shared;
     return inRedisOrHere(redis == null ? null : () -> {
           // One proxy per window and config, kept while in use: its batching merges the calls
@@ -175,20 +172,26 @@ final class Counters {
               k -> redis.builder()
                   .withImplicitConfigurationReplacement(revision, TokensInheritanceStrategy.ADDITIVE)
                   .withOptimization(Optimizations.batching())
-                  .build(key, () -> CompletableFuture.completedFuture(config)));
+                  .build(key, () -> CompletableFuture.completedFuture(config(limit))));
           return bucket.tryConsumeAndReturnRemaining(amount)
               .thenApply(probe -> new Took(new RedisWindow(bucket), probe));
         },
-        () -> CompletableFuture.completedFuture(takeHere(key, config, limit, revision, amount)));
+        () -> CompletableFuture.completedFuture(takeHere(key, limit, revision, amount)));
   }
 
-  private Took takeHere(String key, BucketConfiguration config, long limit, long revision,
-      long amount) {
+  /** A window's config: {@code limit} tokens, refilled whole a minute after the first use. */
+  private static BucketConfiguration config(long limit) {
+    return BucketConfiguration.builder()
+        .addLimit(b -> b.capacity(limit).refillIntervally(limit, WINDOW))
+        .build();
+  }
+
+  private Took takeHere(String key, long limit, long revision, long amount) {
     LocalWindow window = local.get(key, k -> new LocalWindow(
-        Bucket.builder().withCustomTimePrecision(clock).addLimit(config.getBandwidths()[0])
+        Bucket.builder().withCustomTimePrecision(clock).addLimit(config(limit).getBandwidths()[0])
             .build(), limit, revision));
     if (window.revision() < revision || (window.revision() == revision && window.limit() != limit)) {
-      window.bucket().replaceConfiguration(config, TokensInheritanceStrategy.ADDITIVE);
+      window.bucket().replaceConfiguration(config(limit), TokensInheritanceStrategy.ADDITIVE);
       window = new LocalWindow(window.bucket(), limit, revision);
       local.put(key, window);
     }

@@ -2,16 +2,15 @@ package io.modelway.gateway.quota;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.auth.AdminCalls;
 import io.modelway.gateway.auth.ApiKeys;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.auth.Role;
-import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.util.concurrent.Callable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -131,25 +130,14 @@ final class PlansAdminApi {
 
   /** Runs {@code work} on the blocking scheduler; a change reloads this gateway's plans. */
   private Mono<ServerResponse> run(HttpStatus status, Callable<ObjectNode> work) {
-    return Mono.fromCallable(() -> {
-          ObjectNode answer = work.call();
-          live.refresh();
-          return answer;
-        })
-        .subscribeOn(blocking)
-        .onErrorMap(ApiKeys.Refused.class, e -> {
-          boolean missing = e.getMessage().startsWith("no ");
-          return new OpenAiException(missing ? 404 : 409, "invalid_request_error",
-              Character.toUpperCase(e.getMessage().charAt(0)) + e.getMessage().substring(1) + ".",
-              null, missing ? "not_found" : "conflict");
-        })
-        .flatMap(json -> ServerResponse.status(status).contentType(MediaType.APPLICATION_JSON)
-            .bodyValue(PlanJson.JSON.writeValueAsBytes(json)));
+    return AdminCalls.run(blocking, status, () -> {
+      ObjectNode answer = work.call();
+      live.refresh();
+      return answer;
+    });
   }
 
   private static Mono<JsonNode> body(ServerRequest request) {
-    return request.bodyToMono(byte[].class)
-        .switchIfEmpty(Mono.error(() -> OpenAiException.invalidRequest("The body is missing.", null)))
-        .map(InspectedRequest::object);
+    return AdminCalls.body(request);
   }
 }

@@ -2,18 +2,16 @@ package io.modelway.gateway.usage;
 
 import static java.util.Objects.requireNonNull;
 
-import io.modelway.gateway.auth.ApiKeys;
+import io.modelway.gateway.auth.AdminCalls;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.auth.Role;
-import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.math.BigDecimal;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -74,9 +72,7 @@ final class PricesAdminApi {
       if (model.isBlank()) {
         return Mono.error(OpenAiException.invalidRequest("The path must name a model.", "model"));
       }
-      return request.bodyToMono(byte[].class)
-          .switchIfEmpty(Mono.error(() -> OpenAiException.invalidRequest("The body is missing.", null)))
-          .map(InspectedRequest::object)
+      return AdminCalls.body(request)
           .flatMap(json -> {
             Price price = read(model, json);
             return run(HttpStatus.OK, () -> write(prices.put(price, caller)));
@@ -153,12 +149,6 @@ final class PricesAdminApi {
   }
 
   private Mono<ServerResponse> run(HttpStatus status, Callable<ObjectNode> work) {
-    return Mono.fromCallable(work)
-        .subscribeOn(blocking)
-        .onErrorMap(ApiKeys.Refused.class, e -> new OpenAiException(404, "invalid_request_error",
-            Character.toUpperCase(e.getMessage().charAt(0)) + e.getMessage().substring(1) + ".",
-            null, "not_found"))
-        .flatMap(json -> ServerResponse.status(status).contentType(MediaType.APPLICATION_JSON)
-            .bodyValue(JSON.writeValueAsBytes(json)));
+    return AdminCalls.run(blocking, status, work);
   }
 }
