@@ -15,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -194,6 +195,11 @@ public final class SimServer implements AutoCloseable {
     timers.dispose();
     server.dispose();
     connections.close();
+    if (!Schedulers.isInNonBlockingThread()) {
+      // A caller that may wait, such as a test, waits until the port is closed: a connection
+      // made after this returns is refused, never accepted and then dropped.
+      server.onDispose().block(Duration.ofSeconds(10));
+    }
   }
 
   private Publisher<Void> switchChaos(HttpServerRequest req, HttpServerResponse res) {
