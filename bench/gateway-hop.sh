@@ -364,6 +364,11 @@ for t in $TARGETS; do
 done
 log "about $((nconn * ROUNDS * ntarget * (DURATION + PAUSE) + warm)) s of load from now"
 
+# The hop is what is measured, so the response cache is off: the body is the same every
+# time and asks for temperature 0, which the cache would answer itself (bench/cache-hit.sh
+# measures that).
+printf 'gateway:\n  cache: {mode: "off"}\n' > "$TMP/hop.yaml"
+
 start_upstream_nginx
 PIDS[a]=$(cat "$TMP/nginx-up/nginx.pid")
 wait_until "nginx canned" 10 "${PIDS[a]}" post_ok "${URL[a]}"
@@ -374,7 +379,7 @@ if [[ " $TARGETS " == *" b "* ]]; then
 fi
 if [[ " $TARGETS " == *" c "* ]]; then
   start_java "Modelway gateway" "$RESULTS_DIR/modelway.log" up --host 127.0.0.1 --port "$MW_PORT" \
-    --data-dir "$TMP/data" --upstream "canned=http://127.0.0.1:$UP_PORT/v1"
+    --data-dir "$TMP/data" --config "$TMP/hop.yaml" --upstream "canned=http://127.0.0.1:$UP_PORT/v1"
   PIDS[c]=${JAVA_PIDS[-1]}
   wait_until "Modelway health" 120 "${PIDS[c]}" health_up
   post_ok "${URL[c]}" || die "Modelway answered the pre-flight request wrongly: $(curl -sS \
@@ -390,7 +395,8 @@ start_governed() { # target port extra-args... -> KEY[target]
   local t=$1 port=$2
   shift 2
   start_java "Modelway gateway ($t)" "$RESULTS_DIR/modelway-$t.log" up --host 127.0.0.1 --port "$port" \
-    --data-dir "$TMP/data-$t" --upstream "canned=http://127.0.0.1:$UP_PORT/v1" "$@"
+    --data-dir "$TMP/data-$t" --config "$TMP/hop.yaml" \
+    --upstream "canned=http://127.0.0.1:$UP_PORT/v1" "$@"
   PIDS[$t]=${JAVA_PIDS[-1]}
   MW_PORT=$port wait_until "Modelway ($t) health" 120 "${PIDS[$t]}" health_up
   # Limits far above what the run can reach, so every stage works and none refuses.

@@ -3,6 +3,7 @@ package io.modelway.gateway;
 import io.modelway.gateway.api.ApiConfiguration;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuthConfiguration;
+import io.modelway.gateway.cache.CacheConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
 import io.modelway.gateway.quota.QuotaConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
@@ -38,6 +39,7 @@ public class GatewayRole {
       sources.add(AuthConfiguration.class);
       sources.add(UsageConfiguration.class);
       sources.add(QuotaConfiguration.class);
+      sources.add(CacheConfiguration.class);
     }
     if (options.role() != GatewayOptions.Role.GATEWAY) {
       sources.add(RuntimeConfiguration.class);

@@ -3,6 +3,7 @@ package io.modelway.gateway.api;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.Access;
+import io.modelway.gateway.cache.CacheStage;
 import io.modelway.gateway.quota.Admission;
 import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
@@ -37,10 +38,11 @@ public class ApiConfiguration {
 
   @Bean
   OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, Access access,
-      ObjectProvider<Admission> admission, ObjectProvider<Accounting> accounting,
-      MeterRegistry meters) {
+      ObjectProvider<Admission> admission, ObjectProvider<CacheStage> cache,
+      ObjectProvider<Accounting> accounting, MeterRegistry meters) {
     return new OpenAiHandler(catalog, router, access.api(),
         admission.getIfAvailable(() -> Admission.unlimited(meters)),
+        cache.getIfAvailable(() -> CacheStage.off(meters)),
         accounting.getIfAvailable(Accounting::none), meters);
   }
 

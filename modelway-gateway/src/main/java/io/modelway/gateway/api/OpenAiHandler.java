@@ -9,6 +9,8 @@ import io.modelway.backend.OpenAiHttpBackend;
 import io.modelway.backend.BackendResponse;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.cache.Answers;
+import io.modelway.gateway.cache.CacheStage;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.quota.Admission;
 import io.modelway.gateway.usage.Accounting;
@@ -67,6 +69,8 @@ public final class OpenAiHandler {
   static final int MAX_WHOLE_ANSWER = 64 * 1024 * 1024;
   /** The status a request is recorded with when its client went away (nginx's convention). */
   static final int CLIENT_CLOSED = 499;
+  /** The backend an answer from the response cache is recorded under. */
+  static final String CACHE = "cache";
 
   private record MetricKey(Endpoint endpoint, String model, String backend, int status) {}
 
@@ -75,13 +79,15 @@ public final class OpenAiHandler {
   private final Authentication authentication;
   private final Accounting accounting;
   private final Admission admission;
+  private final CacheStage cache;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
   public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
-      Admission admission, Accounting accounting, MeterRegistry meters) {
+      Admission admission, CacheStage cache, Accounting accounting, MeterRegistry meters) {
     this.accounting = requireNonNull(accounting, "accounting");
     this.admission = requireNonNull(admission, "admission");
+    this.cache = requireNonNull(cache, "cache");
     this.catalog = requireNonNull(catalog, "catalog");
     this.router = requireNonNull(router, "router");
     this.authentication = requireNonNull(authentication, "authentication");
@@ -199,12 +205,63 @@ public final class OpenAiHandler {
                 BackendCall call = new BackendCall(endpoint,
                     inspected.withModel(body, route.upstreamModel()), inspected.stream(),
                     requestId, request.requestHeaders()::get);
-                return route.backend().send(call)
-                    .doOnError(e -> record(endpoint, route, statusOf(e), started))
-                    .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route,
-                        started, account));
+                Optional<CacheStage.Call> cached = cache.open(principal, current, route, endpoint,
+                    body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
+                if (cached.isEmpty()) {
+                  return invoke(call, response, inspected, route, started, account, null);
+                }
+                CacheStage.Call entry = cached.get();
+                response.header(CacheStage.KEY_HEADER, entry.key().hash());
+                return Mono.fromFuture(onRequestLoop(request, entry.lookup()))
+                    .flatMap(found -> {
+                      if (found.isPresent()) {
+                        return answerFromCache(found.get(), response, inspected, route, started,
+                            account);
+                      }
+                      response.header(CacheStage.RESULT_HEADER, "miss");
+                      return invoke(call, response, inspected, route, started, account, entry)
+                          .doFinally(signal -> entry.ended());
+                    });
               });
         });
+  }
+
+  /** The Invoke stage: the backend's answer, relayed (and kept by {@code cached}, if given). */
+  private Mono<Void> invoke(BackendCall call, HttpServerResponse response,
+      InspectedRequest inspected, Catalog.Route route, long started, Accounting.Account account,
+      CacheStage.@Nullable Call cached) {
+    Endpoint endpoint = inspected.endpoint();
+    return route.backend().send(call)
+        .doOnError(e -> record(endpoint, route.model(), route.backend().name(), statusOf(e), started))
+        .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route,
+            started, account, cached));
+  }
+
+  /** A cached answer: whole, or replayed as the chunks a model would stream. */
+  private Mono<Void> answerFromCache(byte[] whole, HttpServerResponse response,
+      InspectedRequest inspected, Catalog.Route route, long started, Accounting.Account account) {
+    Endpoint endpoint = inspected.endpoint();
+    account.cacheHit();
+    byte[] bytes;
+    if (inspected.stream()) {
+      bytes = Answers.replay(endpoint, whole, inspected.includeUsage());
+      account.events(bytes);
+    } else {
+      bytes = whole;
+      account.whole(bytes);
+    }
+    return Mono.fromFuture(account.completed(200)).then(Mono.defer(() -> {
+      record(endpoint, route.model(), CACHE, 200, started);
+      response.status(200).header(CacheStage.RESULT_HEADER, "hit")
+          .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length));
+      if (inspected.stream()) {
+        response.header(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+            .header(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+      } else {
+        response.header(HttpHeaderNames.CONTENT_TYPE, "application/json");
+      }
+      return response.sendByteArray(Mono.just(bytes)).then();
+    }));
   }
 
   /**
@@ -222,7 +279,9 @@ public final class OpenAiHandler {
   }
 
   private Mono<Void> relay(BackendResponse answer, HttpServerResponse response, boolean stream,
-      Endpoint endpoint, Catalog.Route route, long started, Accounting.Account account) {
+      Endpoint endpoint, Catalog.Route route, long started, Accounting.Account account,
+      CacheStage.@Nullable Call cached) {
+    String backend = route.backend().name();
     if (!stream) {
       // One array, sent as one full HTTP message: one write, one system call. Its usage record
       // is in the spool before the client gets a byte of it.
@@ -236,13 +295,16 @@ public final class OpenAiHandler {
           })
           .collectList()
           .map(OpenAiHandler::concat)
-          .doOnError(e -> record(endpoint, route, statusOf(e), started))
+          .doOnError(e -> record(endpoint, route.model(), backend, statusOf(e), started))
           .flatMap(bytes -> {
             account.whole(bytes);
+            if (cached != null) {
+              cached.answered(answer.status(), bytes);
+            }
             return Mono.fromFuture(account.completed(answer.status())).thenReturn(bytes);
           })
           .flatMap(bytes -> {
-            record(endpoint, route, answer.status(), started);
+            record(endpoint, route.model(), backend, answer.status(), started);
             head(response, answer).header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length));
             return response.sendByteArray(Mono.just(bytes)).then();
           });
@@ -252,6 +314,9 @@ public final class OpenAiHandler {
         .doOnNext(chunk -> {
           relayed.set(true);
           account.events(chunk);
+          if (cached != null && answer.status() == 200) {
+            cached.streamed(endpoint, chunk);
+          }
         })
         // The end of a stream waits until its usage record is in the spool.
         .concatMap(chunk -> Accounting.endsStream(chunk)
@@ -261,14 +326,17 @@ public final class OpenAiHandler {
           if (!relayed.get()) {
             return Flux.error(e);
           }
-          record(endpoint, route, statusOf(e), started);
+          record(endpoint, route.model(), backend, statusOf(e), started);
           account.ended(answer.status(), "failed");
           // Headers and part of the answer are out: the status cannot change any more, so a
           // stream ends with an OpenAI error event and a plain answer is cut off.
           return e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
         })
         .doOnComplete(() -> {
-          record(endpoint, route, answer.status(), started);
+          if (cached != null && answer.status() == 200) {
+            cached.streamEnded();
+          }
+          record(endpoint, route.model(), backend, answer.status(), started);
           account.ended(answer.status(), "failed"); // only if no [DONE] completed it
         });
     // Nothing is sent before the first chunk is here, so a failure before it still gets its status.
@@ -372,8 +440,8 @@ public final class OpenAiHandler {
     g.writeEndObject();
   }
 
-  private void record(Endpoint endpoint, Catalog.Route route, int status, long started) {
-    MetricKey key = new MetricKey(endpoint, route.model(), route.backend().name(), status);
+  private void record(Endpoint endpoint, String model, String backend, int status, long started) {
+    MetricKey key = new MetricKey(endpoint, model, backend, status);
     Timer timer = timers.get(key);
     if (timer == null) {
       timer = timers.computeIfAbsent(key, k -> Timer.builder("modelway.requests")

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.modelway.backend.Backend;
 import io.modelway.backend.OpenAiHttpBackend;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,12 +68,17 @@ public final class Catalog {
   private final ModelwayConfig config;
   private final Map<String, OpenAiHttpBackend> backends;
   private final Map<String, Pool> pools;
+  private final Map<String, ModelwayConfig.Cache> caches;
 
   private Catalog(ModelwayConfig config, Map<String, OpenAiHttpBackend> backends,
       Map<String, Pool> pools) {
     this.config = config;
     this.backends = backends;
     this.pools = pools;
+    Map<String, ModelwayConfig.Cache> own = new HashMap<>();
+    config.models().stream().filter(m -> m.cache() != null)
+        .forEach(m -> own.put(m.name(), m.cache()));
+    this.caches = Map.copyOf(own);
   }
 
   /**
@@ -142,6 +148,11 @@ public final class Catalog {
       }
     }
     return Optional.empty();
+  }
+
+  /** The response cache settings of {@code model}: its own, else the gateway's. */
+  public ModelwayConfig.Cache cache(String model) {
+    return caches.getOrDefault(model, config.gateway().cache());
   }
 
   /** The configured model names, in config order. */

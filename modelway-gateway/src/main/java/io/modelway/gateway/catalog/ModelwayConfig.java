@@ -123,12 +123,14 @@ public record ModelwayConfig(
 
   /**
    * @param maxRequestBody larger request bodies are refused with 413 (default 10MB)
+   * @param cache the response cache of every model that sets none of its own
    */
-  public record Gateway(@DefaultValue("10MB") DataSize maxRequestBody) {
-    static final Gateway DEFAULT = new Gateway(DataSize.ofMegabytes(10));
+  public record Gateway(@DefaultValue("10MB") DataSize maxRequestBody, @DefaultValue Cache cache) {
+    static final Gateway DEFAULT = new Gateway(DataSize.ofMegabytes(10), Cache.DEFAULT);
 
     public Gateway {
       requireNonNull(maxRequestBody, "maxRequestBody");
+      requireNonNull(cache, "cache");
       if (maxRequestBody.toBytes() < 1 || maxRequestBody.toBytes() > Integer.MAX_VALUE) {
         throw new IllegalArgumentException(
             "max-request-body: " + maxRequestBody + " (expected: 1B to 2GB)");
@@ -261,17 +263,20 @@ public record ModelwayConfig(
    * @param upstreamModel the name the configured backends know it by (default: the same as {@code
    *     name}); workers are sent {@code name}
    * @param routing how calls are spread over the pool
+   * @param cache which of its answers the gateway keeps and answers again (default: the
+   *     gateway's {@code cache})
    */
   public record Model(
       String name,
       @Nullable String backend,
       @DefaultValue List<PoolBackend> backends,
       @Nullable String upstreamModel,
-      @DefaultValue Routing routing) {
+      @DefaultValue Routing routing,
+      @Nullable Cache cache) {
 
-    /** A model served by one backend, routed by default. */
+    /** A model served by one backend, routed and cached by default. */
     public static Model of(String name, String backend, @Nullable String upstreamModel) {
-      return new Model(name, backend, List.of(), upstreamModel, Routing.DEFAULT);
+      return new Model(name, backend, List.of(), upstreamModel, Routing.DEFAULT, null);
     }
 
     public Model {
@@ -380,6 +385,55 @@ public record ModelwayConfig(
       if (prefixCacheTokens < 16 || prefixCacheTokens > 1 << 26) {
         throw new IllegalArgumentException("prefix-cache-tokens: " + prefixCacheTokens
             + " (expected: 16 to 67108864)");
+      }
+    }
+  }
+
+  /** Which answers of a model the response cache keeps. */
+  public enum CacheMode {
+    /** None. */
+    OFF,
+    /**
+     * Those of deterministic requests: {@code temperature} 0 or a {@code seed}, and every
+     * embedding.
+     */
+    DETERMINISTIC,
+    /** Every successful answer, sampled ones too: a repeated question gets the same answer. */
+    ALWAYS;
+
+    /** The name in the config file, such as {@code deterministic}. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * The response cache of a model: exact repeats of a request (same tenant namespace, model and
+   * every field that changes the answer) are answered from it without calling the model.
+   *
+   * @param mode which answers are kept: {@code off}, {@code deterministic} (default) or {@code
+   *     always}
+   * @param ttl how long an answer is served after it was made (default 1h)
+   * @param maxSize the most answer bytes kept for the model in each gateway's memory, least
+   *     recently used dropped first (default 64MB); in Redis, entries end by their TTL
+   */
+  public record Cache(
+      @DefaultValue("deterministic") CacheMode mode,
+      @DefaultValue("1h") Duration ttl,
+      @DefaultValue("64MB") DataSize maxSize) {
+    public static final Cache DEFAULT =
+        new Cache(CacheMode.DETERMINISTIC, Duration.ofHours(1), DataSize.ofMegabytes(64));
+
+    public Cache {
+      requireNonNull(mode, "mode");
+      requireNonNull(ttl, "ttl");
+      requireNonNull(maxSize, "maxSize");
+      if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(Duration.ofDays(365)) > 0) {
+        throw new IllegalArgumentException("cache.ttl: " + ttl + " (expected: 1s to 365d)");
+      }
+      if (maxSize.toBytes() < 1024 || maxSize.toBytes() > (1L << 40)) {
+        throw new IllegalArgumentException(
+            "cache.max-size: " + maxSize + " (expected: 1KB to 1TB)");
       }
     }
   }

@@ -4,16 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
-import io.lettuce.core.ClientOptions;
+import io.modelway.gateway.RedisClients;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -35,7 +31,7 @@ import org.slf4j.LoggerFactory;
 final class RedisCounters implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisCounters.class);
   /** The longest a call waits for Redis before the outage rules apply. */
-  static final Duration TIMEOUT = Duration.ofSeconds(1);
+  static final Duration TIMEOUT = RedisClients.TIMEOUT;
   private static final String PREFIX = "modelway:rl:";
 
   private final @Nullable RedisClient client;
@@ -56,19 +52,7 @@ final class RedisCounters implements AutoCloseable {
 
   /** Shares {@code counters} through the Redis at {@code url} ({@code redis://HOST:PORT}). */
   static RedisCounters at(String url, Counters counters) {
-    RedisURI uri = RedisURI.create(requireNonNull(url, "url"));
-    uri.setTimeout(TIMEOUT);
-    // Reconnect attempts at most a second apart (Lettuce's default backs off to 30 s), so limits
-    // are shared again within about a second of Redis coming back.
-    RedisClient client = RedisClient.create(ClientResources.builder()
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2,
-            java.util.concurrent.TimeUnit.MILLISECONDS))
-        .build(), uri);
-    client.setOptions(ClientOptions.builder()
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-        .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
-        .build());
-    return new RedisCounters(client, counters);
+    return new RedisCounters(RedisClients.create(url), counters);
   }
 
   /**

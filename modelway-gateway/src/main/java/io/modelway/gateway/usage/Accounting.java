@@ -78,6 +78,7 @@ public final class Accounting {
     private String model = "";
     private Optional<String> backend = Optional.empty();
     private long firstByte = -1;
+    private boolean cacheHit;
     private LongSupplier promptEstimate = () -> 0;
     private volatile Consumer<UsageRecord> onEnd = record -> { };
 
@@ -110,6 +111,15 @@ public final class Accounting {
     /** Runs {@code listener} with the request's record when it ends, once, however it ends. */
     public void onEnd(Consumer<UsageRecord> listener) {
       onEnd = requireNonNull(listener, "listener");
+    }
+
+    /**
+     * The answer comes from the response cache: the record carries no model tokens, the backend
+     * {@code cache}, and no cost.
+     */
+    public void cacheHit() {
+      cacheHit = true;
+      backend = Optional.of("cache");
     }
 
     /** Some whole events of a streamed answer, as they pass to the client. */
@@ -146,19 +156,21 @@ public final class Accounting {
         return DONE;
       }
       long now = System.nanoTime();
-      long prompt = metering.reported ? metering.promptTokens : promptEstimate.getAsLong();
-      long completion = metering.completion();
-      Optional<Price> price = prices.apply(model);
+      long prompt = cacheHit ? 0
+          : metering.reported ? metering.promptTokens : promptEstimate.getAsLong();
+      long completion = cacheHit ? 0 : metering.completion();
+      long cachedTokens = cacheHit ? 0 : metering.cachedTokens;
+      Optional<Price> price = cacheHit ? Optional.empty() : prices.apply(model);
       UsageRecord record = new UsageRecord(newId(at), at, requestId,
           principal.tenantId(), principal.project(), principal.keyId(),
           endpoint.path().substring(1), model, backend, status, outcome, prompt, completion,
-          metering.cachedTokens, metering.reported,
+          cachedTokens, cacheHit || metering.reported,
           TimeUnit.NANOSECONDS.toMillis(now - started),
           firstByte < 0 ? OptionalLong.empty()
               : OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(firstByte - started)),
-          false, Optional.empty(),
+          cacheHit, Optional.empty(),
           price.isEmpty() ? OptionalLong.empty()
-              : OptionalLong.of(price.get().costNanos(prompt, metering.cachedTokens, completion)),
+              : OptionalLong.of(price.get().costNanos(prompt, cachedTokens, completion)),
           price.map(Price::currency));
       onEnd.accept(record);
       return spool == null ? DONE : spool.append(record);
