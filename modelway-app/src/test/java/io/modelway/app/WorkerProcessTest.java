@@ -69,6 +69,8 @@ class WorkerProcessTest {
     return HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/chat/completions"))
         .timeout(Duration.ofSeconds(60))
         .header("Content-Type", "application/json").header("Authorization", "Bearer " + ADMIN)
+        // Every call must reach a worker: the same deterministic question would be a cache hit.
+        .header("Cache-Control", "no-cache, no-store")
         .POST(HttpRequest.BodyPublishers.ofString("""
             {"model":"tiny","temperature":0,"max_tokens":3,
              "messages":[{"role":"user","content":"hello"}]}""")).build(),

@@ -5,17 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import io.modelway.gateway.Stores;
 import io.modelway.gateway.TestGateway;
+import io.modelway.gateway.TestRedis;
 import io.modelway.gateway.auth.Authenticator;
 import io.modelway.sim.SimOptions;
 import io.modelway.sim.SimServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +19,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,17 +33,14 @@ class SharedRateLimitsTest {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static SimServer sim;
   private static Stores.Store store;
-  private static int redisPort;
-  private static Process redis;
+  private static TestRedis redis;
   private static final List<TestGateway> gateways = new ArrayList<>();
-  private static final List<Path> redisDirs = new ArrayList<>();
 
   @BeforeAll
   static void start() throws Exception {
     sim = SimServer.start(SimOptions.defaults());
     store = Stores.postgres();
-    redisPort = freePort();
-    redis = startRedis(redisPort);
+    redis = TestRedis.start();
     for (int i = 0; i < 3; i++) {
       gateways.add(TestGateway.start("""
           backends:
@@ -57,49 +49,21 @@ class SharedRateLimitsTest {
             - {name: chat, backend: sim}
           """.formatted(sim.baseUrl()), Map.of(), options -> options
           .withDatabaseUrl(Optional.of(store.dataSource().getJdbcUrl()))
-          .withRedis(Optional.of("redis://127.0.0.1:" + redisPort), true)));
+          .withRedis(Optional.of(redis.url()), true)));
+    }
+    // A gateway that could not connect while it started (a busy machine) retries every few
+    // seconds; the tests start once every one shares.
+    for (TestGateway gateway : gateways) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> health(gateway).equals("redis"));
     }
   }
 
   @AfterAll
   static void stop() {
     gateways.forEach(TestGateway::close);
-    redis.destroyForcibly();
+    redis.close();
     store.close();
     sim.close();
-    for (Path dir : redisDirs) {
-      try (var files = Files.walk(dir)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      } catch (IOException e) {
-        // a temp dir left behind is no failure of the test
-      }
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
-  private static Process startRedis(int port) {
-    try {
-      Path dir = Files.createTempDirectory("modelway-redis");
-      redisDirs.add(dir);
-      Process process = new ProcessBuilder("redis-server", "--port", Integer.toString(port),
-          "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> {
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-          return true;
-        } catch (IOException e) {
-          return false;
-        }
-      });
-      return process;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   private static JsonNode ok(HttpResponse<String> response) {
@@ -200,8 +164,7 @@ class SharedRateLimitsTest {
 
     String counter = "modelway:rl:q:t:" + id + ":"
         + java.time.YearMonth.now(java.time.ZoneOffset.UTC) + ":USD";
-    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(
-        "redis://127.0.0.1:" + redisPort);
+    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url());
     try (var redisConnection = client.connect()) {
       await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
         JsonNode usage = ok(TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
@@ -223,7 +186,7 @@ class SharedRateLimitsTest {
     HttpResponse<String> first = chat(gateways.get(0), key).join();
     assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
 
-    redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    redis.kill();
     for (int i = 0; i < 10; i++) {
       assertThat(chat(gateways.get(i % 3), key).join().statusCode()).isEqualTo(200);
     }
@@ -231,7 +194,7 @@ class SharedRateLimitsTest {
     String text = gateways.get(0).get("/actuator/prometheus").body();
     assertThat(text).contains("modelway_ratelimit_shared 0.0");
 
-    redis = startRedis(redisPort);
+    redis.restart();
     // Every gateway shares again once its connection is back (Lettuce reconnects each on its own
     // schedule); the other tests need all three on Redis.
     for (TestGateway gateway : gateways) {
