@@ -25,7 +25,78 @@ final class Lexicon {
    * @param lowered the question lowercased, with spaces around every token, for containment
    */
   record Features(Set<String> numbers, boolean negated, Set<String> entities, Set<String> units,
-      String lowered) {}
+      String lowered, Set<String> words, Set<String> sources, Set<String> targets) {}
+
+  /** Whether one question names as a source what the other names only as a target. */
+  static boolean reversed(Features a, Features b) {
+    return crosses(a.sources(), b.targets(), b.sources()) || crosses(b.sources(), a.targets(), a.sources());
+  }
+
+  private static boolean crosses(Set<String> sources, Set<String> otherTargets,
+      Set<String> otherSources) {
+    for (String w : sources) {
+      if (otherTargets.contains(w) && !otherSources.contains(w)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether one question holds a word whose opposite the other holds, and not the word itself. */
+  static boolean opposed(Features a, Features b) {
+    for (String w : a.words()) {
+      String opposite = ANTONYMS.get(w);
+      if (opposite != null && b.words().contains(opposite) && !b.words().contains(w)
+          && !a.words().contains(opposite)) {
+        return true;
+      }
+      for (String prefix : NEGATING_PREFIXES) {
+        if (w.length() > 3 && b.words().contains(prefix + w) && !b.words().contains(w)
+            && !a.words().contains(prefix + w)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static final List<String> NEGATING_PREFIXES = List.of("un", "dis", "de", "in", "im");
+
+  /** Opposites, both ways; words with a negating prefix ("unmount") are found without a list. */
+  private static final Map<String, String> ANTONYMS = new HashMap<>();
+
+  private static void opposites(String... pairs) {
+    for (int i = 0; i < pairs.length; i += 2) {
+      ANTONYMS.put(pairs[i], pairs[i + 1]);
+      ANTONYMS.put(pairs[i + 1], pairs[i]);
+    }
+  }
+
+  static {
+    opposites("increase", "decrease", "raise", "lower", "gain", "lose", "win", "lose",
+        "enable", "disable", "encrypt", "decrypt", "encode", "decode", "compress", "decompress",
+        "zip", "unzip", "show", "hide", "open", "close", "start", "stop", "begin", "end",
+        "first", "last", "add", "remove", "insert", "delete", "buy", "sell", "import", "export",
+        "upload", "download", "upgrade", "downgrade", "push", "pull", "in", "out", "up", "down",
+        "on", "off", "left", "right", "above", "below", "before", "after", "more", "less",
+        "most", "least", "max", "min", "maximum", "minimum", "high", "low", "higher", "lower",
+        "highest", "lowest", "hot", "cold", "hotter", "colder", "hottest", "coldest", "warm",
+        "cool", "warmer", "cooler", "fast", "slow", "faster", "slower", "fastest", "slowest",
+        "strong", "weak", "stronger", "weaker", "big", "small", "bigger", "smaller", "biggest",
+        "smallest", "large", "small", "larger", "largest", "long", "short", "longer", "shorter",
+        "longest", "shortest", "best", "worst", "better", "worse", "good", "bad", "pros", "cons",
+        "advantages", "disadvantages", "benefits", "drawbacks", "positive", "negative", "true",
+        "false", "cheap", "expensive", "easy", "hard", "easiest",
+        "hardest", "safe", "dangerous", "healthy", "unhealthy", "legal", "illegal", "inside",
+        "outside", "north", "south", "east", "west", "import", "export", "input", "output",
+        "charge", "drain", "accept", "reject", "allow", "deny", "include", "exclude", "lock",
+        "unlock", "attach", "detach", "connect", "disconnect", "mount", "unmount", "subscribe",
+        "unsubscribe", "follow", "unfollow", "install", "uninstall", "encrypt", "decrypt",
+        "young", "old", "younger", "older", "rich", "poor", "wet", "dry", "light", "dark",
+        "heavy", "light", "thick", "thin", "tall", "short", "early", "late", "earlier", "later",
+        "rise", "fall", "ascending", "descending", "asc", "desc", "sync", "async",
+        "synchronous", "asynchronous", "client", "server", "sender", "receiver", "male", "female");
+  }
 
   /** Whether every entity occurs in {@code other} as whole words, ignoring case. */
   static boolean containsAll(Features other, Set<String> entities) {
@@ -51,6 +122,15 @@ final class Lexicon {
 
   private static final Set<String> NEGATIONS = Set.of("not", "no", "never", "none", "nothing",
       "nobody", "nowhere", "neither", "nor", "without", "cannot");
+
+  /** Verbs after which "X to Y" makes X a source. */
+  private static final Set<String> CONVERSIONS = Set.of("convert", "converting", "translate",
+      "change", "turn", "cast", "migrate", "switch", "move", "transfer", "copy", "map", "port",
+      "export", "upgrade", "downgrade", "compile", "transpile", "rewrite", "send");
+
+  /** Words skipped when looking for the word after "from" or "to". */
+  private static final Set<String> DETERMINERS = Set.of("a", "an", "the", "my", "your", "our",
+      "their", "his", "her", "its", "this", "that", "these", "those", "some", "another");
 
   private static final Set<String> NOT_ENTITIES = Set.of("i", "i'm", "i've", "i'd", "i'll");
 
@@ -159,14 +239,47 @@ final class Lexicon {
 
     Matcher m = TOKEN.matcher(text);
     boolean sentenceStart = true;
+    Set<String> words = new HashSet<>();
+    Set<String> sources = new HashSet<>();
+    Set<String> targets = new HashSet<>();
+    boolean converting = false;
+    String previous = null; // the last content word
+    String marker = null; // "from" or "to" until the next content word
+    String beforeMarker = null;
     List<String> numberWords = new ArrayList<>();
     while (m.find()) {
       String word = m.group("word");
       String lower = m.group().toLowerCase(Locale.ROOT);
       if (m.group("end") != null) {
         sentenceStart = true;
+        converting = false;
+        marker = null;
+        previous = null;
         flush(numberWords, numbers);
         continue;
+      }
+      String plain = stripPossessive(lower);
+      words.add(plain);
+      if (word != null) {
+        if (CONVERSIONS.contains(plain)) {
+          converting = true;
+        }
+        if (plain.equals("from")) {
+          marker = "from";
+        } else if (plain.equals("to") || plain.equals("into")) {
+          marker = "to";
+          if (converting && previous != null) {
+            sources.add(previous);
+          }
+        } else if (!DETERMINERS.contains(plain)) {
+          if ("from".equals(marker)) {
+            sources.add(plain);
+          } else if ("to".equals(marker)) {
+            targets.add(plain);
+          }
+          marker = null;
+          previous = plain;
+        }
       }
       lowered.append(lower).append(' ');
       if (word != null && (NUMBER_WORDS.containsKey(lower) || SCALES.containsKey(lower)
@@ -200,7 +313,7 @@ final class Lexicon {
     }
     flush(numberWords, numbers);
     return new Features(Set.copyOf(numbers), negated, Set.copyOf(entities), Set.copyOf(units),
-        lowered.toString());
+        lowered.toString(), Set.copyOf(words), Set.copyOf(sources), Set.copyOf(targets));
   }
 
   private static boolean isEntity(String word, boolean sentenceStart) {

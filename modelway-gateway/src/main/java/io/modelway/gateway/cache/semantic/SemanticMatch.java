@@ -25,8 +25,8 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>The guard is English only and deliberately simple: a question in another language is judged
  * by the threshold alone, apart from digits, quotes and code identifiers. It costs O(length of
- * both questions). It does not catch every "close but different" pair (opposite directions such
- * as "Celsius to Fahrenheit" and back, antonyms); the threshold must.
+ * both questions). It does not catch every "close but different" pair (antonyms off its list,
+ * a direction said without "from", "to" or a conversion verb); the threshold must.
  *
  * <p>Immutable and thread-safe.
  *
@@ -37,7 +37,7 @@ public record SemanticMatch(double threshold) {
    * The threshold measured on {@code bench/semantic-cache/pairs.tsv} with all-MiniLM-L6-v2: the
    * lowest at which the guarded match has a precision of at least 0.98 (bench/README.md).
    */
-  public static final double DEFAULT_THRESHOLD = 0.85;
+  public static final double DEFAULT_THRESHOLD = 0.72;
 
   /** What was decided, and why a near question was refused. */
   public enum Verdict {
@@ -46,7 +46,9 @@ public record SemanticMatch(double threshold) {
     NUMBERS_DIFFER,
     NEGATION_DIFFERS,
     ENTITIES_DIFFER,
-    UNITS_DIFFER;
+    UNITS_DIFFER,
+    DIRECTION_DIFFERS,
+    OPPOSITES;
 
     /** Whether the cached answer may be served. */
     public boolean isHit() {
@@ -99,6 +101,12 @@ public record SemanticMatch(double threshold) {
     }
     if (!x.units().equals(y.units())) {
       return Verdict.UNITS_DIFFER;
+    }
+    if (Lexicon.reversed(x, y)) {
+      return Verdict.DIRECTION_DIFFERS;
+    }
+    if (Lexicon.opposed(x, y) || Lexicon.opposed(y, x)) {
+      return Verdict.OPPOSITES;
     }
     return Verdict.HIT;
   }
