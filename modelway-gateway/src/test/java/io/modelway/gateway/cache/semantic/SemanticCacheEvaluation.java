@@ -225,7 +225,7 @@ final class SemanticCacheEvaluation {
         + "| precision (with guard) | recall (with guard) |\n|---|---|---|---|---|\n");
     for (Row r : rows) {
       int hundredths = (int) Math.round(r.threshold() * 100);
-      if (hundredths % 5 == 0 || (hundredths >= 66 && hundredths <= 90) || chosen.map(c -> c.threshold() == r.threshold()).orElse(false)) {
+      if (hundredths % 5 == 0 || hundredths >= 66 || chosen.map(c -> c.threshold() == r.threshold()).orElse(false)) {
         out.append(String.format(Locale.ROOT, "| %s%.2f%s | %.3f | %.3f | %.3f | %.3f |%n",
             chosen.isPresent() && chosen.get() == r ? "**" : "", r.threshold(),
             chosen.isPresent() && chosen.get() == r ? "**" : "",
