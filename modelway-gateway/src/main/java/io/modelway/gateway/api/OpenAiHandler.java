@@ -15,6 +15,7 @@ import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.routing.ModelRouter;
+import io.modelway.gateway.scheduling.Schedule;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
@@ -75,12 +76,14 @@ public final class OpenAiHandler {
   private final Authentication authentication;
   private final Accounting accounting;
   private final Admission admission;
+  private final Schedule schedule;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
   public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
-      Admission admission, Accounting accounting, MeterRegistry meters) {
+      Admission admission, Accounting accounting, Schedule schedule, MeterRegistry meters) {
     this.accounting = requireNonNull(accounting, "accounting");
+    this.schedule = requireNonNull(schedule, "schedule");
     this.admission = requireNonNull(admission, "admission");
     this.catalog = requireNonNull(catalog, "catalog");
     this.router = requireNonNull(router, "router");
@@ -199,7 +202,10 @@ public final class OpenAiHandler {
                 BackendCall call = new BackendCall(endpoint,
                     inspected.withModel(body, route.upstreamModel()), inspected.stream(),
                     requestId, request.requestHeaders()::get);
-                return route.backend().send(call)
+                // Schedule: a model whose instances have limits of calls at once waits here for
+                // a free slot, by priority and fair share; any other goes straight to its backend.
+                Mono<BackendResponse> sent = schedule.send(route, principal, call);
+                return sent
                     .doOnError(e -> record(endpoint, route, statusOf(e), started))
                     .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route,
                         started, account));
