@@ -65,6 +65,16 @@ final class PlansCommand implements Runnable {
     @Option(names = "--soft", description = "Serve calls past the monthly quotas, marked, instead of refusing them.")
     boolean soft;
 
+    @Option(names = "--priority", paramLabel = "CLASS",
+        description = "The class calls wait in when a model's instances are busy: critical, standard"
+            + " (default) or sheddable.")
+    @Nullable String priority;
+
+    @Option(names = "--weight", paramLabel = "N",
+        description = "The share of busy instances against other tenants of the same class, 1 to 1000"
+            + " (default 1).")
+    @Nullable Integer weight;
+
     ObjectNode body(String id) {
       ObjectNode body = JSON.createObjectNode().put("id", id);
       put(body, "requests_per_minute", rpm);
@@ -80,6 +90,10 @@ final class PlansCommand implements Runnable {
       if (soft) {
         body.put("budget_mode", "soft");
       }
+      if (priority != null) {
+        body.put("priority", priority);
+      }
+      put(body, "weight", weight == null ? null : weight.longValue());
       if (!models.isEmpty()) {
         var list = body.putArray("models");
         models.forEach(list::add);

@@ -103,6 +103,23 @@ public final class OpenAiException extends RuntimeException {
         Long.toString(Math.max(1, retryAfterSeconds)), null, Map.of());
   }
 
+  /**
+   * 429 or 503 with {@code Retry-After}: the model's instances are busy and its queue cannot take
+   * or keep the call any longer (the gateway's scheduler).
+   *
+   * @param type {@code requests} for a 429 (as OpenAI's rate limits), {@code service_unavailable}
+   *     for a 503
+   * @param retryAfterSeconds when a retry may succeed
+   */
+  public static OpenAiException overloaded(int status, String type, String message, String code,
+      long retryAfterSeconds) {
+    if (status != 429 && status != 503) {
+      throw new IllegalArgumentException("status: " + status + " (expected: 429 or 503)");
+    }
+    return new OpenAiException(status, type, message, null, code,
+        Long.toString(Math.max(1, retryAfterSeconds)), null, Map.of());
+  }
+
   /** 413: the request body is larger than {@code limitBytes} (negative: a limit not known here). */
   public static OpenAiException bodyTooLarge(long limitBytes) {
     return new OpenAiException(

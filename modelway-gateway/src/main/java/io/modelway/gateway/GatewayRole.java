@@ -8,6 +8,7 @@ import io.modelway.gateway.catalog.CatalogConfiguration;
 import io.modelway.gateway.quota.QuotaConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
 import io.modelway.gateway.routing.RoutingConfiguration;
+import io.modelway.gateway.scheduling.SchedulingConfiguration;
 import io.modelway.gateway.runtime.RuntimeConfiguration;
 import io.modelway.gateway.usage.UsageConfiguration;
 import java.util.ArrayList;
@@ -28,7 +29,8 @@ import org.springframework.context.annotation.Import;
  */
 @SpringBootConfiguration(proxyBeanMethods = false)
 @EnableAutoConfiguration
-@Import({CatalogConfiguration.class, RoutingConfiguration.class, ApiConfiguration.class})
+@Import({CatalogConfiguration.class, RoutingConfiguration.class, SchedulingConfiguration.class,
+    ApiConfiguration.class})
 public class GatewayRole {
 
   /** Starts the gateway and returns once it listens. */

@@ -10,6 +10,7 @@ import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Registry;
 import io.modelway.gateway.routing.InstancePools;
 import io.modelway.gateway.routing.ModelRouter;
+import io.modelway.gateway.scheduling.Schedule;
 import java.time.Clock;
 import java.util.Optional;
 import org.springframework.beans.factory.ObjectProvider;
@@ -39,11 +40,11 @@ public class ApiConfiguration {
   @Bean
   OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, Access access,
       ObjectProvider<Admission> admission, ObjectProvider<CacheStage> cache,
-      ObjectProvider<Accounting> accounting, MeterRegistry meters) {
+      ObjectProvider<Accounting> accounting, Schedule schedule, MeterRegistry meters) {
     return new OpenAiHandler(catalog, router, access.api(),
         admission.getIfAvailable(() -> Admission.unlimited(meters)),
         cache.getIfAvailable(() -> CacheStage.off(meters)),
-        accounting.getIfAvailable(Accounting::none), meters);
+        accounting.getIfAvailable(Accounting::none), schedule, meters);
   }
 
   @Bean

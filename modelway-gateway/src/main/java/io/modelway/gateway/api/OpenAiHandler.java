@@ -17,6 +17,7 @@ import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.routing.ModelRouter;
+import io.modelway.gateway.scheduling.Schedule;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
@@ -80,12 +81,15 @@ public final class OpenAiHandler {
   private final Accounting accounting;
   private final Admission admission;
   private final CacheStage cache;
+  private final Schedule schedule;
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
   public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
-      Admission admission, CacheStage cache, Accounting accounting, MeterRegistry meters) {
+      Admission admission, CacheStage cache, Accounting accounting, Schedule schedule,
+      MeterRegistry meters) {
     this.accounting = requireNonNull(accounting, "accounting");
+    this.schedule = requireNonNull(schedule, "schedule");
     this.admission = requireNonNull(admission, "admission");
     this.cache = requireNonNull(cache, "cache");
     this.catalog = requireNonNull(catalog, "catalog");
@@ -208,7 +212,8 @@ public final class OpenAiHandler {
                 Optional<CacheStage.Call> cached = cache.open(principal, current, route, endpoint,
                     body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
                 if (cached.isEmpty()) {
-                  return invoke(call, response, inspected, route, started, account, null);
+                  return invoke(call, principal, response, inspected, route, started, account,
+                      null);
                 }
                 CacheStage.Call entry = cached.get();
                 response.header(CacheStage.KEY_HEADER, entry.key().hash());
@@ -219,19 +224,24 @@ public final class OpenAiHandler {
                             account);
                       }
                       response.header(CacheStage.RESULT_HEADER, "miss");
-                      return invoke(call, response, inspected, route, started, account, entry)
+                      return invoke(call, principal, response, inspected, route, started,
+                          account, entry)
                           .doFinally(signal -> entry.ended());
                     });
               });
         });
   }
 
-  /** The Invoke stage: the backend's answer, relayed (and kept by {@code cached}, if given). */
-  private Mono<Void> invoke(BackendCall call, HttpServerResponse response,
+  /**
+   * The Schedule and Invoke stages: the backend's answer, relayed (and kept by {@code cached},
+   * if given). A model whose instances have limits of calls at once waits in the schedule for a
+   * free slot, by priority and fair share; any other goes straight to its backend.
+   */
+  private Mono<Void> invoke(BackendCall call, Principal principal, HttpServerResponse response,
       InspectedRequest inspected, Catalog.Route route, long started, Accounting.Account account,
       CacheStage.@Nullable Call cached) {
     Endpoint endpoint = inspected.endpoint();
-    return route.backend().send(call)
+    return schedule.send(route, principal, call)
         .doOnError(e -> record(endpoint, route.model(), route.backend().name(), statusOf(e), started))
         .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route,
             started, account, cached));

@@ -39,9 +39,10 @@ public final class Catalog {
    *
    * @param backend its name in the config
    * @param weight its weight in this pool, 0 to 100
+   * @param maxConcurrent the most calls it takes at once from this gateway; 0: no limit
    */
   public record Member(String backend, OpenAiHttpBackend client, int weight,
-      ModelwayConfig.HealthCheck healthCheck) {
+      ModelwayConfig.HealthCheck healthCheck, int maxConcurrent) {
     public Member {
       requireNonNull(backend, "backend");
       requireNonNull(client, "client");
@@ -54,14 +55,16 @@ public final class Catalog {
    * how its calls are spread over them and over the workers that join them.
    *
    * @param upstreamModel the name sent to the configured backends
+   * @param scheduling how its calls wait while its instances are busy
    */
   public record Pool(String model, String upstreamModel, List<Member> members,
-      ModelwayConfig.Routing routing) {
+      ModelwayConfig.Routing routing, ModelwayConfig.Scheduling scheduling) {
     public Pool {
       requireNonNull(model, "model");
       requireNonNull(upstreamModel, "upstreamModel");
       members = List.copyOf(requireNonNull(members, "members"));
       requireNonNull(routing, "routing");
+      requireNonNull(scheduling, "scheduling");
     }
   }
 
@@ -105,10 +108,14 @@ public final class Catalog {
     Map<String, Pool> pools = new LinkedHashMap<>();
     for (ModelwayConfig.Model m : config.models()) {
       List<Member> members = m.pool().stream()
-          .map(p -> new Member(p.backend(), backends.get(p.backend()), p.weight(),
-              config.backends().get(p.backend()).healthCheck()))
+          .map(p -> {
+            ModelwayConfig.Backend b = config.backends().get(p.backend());
+            return new Member(p.backend(), backends.get(p.backend()), p.weight(), b.healthCheck(),
+                b.maxConcurrent() == null ? 0 : b.maxConcurrent());
+          })
           .toList();
-      pools.put(m.name(), new Pool(m.name(), m.upstreamModelOrName(), members, m.routing()));
+      pools.put(m.name(), new Pool(m.name(), m.upstreamModelOrName(), members, m.routing(),
+          m.scheduling()));
     }
     return new Catalog(config, Map.copyOf(backends), pools);
   }
@@ -121,7 +128,7 @@ public final class Catalog {
   public Optional<Route> resolve(String model) {
     Pool pool = pools.get(model);
     if (pool != null) {
-      return pool.members().size() == 1
+      return pool.members().size() == 1 && pool.members().get(0).maxConcurrent() == 0
           ? Optional.of(new Route(model, pool.upstreamModel(), pool.members().get(0).client()))
           : Optional.empty();
     }

@@ -147,13 +147,17 @@ public record ModelwayConfig(
    * @param headers extra headers sent with every call
    * @param timeouts deadlines of each call
    * @param healthCheck how the gateway probes it while it shares a model with other instances
+   * @param maxConcurrent the most calls the gateway sends it at once, over every model it serves
+   *     in a pool; calls past it wait in the model's queue ({@code scheduling}). None (the
+   *     default): no limit, and its models' calls never wait in the gateway
    */
   public record Backend(
       URI url,
       @Nullable String apiKeyEnv,
       @DefaultValue Map<String, String> headers,
       @DefaultValue BackendTimeouts timeouts,
-      @DefaultValue HealthCheck healthCheck) {
+      @DefaultValue HealthCheck healthCheck,
+      @Nullable Integer maxConcurrent) {
 
     /**
      * A backend with the default health check. (A factory, not a constructor: the binder needs
@@ -161,7 +165,7 @@ public record ModelwayConfig(
      */
     public static Backend of(URI url, @Nullable String apiKeyEnv, Map<String, String> headers,
         BackendTimeouts timeouts) {
-      return new Backend(url, apiKeyEnv, headers, timeouts, HealthCheck.DEFAULT);
+      return new Backend(url, apiKeyEnv, headers, timeouts, HealthCheck.DEFAULT, null);
     }
 
     public Backend {
@@ -178,6 +182,10 @@ public record ModelwayConfig(
       }
       if (apiKeyEnv != null && apiKeyEnv.isBlank()) {
         throw new IllegalArgumentException("api-key-env: '' (expected: an environment variable name)");
+      }
+      if (maxConcurrent != null && (maxConcurrent < 1 || maxConcurrent > 100_000)) {
+        throw new IllegalArgumentException(
+            "max-concurrent: " + maxConcurrent + " (expected: 1 to 100000)");
       }
     }
   }
@@ -265,6 +273,7 @@ public record ModelwayConfig(
    * @param routing how calls are spread over the pool
    * @param cache which of its answers the gateway keeps and answers again (default: the
    *     gateway's {@code cache})
+   * @param scheduling how its calls wait while its instances are busy
    */
   public record Model(
       String name,
@@ -272,11 +281,13 @@ public record ModelwayConfig(
       @DefaultValue List<PoolBackend> backends,
       @Nullable String upstreamModel,
       @DefaultValue Routing routing,
-      @Nullable Cache cache) {
+      @Nullable Cache cache,
+      @DefaultValue Scheduling scheduling) {
 
     /** A model served by one backend, routed and cached by default. */
     public static Model of(String name, String backend, @Nullable String upstreamModel) {
-      return new Model(name, backend, List.of(), upstreamModel, Routing.DEFAULT, null);
+      return new Model(name, backend, List.of(), upstreamModel, Routing.DEFAULT, null,
+          Scheduling.DEFAULT);
     }
 
     public Model {
@@ -288,6 +299,7 @@ public record ModelwayConfig(
       }
       backends = List.copyOf(requireNonNull(backends, "backends"));
       requireNonNull(routing, "routing");
+      requireNonNull(scheduling, "scheduling");
       if (backend != null && !backends.isEmpty()) {
         throw new IllegalArgumentException("backends: given with backend '" + backend
             + "' (expected: either backend or backends)");
@@ -434,6 +446,34 @@ public record ModelwayConfig(
       if (maxSize.toBytes() < 1024 || maxSize.toBytes() > (1L << 40)) {
         throw new IllegalArgumentException(
             "cache.max-size: " + maxSize + " (expected: 1KB to 1TB)");
+      }
+    }
+  }
+
+  /**
+   * How a model's calls wait in the gateway while every instance of its pool has as many calls
+   * as it may take (a backend's {@code max-concurrent}, a worker's slots). A model whose instances
+   * have no limit never queues.
+   *
+   * @param maxQueue calls that may wait at once; past it a call is refused at once (or pushes out
+   *     a waiting call of a lower class or of a tenant over its share). 0: calls never wait
+   *     (default 1000)
+   * @param maxWait the longest a call waits for an instance; then it is refused (default 30s)
+   */
+  public record Scheduling(
+      @DefaultValue("1000") int maxQueue,
+      @DefaultValue("30s") Duration maxWait) {
+    public static final Scheduling DEFAULT = new Scheduling(1000, Duration.ofSeconds(30));
+
+    public Scheduling {
+      if (maxQueue < 0 || maxQueue > 1_000_000) {
+        throw new IllegalArgumentException("max-queue: " + maxQueue + " (expected: 0 to 1000000)");
+      }
+      requireNonNull(maxWait, "maxWait");
+      if (maxWait.compareTo(Duration.ofMillis(1)) < 0 || maxWait.compareTo(Duration.ofHours(1)) > 0) {
+        throw new IllegalArgumentException("max-wait: "
+            + maxWait.toString().substring(2).toLowerCase(java.util.Locale.ROOT)
+            + " (expected: 1ms to 1h)");
       }
     }
   }

@@ -2,6 +2,7 @@ package io.modelway.gateway.quota;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.scheduling.Priority;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -17,12 +18,18 @@ import java.util.regex.Pattern;
  * @param modelLimits limits of one model, counted apart from the others and on top of {@code
  *     limits}
  * @param quota what a holder may use in a calendar month
+ * @param priority the class its holder's calls wait in when a model's instances are busy
+ *     (default {@link Priority#STANDARD}); a request may lower it, never raise it
+ * @param weight its holder's share of a model's busy instances relative to other tenants of the
+ *     same class, 1 to {@value #MAX_WEIGHT} (default 1)
  * @param revision grows with each change of the plan; counters built from an older revision are
  *     reconfigured
  */
 public record Plan(String id, Limits limits, Set<String> allowedModels,
-    Map<String, Limits> modelLimits, Quota quota, long revision) {
+    Map<String, Limits> modelLimits, Quota quota, Priority priority, int weight, long revision) {
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
+  /** The largest fair-share weight. */
+  public static final int MAX_WEIGHT = 1000;
 
   public Plan {
     requireNonNull(id, "id");
@@ -30,6 +37,10 @@ public record Plan(String id, Limits limits, Set<String> allowedModels,
     allowedModels = Set.copyOf(requireNonNull(allowedModels, "allowedModels"));
     modelLimits = Map.copyOf(requireNonNull(modelLimits, "modelLimits"));
     requireNonNull(quota, "quota");
+    requireNonNull(priority, "priority");
+    if (weight < 1 || weight > MAX_WEIGHT) {
+      throw new IllegalArgumentException("weight: " + weight + " (expected: 1 to " + MAX_WEIGHT + ")");
+    }
     if (!validId(id)) {
       throw new IllegalArgumentException("id: '" + id + "' (expected: 1 to 64 lower-case"
           + " letters, digits, '-', '_' or '.', starting with a letter or digit)");
@@ -39,12 +50,18 @@ public record Plan(String id, Limits limits, Set<String> allowedModels,
   /** A plan without monthly quotas. */
   public Plan(String id, Limits limits, Set<String> allowedModels,
       Map<String, Limits> modelLimits, long revision) {
-    this(id, limits, allowedModels, modelLimits, Quota.NONE, revision);
+    this(id, limits, allowedModels, modelLimits, Quota.NONE, Priority.STANDARD, 1, revision);
+  }
+
+  /** A plan of the standard class and weight 1. */
+  public Plan(String id, Limits limits, Set<String> allowedModels,
+      Map<String, Limits> modelLimits, Quota quota, long revision) {
+    this(id, limits, allowedModels, modelLimits, quota, Priority.STANDARD, 1, revision);
   }
 
   /** This plan at {@code next} revision. */
   Plan withRevision(long next) {
-    return new Plan(id, limits, allowedModels, modelLimits, quota, next);
+    return new Plan(id, limits, allowedModels, modelLimits, quota, priority, weight, next);
   }
 
   /** Whether {@code id} is a well-formed plan id. */

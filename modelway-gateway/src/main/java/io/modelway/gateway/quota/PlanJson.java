@@ -1,5 +1,6 @@
 package io.modelway.gateway.quota;
 
+import io.modelway.gateway.scheduling.Priority;
 import io.modelway.openai.OpenAiException;
 import java.math.BigDecimal;
 import java.util.LinkedHashMap;
@@ -16,7 +17,7 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * A plan's JSON form, the same in the admin API and in the store's {@code model_limits} column:
  * {@code {"id", "requests_per_minute", "tokens_per_minute", "max_concurrent", "models": [...],
- * "model_limits": {"MODEL": {"requests_per_minute", ...}}}}. Parsing fails with a 400 that names
+ * "model_limits": {"MODEL": {"requests_per_minute", ...}}, "priority", "weight"}}. Parsing fails with a 400 that names
  * the field.
  */
 final class PlanJson {
@@ -25,7 +26,7 @@ final class PlanJson {
       Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent");
   private static final Set<String> PLAN_FIELDS = Set.of("id", "object", "requests_per_minute",
       "tokens_per_minute", "max_concurrent", "models", "model_limits", "monthly_tokens",
-      "monthly_budget", "budget_currency", "budget_mode", "revision");
+      "monthly_budget", "budget_currency", "budget_mode", "priority", "weight", "revision");
 
   /** The largest monthly token quota: a quadrillion, far from overflowing a counter. */
   static final long MAX_MONTHLY_TOKENS = 1_000_000_000_000_000L;
@@ -71,7 +72,18 @@ final class PlanJson {
         perModel.put(e.getKey(), limits(e.getValue(), "model_limits." + e.getKey() + "."));
       }
     }
-    return new Plan(id, limits(json, ""), models, perModel, quota(json), revision);
+    return new Plan(id, limits(json, ""), models, perModel, quota(json), priority(json),
+        (int) positive(json, "", "weight", Plan.MAX_WEIGHT).orElse(1), revision);
+  }
+
+  private static Priority priority(JsonNode json) {
+    JsonNode value = json.path("priority");
+    if (value.isMissingNode() || value.isNull()) {
+      return Priority.STANDARD;
+    }
+    return (value.isString() ? Priority.parse(value.asString()) : Optional.<Priority>empty())
+        .orElseThrow(() -> OpenAiException.invalidRequest("'priority' must be critical, standard"
+            + " or sheddable.", "priority"));
   }
 
   private static Quota quota(JsonNode json) {
@@ -149,6 +161,8 @@ final class PlanJson {
         .orElse(null));
     node.put("budget_currency", quota.currency().orElse(null));
     node.put("budget_mode", quota.any() ? (quota.hard() ? "hard" : "soft") : null);
+    node.put("priority", plan.priority().label());
+    node.put("weight", plan.weight());
     node.put("revision", plan.revision());
     return node;
   }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.modelway.gateway.auth.ApiKeys.Refused;
 import io.modelway.gateway.auth.AuditLog;
 import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.scheduling.Priority;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -29,7 +30,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class Plans {
   private static final String COLUMNS = "id, requests_per_minute, tokens_per_minute,"
       + " max_concurrent, allowed_models, model_limits, monthly_tokens, monthly_budget,"
-      + " budget_currency, budget_hard, revision";
+      + " budget_currency, budget_hard, priority, weight, revision";
 
   private final JdbcClient jdbc;
   private final TransactionTemplate transactions;
@@ -53,7 +54,7 @@ public final class Plans {
     return transactions.execute(status -> {
       try {
         jdbc.sql("INSERT INTO plans (" + COLUMNS + ", created_at, updated_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .params(values(first, now(), now())).update();
       } catch (DuplicateKeyException e) {
         throw new Refused("plan '" + plan.id() + "' already exists");
@@ -74,9 +75,9 @@ public final class Plans {
       Plan next = plan.withRevision(old.revision() + 1);
       jdbc.sql("UPDATE plans SET requests_per_minute = ?, tokens_per_minute = ?,"
               + " max_concurrent = ?, allowed_models = ?, model_limits = ?, monthly_tokens = ?,"
-              + " monthly_budget = ?, budget_currency = ?, budget_hard = ?, revision = ?,"
-              + " updated_at = ? WHERE id = ?")
-          .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 13))
+              + " monthly_budget = ?, budget_currency = ?, budget_hard = ?, priority = ?,"
+              + " weight = ?, revision = ?, updated_at = ? WHERE id = ?")
+          .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 15))
           .update();
       audit.write(actor, "plan.update", plan.id(), PlanJson.write(next).toString());
       return next;
@@ -137,6 +138,7 @@ public final class Plans {
         plan.quota().monthlyTokens().isPresent() ? plan.quota().monthlyTokens().getAsLong() : null,
         plan.quota().monthlyBudget().orElse(null), plan.quota().currency().orElse(null),
         plan.quota().any() ? plan.quota().hard() : null,
+        plan.priority().label(), plan.weight(),
         plan.revision()};
     Object[] all = Arrays.copyOf(columns, columns.length + more.length);
     System.arraycopy(more, 0, all, columns.length, more.length);
@@ -158,7 +160,10 @@ public final class Plans {
         !Boolean.FALSE.equals(rs.getObject("budget_hard", Boolean.class)));
     return new Plan(id, new Limits(optionalLong(rs, "requests_per_minute"),
         optionalLong(rs, "tokens_per_minute"), optionalInt(rs, "max_concurrent")),
-        allowed, perModel, quota, rs.getLong("revision"));
+        allowed, perModel, quota,
+        Optional.ofNullable(rs.getString("priority")).flatMap(Priority::parse)
+            .orElse(Priority.STANDARD),
+        optionalInt(rs, "weight").orElse(1), rs.getLong("revision"));
   }
 
   private static java.util.OptionalLong optionalLong(ResultSet rs, String column)

@@ -16,6 +16,7 @@ import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.registry.Registry;
+import io.modelway.gateway.scheduling.BoundedBackend;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.time.Clock;
@@ -34,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
@@ -69,6 +71,12 @@ import reactor.netty.http.client.HttpClient;
  * {@code modelway.routing.breaker.state} (0 closed, 1 half-open, 2 open) and
  * {@code modelway.routing.calls} (calls sent to each instance).
  *
+ * <p>An instance may have a limit of calls at once: a configured backend's {@code
+ * max-concurrent}, a worker's reported slots. A pool in which some instance has one is a {@link
+ * BoundedBackend}: the Schedule stage takes a slot ({@link BoundedBackend#tryReserve}) on an
+ * instance with room, chosen by the policy among those, before sending, and a connect failure is
+ * retried only on instances with room. Each call that ends runs the {@link #onSlotFreed} hook.
+ *
  * <p>Thread-safe.
  */
 public final class InstancePools implements AutoCloseable {
@@ -96,6 +104,7 @@ public final class InstancePools implements AutoCloseable {
   private final ConcurrentMap<String, ModelRouting> routings = new ConcurrentHashMap<>();
   private @Nullable ScheduledExecutorService prober;
   private volatile boolean closed;
+  private volatile Runnable slotFreed = () -> { };
 
   /**
    * @param catalog the catalog in force
@@ -115,6 +124,11 @@ public final class InstancePools implements AutoCloseable {
     this.ticker = requireNonNull(ticker, "ticker");
     this.random = requireNonNull(random, "random");
     this.meters = requireNonNull(meters, "meters");
+  }
+
+  /** Runs {@code hook} each time a call to an instance of a pool ends (so a queue can go on). */
+  public void onSlotFreed(Runnable hook) {
+    this.slotFreed = requireNonNull(hook, "hook");
   }
 
   /** Starts the prober thread. Idempotent. */
@@ -154,7 +168,7 @@ public final class InstancePools implements AutoCloseable {
   public Backend backendFor(Catalog.Pool pool) {
     requireNonNull(pool, "pool");
     PoolSpec spec = new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(),
-        pool.routing(), "pool");
+        pool.routing(), pool.scheduling(), "pool");
     Optional<OpenAiHttpBackend> alone = alone(spec);
     if (alone.isPresent()) {
       return alone.get();
@@ -168,7 +182,10 @@ public final class InstancePools implements AutoCloseable {
     return new PoolBackend(spec);
   }
 
-  /** The one configured backend of {@code spec}'s pool, when no other instance is in it. */
+  /**
+   * The one configured backend of {@code spec}'s pool, when no other instance is in it and it has
+   * no limit of calls at once.
+   */
   private Optional<OpenAiHttpBackend> alone(PoolSpec spec) {
     OpenAiHttpBackend only = null;
     for (Catalog.Member m : spec.configured()) {
@@ -179,7 +196,8 @@ public final class InstancePools implements AutoCloseable {
         only = m.client();
       }
     }
-    if (only == null || registry.map(r -> !r.serving(spec.model()).isEmpty()).orElse(false)) {
+    if (only == null || spec.configured().stream().anyMatch(m -> m.maxConcurrent() > 0)
+        || registry.map(r -> !r.serving(spec.model()).isEmpty()).orElse(false)) {
       return Optional.empty();
     }
     return Optional.of(only);
@@ -192,7 +210,8 @@ public final class InstancePools implements AutoCloseable {
       return Optional.empty();
     }
     return Optional.of(new PoolBackend(
-        new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT, "workers")));
+        new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT,
+            ModelwayConfig.Scheduling.DEFAULT, "workers")));
   }
 
   /**
@@ -202,10 +221,19 @@ public final class InstancePools implements AutoCloseable {
    * @param name the backend name its calls are reported under
    */
   record PoolSpec(String model, String upstreamModel, List<Catalog.Member> configured,
-      ModelwayConfig.Routing routing, String name) {}
+      ModelwayConfig.Routing routing, ModelwayConfig.Scheduling scheduling, String name) {}
 
-  /** One instance of a pool at one moment: its state, the backend to call, its weight here. */
-  record Entry(Member member, OpenAiHttpBackend client, int weight, int queued, boolean worker) {}
+  /**
+   * One instance of a pool at one moment: its state, the backend to call, its weight here.
+   *
+   * @param limit the most calls it takes at once; 0: no limit
+   */
+  record Entry(Member member, OpenAiHttpBackend client, int weight, int queued, boolean worker,
+      int limit) {
+    boolean hasRoom() {
+      return limit == 0 || member.stats.inFlight() < limit;
+    }
+  }
 
   /** A model's policy, kept while its routing config is the same. */
   private record ModelRouting(ModelwayConfig.Routing routing, Policy policy,
@@ -239,7 +267,8 @@ public final class InstancePools implements AutoCloseable {
     List<Entry> entries = new ArrayList<>(spec.configured().size() + 2);
     for (Catalog.Member m : spec.configured()) {
       if (m.weight() > 0) {
-        entries.add(new Entry(configuredMember(m), m.client(), m.weight(), 0, false));
+        entries.add(new Entry(configuredMember(m), m.client(), m.weight(), 0, false,
+            m.maxConcurrent()));
       }
     }
     if (registry.isPresent()) {
@@ -248,7 +277,7 @@ public final class InstancePools implements AutoCloseable {
       for (Instance instance : serving) {
         Member member = workerMember(instance);
         entries.add(new Entry(member, requireNonNull(member.workerClient), 1,
-            instance.load().queued(), true));
+            instance.load().queued(), true, Math.max(0, instance.load().slots())));
       }
     }
     return entries;
@@ -304,7 +333,7 @@ public final class InstancePools implements AutoCloseable {
   }
 
   /** A model's pool as a backend: each call to the instance that its policy and health allow. */
-  private final class PoolBackend implements Backend {
+  private final class PoolBackend implements BoundedBackend {
     private final PoolSpec spec;
 
     PoolBackend(PoolSpec spec) {
@@ -317,26 +346,76 @@ public final class InstancePools implements AutoCloseable {
     }
 
     @Override
+    public String model() {
+      return spec.model();
+    }
+
+    @Override
+    public ModelwayConfig.Scheduling scheduling() {
+      return spec.scheduling();
+    }
+
+    @Override
+    public boolean bounded() {
+      for (Catalog.Member m : spec.configured()) {
+        if (m.maxConcurrent() > 0 && m.weight() > 0) {
+          return true;
+        }
+      }
+      if (registry.isPresent()) {
+        for (Instance instance : registry.get().serving(spec.model())) {
+          if (instance.load().slots() > 0) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+
+    @Override
     public Mono<BackendResponse> send(BackendCall call) {
       requireNonNull(call, "call");
       RouteRequest request = RouteRequest.of(call, spec.routing().sessionHeader());
-      return attempt(call, request, new HashSet<>(), null);
+      return attempt(call, request, new HashSet<>(), null, false);
     }
 
-    private Mono<BackendResponse> attempt(BackendCall call, RouteRequest request,
-        Set<String> tried, @Nullable Throwable last) {
-      return Mono.defer(() -> {
-        List<Entry> all = entries(spec);
-        all.removeIf(e -> tried.contains(e.member().key));
-        if (all.isEmpty()) {
-          return Mono.error(last != null ? last : new OpenAiException(503, "service_unavailable",
-              "No instance of model '" + spec.model() + "' is ready right now.", null,
-              "model_unavailable"));
+    @Override
+    public @Nullable Slot tryReserve(BackendCall call) {
+      requireNonNull(call, "call");
+      List<Entry> all = entries(spec);
+      if (all.isEmpty()) {
+        throw unavailable();
+      }
+      RouteRequest request = RouteRequest.of(call, spec.routing().sessionHeader());
+      Taken taken = take(all, request, true);
+      return taken == null ? null : new PoolSlot(this, taken, call, request);
+    }
+
+    private OpenAiException unavailable() {
+      return new OpenAiException(503, "service_unavailable",
+          "No instance of model '" + spec.model() + "' is ready right now.", null,
+          "model_unavailable");
+    }
+
+    /**
+     * Picks an instance of {@code all} and starts a call on it: one on trial first, else the
+     * policy's choice; with {@code bounded}, only among those with room. Null when none has room.
+     */
+    private @Nullable Taken take(List<Entry> all, RouteRequest request, boolean bounded) {
+      List<Entry> open = all;
+      if (bounded) {
+        open = new ArrayList<>(all.size());
+        for (Entry e : all) {
+          if (e.hasRoom()) {
+            open.add(e);
+          }
         }
-        ModelRouting routing = routing(spec);
+      }
+      ModelRouting routing = routing(spec);
+      while (!open.isEmpty()) {
         Entry chosen = null;
         boolean trial = false;
-        for (Entry e : all) {
+        for (Entry e : open) {
           if (e.member().health.tryTrial()) {
             chosen = e;
             trial = true;
@@ -344,18 +423,45 @@ public final class InstancePools implements AutoCloseable {
           }
         }
         if (chosen == null) {
-          chosen = choose(routing.policy(), request, all);
+          chosen = choose(routing.policy(), request, open);
         }
-        tried.add(chosen.member().key);
-        count(routing, chosen.member());
-        return callOne(chosen, trial, callFor(chosen, call))
-            .onErrorResume(e -> {
-              if (!OpenAiHttpBackend.neverSent(e)) {
-                return Mono.error(e);
-              }
-              return attempt(call, request, tried, e);
-            });
+        if (chosen.member().stats.tryBegin(bounded ? chosen.limit() : 0)) {
+          count(routing, chosen.member());
+          return new Taken(chosen, trial);
+        }
+        if (trial) {
+          chosen.member().health.releaseTrial();
+        }
+        open = new ArrayList<>(open);
+        open.remove(chosen); // filled up by a racing call meanwhile
+      }
+      return null;
+    }
+
+    private Mono<BackendResponse> attempt(BackendCall call, RouteRequest request,
+        Set<String> tried, @Nullable Throwable last, boolean bounded) {
+      return Mono.defer(() -> {
+        List<Entry> all = entries(spec);
+        all.removeIf(e -> tried.contains(e.member().key));
+        Taken taken = all.isEmpty() ? null : take(all, request, bounded);
+        if (taken == null) {
+          return Mono.error(last != null ? last : unavailable());
+        }
+        return send(taken, call, request, tried, bounded);
       });
+    }
+
+    /** Sends {@code call} to the instance {@code taken} began a call on; a connect failure moves on. */
+    Mono<BackendResponse> send(Taken taken, BackendCall call, RouteRequest request,
+        Set<String> tried, boolean bounded) {
+      tried.add(taken.entry().member().key);
+      return callOne(taken.entry(), taken.trial(), callFor(taken.entry(), call))
+          .onErrorResume(e -> {
+            if (!OpenAiHttpBackend.neverSent(e)) {
+              return Mono.error(e);
+            }
+            return attempt(call, request, tried, e, bounded);
+          });
     }
 
     private Entry choose(Policy policy, RouteRequest request, List<Entry> all) {
@@ -389,6 +495,47 @@ public final class InstancePools implements AutoCloseable {
     }
   }
 
+  /** A call begun on an instance ({@link InstanceStats#begin}), not sent yet. */
+  private record Taken(Entry entry, boolean trial) {}
+
+  /** A slot taken for one call: sent on once, or released. */
+  private final class PoolSlot implements BoundedBackend.Slot {
+    private static final int TAKEN = 0;
+    private static final int SENT = 1;
+    private static final int RELEASED = 2;
+
+    private final PoolBackend pool;
+    private final Taken taken;
+    private final BackendCall call;
+    private final RouteRequest request;
+    private final AtomicInteger state = new AtomicInteger(TAKEN);
+
+    PoolSlot(PoolBackend pool, Taken taken, BackendCall call, RouteRequest request) {
+      this.pool = pool;
+      this.taken = taken;
+      this.call = call;
+      this.request = request;
+    }
+
+    @Override
+    public Mono<BackendResponse> send() {
+      return Mono.defer(() -> state.compareAndSet(TAKEN, SENT)
+          ? pool.send(taken, call, request, new HashSet<>(), true)
+          : Mono.error(new IllegalStateException("The slot was released or sent on already")));
+    }
+
+    @Override
+    public void release() {
+      if (state.compareAndSet(TAKEN, RELEASED)) {
+        taken.entry().member().stats.end();
+        if (taken.trial()) {
+          taken.entry().member().health.releaseTrial();
+        }
+        slotFreed.run();
+      }
+    }
+  }
+
   private void count(ModelRouting routing, Member member) {
     Counter counter = routing.calls().get(member.key);
     if (counter == null) {
@@ -402,21 +549,22 @@ public final class InstancePools implements AutoCloseable {
   }
 
   /**
-   * One call to one instance, accounted for once however it ends: in flight until then, its
-   * time to first byte, and its outcome for the instance's health.
+   * One call to one instance that {@link InstanceStats#begin began} on it, accounted for once
+   * however it ends: in flight until then, its time to first byte, and its outcome for the
+   * instance's health.
    */
   private Mono<BackendResponse> callOne(Entry entry, boolean trial, BackendCall call) {
     Member member = entry.member();
     long sent = ticker.getAsLong();
     AtomicBoolean ended = new AtomicBoolean();
     AtomicBoolean first = new AtomicBoolean();
-    member.stats.begin();
     Runnable cancelled = () -> {
       if (ended.compareAndSet(false, true)) {
         member.stats.end();
         if (trial) {
           member.health.releaseTrial();
         }
+        slotFreed.run();
       }
     };
     java.util.function.Consumer<@Nullable Throwable> outcome = failure -> {
@@ -432,9 +580,11 @@ public final class InstancePools implements AutoCloseable {
         if (member.workerId != null) {
           registry.ifPresent(r -> r.markUnreachable(member.workerId));
         }
+        return; // this call is retried elsewhere first; queued calls go on at the next end or tick
       } else {
         member.health.onFailure(elapsed, failure);
       }
+      slotFreed.run();
     };
     return entry.client().send(call)
         .map(answer -> new BackendResponse(answer.status(), answer.contentType(),
@@ -461,15 +611,15 @@ public final class InstancePools implements AutoCloseable {
     Map<String, Probe> live = new HashMap<>();
     for (Catalog.Pool pool : current.pools()) {
       collect(new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(), pool.routing(),
-          "pool"), live);
+          pool.scheduling(), "pool"), live);
     }
     registry.ifPresent(r -> {
       Set<String> models = new HashSet<>();
       r.instances().forEach(i -> i.models().forEach(m -> models.add(m.id())));
       for (String model : models) {
         if (current.pool(model).isEmpty()) {
-          collect(new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT, "workers"),
-              live);
+          collect(new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT,
+              ModelwayConfig.Scheduling.DEFAULT, "workers"), live);
         }
       }
     });

@@ -49,6 +49,24 @@ public final class InstanceStats {
     started.increment();
   }
 
+  /**
+   * A call starts if fewer than {@code limit} are in flight ({@code limit} 0: always), atomically.
+   *
+   * @return whether it started
+   */
+  public boolean tryBegin(int limit) {
+    for (;;) {
+      int now = inFlight.get();
+      if (limit > 0 && now >= limit) {
+        return false;
+      }
+      if (inFlight.compareAndSet(now, now + 1)) {
+        started.increment();
+        return true;
+      }
+    }
+  }
+
   /** A call that {@link #begin() began} ends, however it ends. */
   public void end() {
     inFlight.decrementAndGet();

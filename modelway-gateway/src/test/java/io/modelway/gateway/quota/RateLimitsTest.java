@@ -179,10 +179,15 @@ class RateLimitsTest {
     assertThat(call("PATCH", "/admin/v1/tenants/roles", tenantAdmin, "{\"plan\":\"offer\"}")
         .statusCode()).isEqualTo(403);
 
+    assertThat(ok(call("GET", "/admin/v1/plans/offer", tenantAdmin, null)).path("priority")
+        .asString()).isEqualTo("standard");
     JsonNode replaced = ok(call("PUT", "/admin/v1/plans/offer", TestGateway.KEY,
-        "{\"max_concurrent\":4}"));
+        "{\"max_concurrent\":4,\"priority\":\"critical\",\"weight\":3}"));
     assertThat(replaced.path("revision").asLong()).isEqualTo(2);
     assertThat(replaced.path("max_concurrent").asInt()).isEqualTo(4);
+    JsonNode stored = ok(call("GET", "/admin/v1/plans/offer", TestGateway.KEY, null));
+    assertThat(stored.path("priority").asString()).isEqualTo("critical");
+    assertThat(stored.path("weight").asInt()).isEqualTo(3);
     ok(call("PATCH", "/admin/v1/tenants/roles", TestGateway.KEY, "{\"plan\":\"offer\"}"));
     HttpResponse<String> inUse = call("DELETE", "/admin/v1/plans/offer", TestGateway.KEY, null);
     assertThat(inUse.statusCode()).isEqualTo(409);
@@ -203,6 +208,10 @@ class RateLimitsTest {
         "{\"id\":\"bad\",\"model_limits\":{\"chat\":{\"rpm\":5}}}"))).isEqualTo("model_limits.chat.rpm");
     assertThat(error(call("POST", "/admin/v1/plans", TestGateway.KEY,
         "{\"id\":\"Bad Id\"}"))).isEqualTo("id");
+    assertThat(error(call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"bad\",\"priority\":\"urgent\"}"))).isEqualTo("priority");
+    assertThat(error(call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"bad\",\"weight\":0}"))).isEqualTo("weight");
     assertThat(error(call("POST", "/admin/v1/plans", TestGateway.KEY,
         "{\"id\":\"bad\",\"requests_per_mnute\":5}"))).isEqualTo("requests_per_mnute");
     HttpResponse<String> noPlan = call("POST", "/admin/v1/tenants", TestGateway.KEY,
