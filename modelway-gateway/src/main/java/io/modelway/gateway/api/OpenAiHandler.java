@@ -220,8 +220,12 @@ public final class OpenAiHandler {
                 return Mono.fromFuture(onRequestLoop(request, entry.lookup()))
                     .flatMap(found -> {
                       if (found.isPresent()) {
-                        return answerFromCache(found.get(), response, inspected, route, started,
-                            account);
+                        found.get().similarity().ifPresent(similarity -> response
+                            .header(CacheStage.SIMILARITY_HEADER, String.format(
+                                Locale.ROOT, "%.4f", similarity)));
+                        return answerFromCache(found.get().answer(),
+                            found.get().similarity().isPresent() ? "semantic-hit" : "hit",
+                            response, inspected, route, started, account);
                       }
                       response.header(CacheStage.RESULT_HEADER, "miss");
                       return invoke(call, principal, response, inspected, route, started,
@@ -248,7 +252,7 @@ public final class OpenAiHandler {
   }
 
   /** A cached answer: whole, or replayed as the chunks a model would stream. */
-  private Mono<Void> answerFromCache(byte[] whole, HttpServerResponse response,
+  private Mono<Void> answerFromCache(byte[] whole, String result, HttpServerResponse response,
       InspectedRequest inspected, Catalog.Route route, long started, Accounting.Account account) {
     Endpoint endpoint = inspected.endpoint();
     account.cacheHit();
@@ -262,7 +266,7 @@ public final class OpenAiHandler {
     }
     return Mono.fromFuture(account.completed(200)).then(Mono.defer(() -> {
       record(endpoint, route.model(), CACHE, 200, started);
-      response.status(200).header(CacheStage.RESULT_HEADER, "hit")
+      response.status(200).header(CacheStage.RESULT_HEADER, result)
           .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length));
       if (inspected.stream()) {
         response.header(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")

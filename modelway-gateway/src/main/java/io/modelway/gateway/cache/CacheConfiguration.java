@@ -2,12 +2,16 @@ package io.modelway.gateway.cache;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuditLog;
 import io.modelway.gateway.auth.AuthConfiguration;
+import io.modelway.gateway.catalog.LiveCatalog;
+import io.modelway.gateway.routing.ModelRouter;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -58,9 +62,20 @@ public class CacheConfiguration {
     return namespaces;
   }
 
+  @Bean(destroyMethod = "close")
+  SemanticCache semanticCache(LiveCatalog catalog, ModelRouter router, MeterRegistry meters) {
+    SemanticCache.warmUp();
+    SemanticCache semantic = new SemanticCache(new RouterEmbedder(catalog, router));
+    Gauge.builder("modelway.cache.semantic.entries", semantic, SemanticCache::size)
+        .description("Questions in this gateway's semantic cache index")
+        .register(meters);
+    return semantic;
+  }
+
   @Bean
-  CacheStage cacheStage(ResponseCache store, Namespaces namespaces, MeterRegistry meters) {
-    return new CacheStage(store, namespaces, meters);
+  CacheStage cacheStage(ResponseCache store, SemanticCache semantic, Namespaces namespaces,
+      MeterRegistry meters) {
+    return new CacheStage(store, Optional.of(semantic), namespaces, meters);
   }
 
   @Bean

@@ -11,6 +11,7 @@ import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.openai.Endpoint;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -32,9 +33,18 @@ public final class CacheStage {
   public static final String RESULT_HEADER = "x-modelway-cache";
   /** The response header naming the entry's hash, as a purge of one entry takes it. */
   public static final String KEY_HEADER = "x-modelway-cache-key";
+  /** The response header with a semantic hit's similarity, such as {@code 0.9312}. */
+  public static final String SIMILARITY_HEADER = "x-modelway-cache-similarity";
+
+  /**
+   * An answer found for a request: kept for this very request ({@code similarity} empty) or for
+   * one that means the same.
+   */
+  public record Found(byte[] answer, OptionalDouble similarity) {}
 
   private final boolean enabled;
   private final ResponseCache store;
+  private final Optional<SemanticCache> semantic;
   private final Function<String, String> namespaces;
   private final SingleFlight flights = new SingleFlight();
   private final MeterRegistry meters;
@@ -43,14 +53,16 @@ public final class CacheStage {
   /**
    * @param namespaces a tenant's cache namespace, by tenant id
    */
-  public CacheStage(ResponseCache store, Function<String, String> namespaces, MeterRegistry meters) {
-    this(store, namespaces, meters, true);
+  public CacheStage(ResponseCache store, Optional<SemanticCache> semantic,
+      Function<String, String> namespaces, MeterRegistry meters) {
+    this(store, semantic, namespaces, meters, true);
   }
 
-  private CacheStage(ResponseCache store, Function<String, String> namespaces,
-      MeterRegistry meters, boolean enabled) {
+  private CacheStage(ResponseCache store, Optional<SemanticCache> semantic,
+      Function<String, String> namespaces, MeterRegistry meters, boolean enabled) {
     this.enabled = enabled;
     this.store = requireNonNull(store, "store");
+    this.semantic = requireNonNull(semantic, "semantic");
     this.namespaces = requireNonNull(namespaces, "namespaces");
     this.meters = requireNonNull(meters, "meters");
     Gauge.builder("modelway.cache.bytes", store, ResponseCache::bytesHeld)
@@ -61,7 +73,8 @@ public final class CacheStage {
 
   /** A stage that caches nothing: for workers, which leave caching to the gateway. */
   public static CacheStage off(MeterRegistry meters) {
-    return new CacheStage(new LocalResponseCache(System::nanoTime), tenant -> tenant, meters, false);
+    return new CacheStage(new LocalResponseCache(System::nanoTime), Optional.empty(),
+        tenant -> tenant, meters, false);
   }
 
   public ResponseCache store() {
@@ -95,11 +108,13 @@ public final class CacheStage {
     boolean canWrite = write;
     return RequestKeys.of(settings.mode(), namespaces.apply(principal.tenantId()), route.model(),
             route.upstreamModel(), endpoint, body)
-        .map(key -> new Call(key, settings, canRead, canWrite));
+        .map(key -> new Call(key, settings, canRead, canWrite, semantic.flatMap(
+            s -> s.probe(key, settings.semantic(), endpoint, body))));
   }
 
   /** Drops what {@code purge} names, in Redis and in this gateway. */
   public CompletableFuture<Long> purge(ResponseCache.Purge purge) {
+    semantic.ifPresent(s -> s.purge(purge));
     return store.purge(purge);
   }
 
@@ -126,15 +141,18 @@ public final class CacheStage {
     private final ModelwayConfig.Cache settings;
     private final boolean read;
     private final boolean write;
+    private final Optional<SemanticCache.Probe> probe;
     private final AtomicBoolean kept = new AtomicBoolean();
     private SingleFlight.@Nullable Seat seat;
     private Answers.@Nullable Assembler assembler;
 
-    private Call(CacheKey key, ModelwayConfig.Cache settings, boolean read, boolean write) {
+    private Call(CacheKey key, ModelwayConfig.Cache settings, boolean read, boolean write,
+        Optional<SemanticCache.Probe> probe) {
       this.key = key;
       this.settings = settings;
       this.read = read;
       this.write = write;
+      this.probe = probe;
     }
 
     public CacheKey key() {
@@ -145,7 +163,7 @@ public final class CacheStage {
      * The cached answer, or the answer of an identical request in flight; empty when the model
      * is to be called. Never fails.
      */
-    public CompletableFuture<Optional<byte[]>> lookup() {
+    public CompletableFuture<Optional<Found>> lookup() {
       if (!read) {
         count("miss", key.model());
         return CompletableFuture.completedFuture(Optional.empty());
@@ -154,18 +172,44 @@ public final class CacheStage {
       if (!joined.leads()) {
         return joined.answer().thenApply(answer -> {
           count(answer.isPresent() ? "coalesced" : "miss", key.model());
-          return answer;
+          return answer.map(bytes -> new Found(bytes, OptionalDouble.empty()));
         });
       }
       seat = joined;
-      return store.get(key).thenApply(found -> {
+      return store.get(key).thenCompose(found -> {
         if (found.isPresent()) {
           joined.land(found);
           count("hit", key.model());
-        } else {
-          count("miss", key.model());
+          return CompletableFuture.completedFuture(
+              Optional.of(new Found(found.get(), OptionalDouble.empty())));
         }
-        return found;
+        if (probe.isEmpty()) {
+          count("miss", key.model());
+          return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return semanticLookup(probe.get(), joined);
+      });
+    }
+
+    /** An answer to a question that means the same, kept under that question's key. */
+    private CompletableFuture<Optional<Found>> semanticLookup(SemanticCache.Probe question,
+        SingleFlight.Seat joined) {
+      return question.lookup().thenCompose(match -> {
+        if (match.isEmpty()) {
+          count("miss", key.model());
+          return CompletableFuture.completedFuture(Optional.<Found>empty());
+        }
+        CacheKey near = new CacheKey(key.namespace(), key.model(), match.get().entry());
+        return store.get(near).thenApply(answer -> {
+          if (answer.isEmpty()) { // expired or purged since
+            semantic.ifPresent(s -> s.forget(near.hash()));
+            count("miss", key.model());
+            return Optional.<Found>empty();
+          }
+          joined.land(answer);
+          count("semantic-hit", key.model());
+          return Optional.of(new Found(answer.get(), OptionalDouble.of(match.get().similarity())));
+        });
       });
     }
 
@@ -204,6 +248,7 @@ public final class CacheStage {
       }
       if (write && whole.length <= settings.maxSize().toBytes() / 8) {
         store.put(key, whole, settings);
+        probe.ifPresent(question -> question.kept(key.hash()));
       }
       SingleFlight.Seat leader = seat;
       if (leader != null) {

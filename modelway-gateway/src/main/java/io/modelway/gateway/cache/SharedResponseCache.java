@@ -86,9 +86,17 @@ public final class SharedResponseCache implements ResponseCache {
     return NAMES.encodeToString(s.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Commands to Redis while connected; else none, and the outage is noted. */
   private @Nullable RedisAsyncCommands<String, byte[]> redis() {
     StatefulRedisConnection<String, byte[]> open = connection;
-    return open == null || !open.isOpen() ? null : open.async();
+    if (open == null) {
+      return null;
+    }
+    if (!open.isOpen()) {
+      failed(new IllegalStateException("connection to Redis lost; reconnecting"));
+      return null;
+    }
+    return open.async();
   }
 
   @Override

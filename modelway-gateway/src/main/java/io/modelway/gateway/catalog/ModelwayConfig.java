@@ -428,24 +428,60 @@ public record ModelwayConfig(
    * @param ttl how long an answer is served after it was made (default 1h)
    * @param maxSize the most answer bytes kept for the model in each gateway's memory, least
    *     recently used dropped first (default 64MB); in Redis, entries end by their TTL
+   * @param semantic near-repeats answered too: questions that mean the same (off by default)
    */
   public record Cache(
       @DefaultValue("deterministic") CacheMode mode,
       @DefaultValue("1h") Duration ttl,
-      @DefaultValue("64MB") DataSize maxSize) {
-    public static final Cache DEFAULT =
-        new Cache(CacheMode.DETERMINISTIC, Duration.ofHours(1), DataSize.ofMegabytes(64));
+      @DefaultValue("64MB") DataSize maxSize,
+      @DefaultValue Semantic semantic) {
+    public static final Cache DEFAULT = new Cache(CacheMode.DETERMINISTIC, Duration.ofHours(1),
+        DataSize.ofMegabytes(64), Semantic.OFF);
 
     public Cache {
       requireNonNull(mode, "mode");
       requireNonNull(ttl, "ttl");
       requireNonNull(maxSize, "maxSize");
+      requireNonNull(semantic, "semantic");
+      if (semantic.enabled() && mode == CacheMode.OFF) {
+        throw new IllegalArgumentException("cache.semantic.enabled: true with cache.mode off"
+            + " (expected: a mode that keeps answers, deterministic or always)");
+      }
       if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(Duration.ofDays(365)) > 0) {
         throw new IllegalArgumentException("cache.ttl: " + ttl + " (expected: 1s to 365d)");
       }
       if (maxSize.toBytes() < 1024 || maxSize.toBytes() > (1L << 40)) {
         throw new IllegalArgumentException(
             "cache.max-size: " + maxSize + " (expected: 1KB to 1TB)");
+      }
+    }
+  }
+
+  /**
+   * The semantic cache of a model: a request whose question means the same as one answered
+   * before (its embedding close enough, and no number, negation, name or unit that differs), in
+   * the same context (system prompt, earlier turns, parameters), gets that answer.
+   *
+   * @param enabled whether near-repeats are answered (default false)
+   * @param threshold the least cosine similarity of two questions' embeddings for a hit, 0 to 1
+   *     (default 0.72, chosen on the labelled set in bench/semantic-cache)
+   * @param embeddingModel the model that embeds questions, a model this gateway serves (default
+   *     {@code all-minilm-l6-v2}, the embedded one)
+   */
+  public record Semantic(
+      @DefaultValue("false") boolean enabled,
+      @DefaultValue("0.72") double threshold,
+      @DefaultValue("all-minilm-l6-v2") String embeddingModel) {
+    public static final Semantic OFF = new Semantic(false, 0.72, "all-minilm-l6-v2");
+
+    public Semantic {
+      if (!(threshold > 0 && threshold <= 1)) {
+        throw new IllegalArgumentException(
+            "cache.semantic.threshold: " + threshold + " (expected: > 0 and <= 1)");
+      }
+      if (embeddingModel == null || embeddingModel.isBlank()) {
+        throw new IllegalArgumentException(
+            "cache.semantic.embedding-model: missing (expected: an embedding model's name)");
       }
     }
   }

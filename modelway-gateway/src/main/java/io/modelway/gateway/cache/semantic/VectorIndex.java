@@ -145,6 +145,11 @@ public final class VectorIndex implements AutoCloseable {
     this.writerThread.setDaemon(true);
   }
 
+  /** The length of every vector in this index. */
+  public int dimensions() {
+    return dimensions;
+  }
+
   /**
    * An empty index with its writer thread started.
    *
