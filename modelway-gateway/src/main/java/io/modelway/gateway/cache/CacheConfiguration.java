@@ -72,6 +72,13 @@ public class CacheConfiguration {
     return semantic;
   }
 
+  /** With {@code --redis-url}: every replica's semantic index kept in step through Redis. */
+  @Bean(destroyMethod = "close")
+  AutoCloseable semanticSync(GatewayOptions options, SemanticCache semantic) {
+    return options.redisUrl().<AutoCloseable>map(url -> SemanticSync.start(url, semantic))
+        .orElse(() -> { });
+  }
+
   @Bean
   CacheStage cacheStage(ResponseCache store, SemanticCache semantic, Namespaces namespaces,
       MeterRegistry meters) {

@@ -64,6 +64,7 @@ public final class SemanticCache {
   private final Cache<String, String> questions =
       Caffeine.newBuilder().maximumSize(2L * MAX_ENTRIES).build();
   private volatile Consumer<Added> onAdded = added -> { };
+  private volatile Consumer<ResponseCache.Purge> onPurged = purge -> { };
 
   public SemanticCache(Embedder embedder) {
     this.embedder = requireNonNull(embedder, "embedder");
@@ -85,6 +86,11 @@ public final class SemanticCache {
   /** Runs {@code listener} with each question this replica adds, to tell the others. */
   public void onAdded(Consumer<Added> listener) {
     onAdded = requireNonNull(listener, "listener");
+  }
+
+  /** Runs {@code listener} with each purge made through this replica, to tell the others. */
+  public void onPurged(Consumer<ResponseCache.Purge> listener) {
+    onPurged = requireNonNull(listener, "listener");
   }
 
   /** One request's question, once {@link #probe} found it semantically cacheable. */
@@ -169,8 +175,14 @@ public final class SemanticCache {
     index.add(added.entry(), added.partition(), added.vector());
   }
 
-  /** Forgets the questions {@code purge} names. */
+  /** Forgets the questions {@code purge} names, here and (through the listener) elsewhere. */
   public void purge(ResponseCache.Purge purge) {
+    applyPurge(purge);
+    onPurged.accept(purge);
+  }
+
+  /** Forgets the questions {@code purge} names, here: a purge made here or on another replica. */
+  public void applyPurge(ResponseCache.Purge purge) {
     for (VectorIndex index : indexes.values()) {
       if (purge.hash().isPresent()) {
         index.remove(purge.hash().get());

@@ -6,11 +6,15 @@ import static org.awaitility.Awaitility.await;
 import io.modelway.gateway.Stores;
 import io.modelway.gateway.TestGateway;
 import io.modelway.gateway.TestRedis;
+import io.modelway.runtime.ModelHost;
+import io.modelway.runtime.onnx.EmbeddingOptions;
+import io.modelway.runtime.onnx.OnnxEmbeddingBackend;
 import io.modelway.sim.SimOptions;
 import io.modelway.sim.SimServer;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +39,7 @@ class SharedResponseCacheTest {
   private static SimServer sim;
   private static Stores.Store store;
   private static TestRedis redis;
+  private static ModelHost models;
   private static final List<TestGateway> gateways = new ArrayList<>();
 
   @BeforeAll
@@ -42,13 +47,19 @@ class SharedResponseCacheTest {
     sim = SimServer.start(SimOptions.defaults());
     store = Stores.postgres();
     redis = TestRedis.start();
+    models = new ModelHost(spec -> OnnxEmbeddingBackend.load(spec.name(),
+        new EmbeddingOptions(32, Duration.ofMillis(1), 1)), Runnable::run, Clock.systemUTC(),
+        Duration.ofSeconds(1));
+    models.load(new ModelHost.ModelSpec("all-minilm-l6-v2", "builtin:all-minilm-l6-v2")).join();
     for (int i = 0; i < 2; i++) {
       gateways.add(TestGateway.start("""
           backends:
             sim: {url: "%s"}
           models:
             - {name: chat, backend: sim}
+            - {name: semantic, backend: sim, cache: {semantic: {enabled: true}}}
           """.formatted(sim.baseUrl()), Map.of(), options -> options
+          .withModels(models)
           .withDatabaseUrl(Optional.of(store.dataSource().getJdbcUrl()))
           .withRedis(Optional.of(redis.url()), true)));
     }
@@ -63,6 +74,7 @@ class SharedResponseCacheTest {
   static void stop() {
     gateways.forEach(TestGateway::close);
     redis.close();
+    models.close();
     store.close();
     sim.close();
   }
@@ -72,11 +84,15 @@ class SharedResponseCacheTest {
         + UUID.randomUUID() + "\"}]}";
   }
 
-  private static String cacheResult(TestGateway gateway, String body) {
-    HttpResponse<String> answer = TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
+  private static String cacheResult(TestGateway gateway, String body, String... headers) {
+    HttpRequest.Builder request = TestGateway.authorized(HttpRequest.newBuilder(
             URI.create(gateway.url("/v1/chat/completions"))))
         .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    HttpResponse<String> answer = TestGateway.send(request.build());
     assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
     return answer.headers().firstValue(CacheStage.RESULT_HEADER).orElse("none");
   }
@@ -119,6 +135,20 @@ class SharedResponseCacheTest {
 
   @Test
   @Order(3)
+  void aQuestionAnsweredThroughOneGatewayIsFoundByMeaningOnTheOther() {
+    String system = "You answer questions about " + UUID.randomUUID() + ".";
+    String asked = "{\"model\":\"semantic\",\"temperature\":0,\"messages\":[{\"role\":"
+        + "\"system\",\"content\":\"" + system + "\"},{\"role\":\"user\",\"content\":"
+        + "\"What is the boiling point of water at sea level?\"}]}";
+    assertThat(cacheResult(gateways.get(0), asked)).isEqualTo("miss");
+    String paraphrase = asked.replace("What is the boiling point of water at sea level?",
+        "At sea level, what is the boiling point of water?");
+    await().atMost(Duration.ofSeconds(10)).until(() ->
+        cacheResult(gateways.get(1), paraphrase, "Cache-Control", "no-store").equals("semantic-hit"));
+  }
+
+  @Test
+  @Order(4)
   void withRedisDownEachGatewayCachesAloneAndNoRequestFails() {
     redis.kill();
     String body = question();
