@@ -75,6 +75,24 @@ final class PlansCommand implements Runnable {
             + " (default 1).")
     @Nullable Integer weight;
 
+    @Option(names = "--cache", paramLabel = "MODE",
+        description = "Which answers the response cache keeps for the plan's holders: off,"
+            + " deterministic or always (default: each model's setting).")
+    @Nullable String cache;
+
+    @Option(names = "--semantic-cache", paramLabel = "BOOL", arity = "1",
+        description = "Answer near-repeats from the cache for the plan's holders: true or false"
+            + " (default: each model's setting).")
+    @Nullable Boolean semanticCache;
+
+    @Option(names = "--cache-answer-price", paramLabel = "AMOUNT",
+        description = "What one answer from the cache costs, in --cache-currency (default: free).")
+    java.math.@Nullable BigDecimal cacheAnswerPrice;
+
+    @Option(names = "--cache-currency", paramLabel = "CODE",
+        description = "The currency of --cache-answer-price (default USD).")
+    @Nullable String cacheCurrency;
+
     ObjectNode body(String id) {
       ObjectNode body = JSON.createObjectNode().put("id", id);
       put(body, "requests_per_minute", rpm);
@@ -94,6 +112,22 @@ final class PlansCommand implements Runnable {
         body.put("priority", priority);
       }
       put(body, "weight", weight == null ? null : weight.longValue());
+      if (cache != null || semanticCache != null || cacheAnswerPrice != null
+          || cacheCurrency != null) {
+        ObjectNode policy = body.putObject("cache");
+        if (cache != null) {
+          policy.put("mode", cache);
+        }
+        if (semanticCache != null) {
+          policy.put("semantic", semanticCache);
+        }
+        if (cacheAnswerPrice != null) {
+          policy.put("answer_price", cacheAnswerPrice);
+        }
+        if (cacheCurrency != null) {
+          policy.put("currency", cacheCurrency);
+        }
+      }
       if (!models.isEmpty()) {
         var list = body.putArray("models");
         models.forEach(list::add);

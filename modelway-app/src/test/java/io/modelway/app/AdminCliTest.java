@@ -108,6 +108,12 @@ class AdminCliTest {
       assertThat(updated.out()).contains("Updated plan pro (revision 2): 900 requests/min,"
           + " - tokens/min");
       assertThat(run(env, "plans", "list", "--url", url).out()).contains("pro", "900");
+      Run cached = run(env, "plans", "create", "cached", "--cache", "always", "--semantic-cache",
+          "true", "--cache-answer-price", "0.001", "--cache-currency", "EUR", "--url", url);
+      assertThat(cached.code()).as(cached.err()).isZero();
+      Run badCache = run(env, "plans", "create", "bad", "--cache", "sometimes", "--url", url);
+      assertThat(badCache.code()).isEqualTo(1);
+      assertThat(badCache.err()).contains("'cache.mode' must be off, deterministic or always");
       Run badLimit = run(env, "plans", "create", "bad", "--model-limit", "m=rpm:lots", "--url", url);
       assertThat(badLimit.code()).isEqualTo(1);
       assertThat(badLimit.err()).contains("'lots' is not a whole number");

@@ -223,6 +223,7 @@ public final class OpenAiHandler {
                         found.get().similarity().ifPresent(similarity -> response
                             .header(CacheStage.SIMILARITY_HEADER, String.format(
                                 Locale.ROOT, "%.4f", similarity)));
+                        account.cacheHit(entry.policy().answerNanos(), entry.policy().currency());
                         return answerFromCache(found.get().answer(),
                             found.get().similarity().isPresent() ? "semantic-hit" : "hit",
                             response, inspected, route, started, account);
@@ -255,7 +256,6 @@ public final class OpenAiHandler {
   private Mono<Void> answerFromCache(byte[] whole, String result, HttpServerResponse response,
       InspectedRequest inspected, Catalog.Route route, long started, Accounting.Account account) {
     Endpoint endpoint = inspected.endpoint();
-    account.cacheHit();
     byte[] bytes;
     if (inspected.stream()) {
       bytes = Answers.replay(endpoint, whole, inspected.includeUsage());

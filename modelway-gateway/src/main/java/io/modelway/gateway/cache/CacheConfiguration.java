@@ -8,13 +8,18 @@ import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuditLog;
 import io.modelway.gateway.auth.AuthConfiguration;
+import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.quota.LivePlans;
+import io.modelway.gateway.quota.Plan;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.routing.ModelRouter;
 import java.time.Clock;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,10 +84,20 @@ public class CacheConfiguration {
         .orElse(() -> { });
   }
 
+  /**
+   * The Cache stage. The cache policy of a caller is its key's plan's when that plan says
+   * anything of the cache, else its tenant's plan's.
+   */
   @Bean
   CacheStage cacheStage(ResponseCache store, SemanticCache semantic, Namespaces namespaces,
-      MeterRegistry meters) {
-    return new CacheStage(store, Optional.of(semantic), namespaces, meters);
+      LivePlans plans, MeterRegistry meters) {
+    Function<Principal, CachePolicy> policies = principal -> {
+      Map<String, Plan> byId = plans.get();
+      CachePolicy own = principal.plan().map(byId::get).map(Plan::cache).orElse(CachePolicy.NONE);
+      return own.any() ? own
+          : principal.tenantPlan().map(byId::get).map(Plan::cache).orElse(CachePolicy.NONE);
+    };
+    return new CacheStage(store, Optional.of(semantic), namespaces, policies, meters);
   }
 
   @Bean

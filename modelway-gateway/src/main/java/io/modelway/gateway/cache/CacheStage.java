@@ -46,21 +46,26 @@ public final class CacheStage {
   private final ResponseCache store;
   private final Optional<SemanticCache> semantic;
   private final Function<String, String> namespaces;
+  private final Function<Principal, CachePolicy> policies;
   private final SingleFlight flights = new SingleFlight();
   private final MeterRegistry meters;
   private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
 
   /**
    * @param namespaces a tenant's cache namespace, by tenant id
+   * @param policies what the caller's plan says of the cache
    */
   public CacheStage(ResponseCache store, Optional<SemanticCache> semantic,
-      Function<String, String> namespaces, MeterRegistry meters) {
-    this(store, semantic, namespaces, meters, true);
+      Function<String, String> namespaces, Function<Principal, CachePolicy> policies,
+      MeterRegistry meters) {
+    this(store, semantic, namespaces, policies, meters, true);
   }
 
   private CacheStage(ResponseCache store, Optional<SemanticCache> semantic,
-      Function<String, String> namespaces, MeterRegistry meters, boolean enabled) {
+      Function<String, String> namespaces, Function<Principal, CachePolicy> policies,
+      MeterRegistry meters, boolean enabled) {
     this.enabled = enabled;
+    this.policies = requireNonNull(policies, "policies");
     this.store = requireNonNull(store, "store");
     this.semantic = requireNonNull(semantic, "semantic");
     this.namespaces = requireNonNull(namespaces, "namespaces");
@@ -74,7 +79,7 @@ public final class CacheStage {
   /** A stage that caches nothing: for workers, which leave caching to the gateway. */
   public static CacheStage off(MeterRegistry meters) {
     return new CacheStage(new LocalResponseCache(System::nanoTime), Optional.empty(),
-        tenant -> tenant, meters, false);
+        tenant -> tenant, principal -> CachePolicy.NONE, meters, false);
   }
 
   public ResponseCache store() {
@@ -93,7 +98,8 @@ public final class CacheStage {
     if (!enabled) {
       return Optional.empty();
     }
-    ModelwayConfig.Cache settings = current.cache(route.model());
+    CachePolicy policy = policies.apply(principal);
+    ModelwayConfig.Cache settings = policy.applyTo(current.cache(route.model()));
     boolean read = true;
     boolean write = true;
     if (cacheControl != null) {
@@ -108,7 +114,7 @@ public final class CacheStage {
     boolean canWrite = write;
     return RequestKeys.of(settings.mode(), namespaces.apply(principal.tenantId()), route.model(),
             route.upstreamModel(), endpoint, body)
-        .map(key -> new Call(key, settings, canRead, canWrite, semantic.flatMap(
+        .map(key -> new Call(key, settings, policy, canRead, canWrite, semantic.flatMap(
             s -> s.probe(key, settings.semantic(), endpoint, body))));
   }
 
@@ -141,15 +147,17 @@ public final class CacheStage {
     private final ModelwayConfig.Cache settings;
     private final boolean read;
     private final boolean write;
+    private final CachePolicy policy;
     private final Optional<SemanticCache.Probe> probe;
     private final AtomicBoolean kept = new AtomicBoolean();
     private SingleFlight.@Nullable Seat seat;
     private Answers.@Nullable Assembler assembler;
 
-    private Call(CacheKey key, ModelwayConfig.Cache settings, boolean read, boolean write,
-        Optional<SemanticCache.Probe> probe) {
+    private Call(CacheKey key, ModelwayConfig.Cache settings, CachePolicy policy, boolean read,
+        boolean write, Optional<SemanticCache.Probe> probe) {
       this.key = key;
       this.settings = settings;
+      this.policy = policy;
       this.read = read;
       this.write = write;
       this.probe = probe;
@@ -157,6 +165,11 @@ public final class CacheStage {
 
     public CacheKey key() {
       return key;
+    }
+
+    /** What the caller's plan charges for an answer from the cache: its price, if any. */
+    public CachePolicy policy() {
+      return policy;
     }
 
     /**

@@ -2,6 +2,7 @@ package io.modelway.gateway.quota;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.cache.CachePolicy;
 import io.modelway.gateway.scheduling.Priority;
 import java.util.Map;
 import java.util.Set;
@@ -22,11 +23,14 @@ import java.util.regex.Pattern;
  *     (default {@link Priority#STANDARD}); a request may lower it, never raise it
  * @param weight its holder's share of a model's busy instances relative to other tenants of the
  *     same class, 1 to {@value #MAX_WEIGHT} (default 1)
+ * @param cache what the response cache does for its holders' calls, on top of each model's
+ *     settings
  * @param revision grows with each change of the plan; counters built from an older revision are
  *     reconfigured
  */
 public record Plan(String id, Limits limits, Set<String> allowedModels,
-    Map<String, Limits> modelLimits, Quota quota, Priority priority, int weight, long revision) {
+    Map<String, Limits> modelLimits, Quota quota, Priority priority, int weight,
+    CachePolicy cache, long revision) {
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
   /** The largest fair-share weight. */
   public static final int MAX_WEIGHT = 1000;
@@ -38,6 +42,7 @@ public record Plan(String id, Limits limits, Set<String> allowedModels,
     modelLimits = Map.copyOf(requireNonNull(modelLimits, "modelLimits"));
     requireNonNull(quota, "quota");
     requireNonNull(priority, "priority");
+    requireNonNull(cache, "cache");
     if (weight < 1 || weight > MAX_WEIGHT) {
       throw new IllegalArgumentException("weight: " + weight + " (expected: 1 to " + MAX_WEIGHT + ")");
     }
@@ -50,18 +55,27 @@ public record Plan(String id, Limits limits, Set<String> allowedModels,
   /** A plan without monthly quotas. */
   public Plan(String id, Limits limits, Set<String> allowedModels,
       Map<String, Limits> modelLimits, long revision) {
-    this(id, limits, allowedModels, modelLimits, Quota.NONE, Priority.STANDARD, 1, revision);
+    this(id, limits, allowedModels, modelLimits, Quota.NONE, Priority.STANDARD, 1,
+        CachePolicy.NONE, revision);
   }
 
   /** A plan of the standard class and weight 1. */
   public Plan(String id, Limits limits, Set<String> allowedModels,
       Map<String, Limits> modelLimits, Quota quota, long revision) {
-    this(id, limits, allowedModels, modelLimits, quota, Priority.STANDARD, 1, revision);
+    this(id, limits, allowedModels, modelLimits, quota, Priority.STANDARD, 1, CachePolicy.NONE,
+        revision);
+  }
+
+  /** A plan that says nothing of the response cache. */
+  public Plan(String id, Limits limits, Set<String> allowedModels,
+      Map<String, Limits> modelLimits, Quota quota, Priority priority, int weight, long revision) {
+    this(id, limits, allowedModels, modelLimits, quota, priority, weight, CachePolicy.NONE,
+        revision);
   }
 
   /** This plan at {@code next} revision. */
   Plan withRevision(long next) {
-    return new Plan(id, limits, allowedModels, modelLimits, quota, priority, weight, next);
+    return new Plan(id, limits, allowedModels, modelLimits, quota, priority, weight, cache, next);
   }
 
   /** Whether {@code id} is a well-formed plan id. */

@@ -1,8 +1,11 @@
 package io.modelway.gateway.quota;
 
+import io.modelway.gateway.cache.CachePolicy;
+import io.modelway.gateway.catalog.ModelwayConfig.CacheMode;
 import io.modelway.gateway.scheduling.Priority;
 import io.modelway.openai.OpenAiException;
 import java.math.BigDecimal;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Optional;
 import java.util.LinkedHashSet;
@@ -10,6 +13,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -17,7 +21,8 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * A plan's JSON form, the same in the admin API and in the store's {@code model_limits} column:
  * {@code {"id", "requests_per_minute", "tokens_per_minute", "max_concurrent", "models": [...],
- * "model_limits": {"MODEL": {"requests_per_minute", ...}}, "priority", "weight"}}. Parsing fails with a 400 that names
+ * "model_limits": {"MODEL": {"requests_per_minute", ...}}, "priority", "weight", "cache":
+ * {"mode", "semantic", "answer_price", "currency"}}. Parsing fails with a 400 that names
  * the field.
  */
 final class PlanJson {
@@ -26,7 +31,10 @@ final class PlanJson {
       Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent");
   private static final Set<String> PLAN_FIELDS = Set.of("id", "object", "requests_per_minute",
       "tokens_per_minute", "max_concurrent", "models", "model_limits", "monthly_tokens",
-      "monthly_budget", "budget_currency", "budget_mode", "priority", "weight", "revision");
+      "monthly_budget", "budget_currency", "budget_mode", "priority", "weight", "cache",
+      "revision");
+  private static final Set<String> CACHE_FIELDS =
+      Set.of("mode", "semantic", "answer_price", "currency");
 
   /** The largest monthly token quota: a quadrillion, far from overflowing a counter. */
   static final long MAX_MONTHLY_TOKENS = 1_000_000_000_000_000L;
@@ -73,7 +81,72 @@ final class PlanJson {
       }
     }
     return new Plan(id, limits(json, ""), models, perModel, quota(json), priority(json),
-        (int) positive(json, "", "weight", Plan.MAX_WEIGHT).orElse(1), revision);
+        (int) positive(json, "", "weight", Plan.MAX_WEIGHT).orElse(1), cache(json.path("cache")),
+        revision);
+  }
+
+  /** The {@code cache} object of a plan: what it says of the response cache. */
+  static CachePolicy cache(JsonNode cache) {
+    if (cache.isMissingNode() || cache.isNull()) {
+      return CachePolicy.NONE;
+    }
+    if (!cache.isObject()) {
+      throw OpenAiException.invalidRequest("'cache' must be an object such as {\"mode\":"
+          + " \"always\", \"semantic\": true, \"answer_price\": 0.0001}.", "cache");
+    }
+    for (String field : cache.propertyNames()) {
+      if (!CACHE_FIELDS.contains(field)) {
+        throw OpenAiException.invalidRequest("Unknown field 'cache." + field + "' (expected: "
+            + CACHE_FIELDS.stream().sorted().toList() + ").", "cache." + field);
+      }
+    }
+    JsonNode mode = cache.path("mode");
+    Optional<CacheMode> parsed = Optional.empty();
+    if (!mode.isMissingNode() && !mode.isNull()) {
+      parsed = Arrays.stream(CacheMode.values()).filter(m -> m.label().equals(mode.asString("")))
+          .findFirst();
+      if (parsed.isEmpty()) {
+        throw OpenAiException.invalidRequest("'cache.mode' must be off, deterministic or always.",
+            "cache.mode");
+      }
+    }
+    JsonNode semantic = cache.path("semantic");
+    if (!semantic.isMissingNode() && !semantic.isNull() && !semantic.isBoolean()) {
+      throw OpenAiException.invalidRequest("'cache.semantic' must be true or false.",
+          "cache.semantic");
+    }
+    JsonNode price = cache.path("answer_price");
+    if (!price.isMissingNode() && !price.isNull() && !price.isNumber()) {
+      throw OpenAiException.invalidRequest("'cache.answer_price' must be an amount such as"
+          + " 0.0001.", "cache.answer_price");
+    }
+    try {
+      return new CachePolicy(parsed,
+          semantic.isBoolean() ? Optional.of(semantic.booleanValue()) : Optional.empty(),
+          price.isNumber() ? Optional.of(price.decimalValue()) : Optional.empty(),
+          cache.path("currency").asString("USD"));
+    } catch (IllegalArgumentException e) {
+      String field = e.getMessage().substring(0, e.getMessage().indexOf(':'));
+      throw OpenAiException.invalidRequest("'cache." + field + "': "
+          + e.getMessage().substring(field.length() + 2) + ".", "cache." + field);
+    }
+  }
+
+  /** The {@code cache} object of {@code policy}, or null when it says nothing. */
+  static @Nullable ObjectNode writeCache(CachePolicy policy) {
+    if (!policy.any()) {
+      return null;
+    }
+    ObjectNode node = JSON.createObjectNode();
+    node.put("mode", policy.mode().map(CacheMode::label).orElse(null));
+    if (policy.semantic().isPresent()) {
+      node.put("semantic", policy.semantic().get());
+    } else {
+      node.putNull("semantic");
+    }
+    node.put("answer_price", policy.answerPrice().map(BigDecimal::stripTrailingZeros).orElse(null));
+    node.put("currency", policy.currency());
+    return node;
   }
 
   private static Priority priority(JsonNode json) {
@@ -163,6 +236,7 @@ final class PlanJson {
     node.put("budget_mode", quota.any() ? (quota.hard() ? "hard" : "soft") : null);
     node.put("priority", plan.priority().label());
     node.put("weight", plan.weight());
+    node.set("cache", writeCache(plan.cache()));
     node.put("revision", plan.revision());
     return node;
   }

@@ -3,6 +3,7 @@ package io.modelway.gateway.quota;
 import static java.util.Objects.requireNonNull;
 
 import io.modelway.gateway.auth.ApiKeys.Refused;
+import io.modelway.gateway.cache.CachePolicy;
 import io.modelway.gateway.auth.AuditLog;
 import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.scheduling.Priority;
@@ -30,7 +31,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class Plans {
   private static final String COLUMNS = "id, requests_per_minute, tokens_per_minute,"
       + " max_concurrent, allowed_models, model_limits, monthly_tokens, monthly_budget,"
-      + " budget_currency, budget_hard, priority, weight, revision";
+      + " budget_currency, budget_hard, priority, weight, cache_policy, revision";
 
   private final JdbcClient jdbc;
   private final TransactionTemplate transactions;
@@ -54,7 +55,7 @@ public final class Plans {
     return transactions.execute(status -> {
       try {
         jdbc.sql("INSERT INTO plans (" + COLUMNS + ", created_at, updated_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .params(values(first, now(), now())).update();
       } catch (DuplicateKeyException e) {
         throw new Refused("plan '" + plan.id() + "' already exists");
@@ -76,8 +77,8 @@ public final class Plans {
       jdbc.sql("UPDATE plans SET requests_per_minute = ?, tokens_per_minute = ?,"
               + " max_concurrent = ?, allowed_models = ?, model_limits = ?, monthly_tokens = ?,"
               + " monthly_budget = ?, budget_currency = ?, budget_hard = ?, priority = ?,"
-              + " weight = ?, revision = ?, updated_at = ? WHERE id = ?")
-          .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 15))
+              + " weight = ?, cache_policy = ?, revision = ?, updated_at = ? WHERE id = ?")
+          .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 16))
           .update();
       audit.write(actor, "plan.update", plan.id(), PlanJson.write(next).toString());
       return next;
@@ -139,6 +140,7 @@ public final class Plans {
         plan.quota().monthlyBudget().orElse(null), plan.quota().currency().orElse(null),
         plan.quota().any() ? plan.quota().hard() : null,
         plan.priority().label(), plan.weight(),
+        plan.cache().any() ? String.valueOf(PlanJson.writeCache(plan.cache())) : null,
         plan.revision()};
     Object[] all = Arrays.copyOf(columns, columns.length + more.length);
     System.arraycopy(more, 0, all, columns.length, more.length);
@@ -163,7 +165,10 @@ public final class Plans {
         allowed, perModel, quota,
         Optional.ofNullable(rs.getString("priority")).flatMap(Priority::parse)
             .orElse(Priority.STANDARD),
-        optionalInt(rs, "weight").orElse(1), rs.getLong("revision"));
+        optionalInt(rs, "weight").orElse(1),
+        Optional.ofNullable(rs.getString("cache_policy"))
+            .map(json -> PlanJson.cache(PlanJson.JSON.readTree(json))).orElse(CachePolicy.NONE),
+        rs.getLong("revision"));
   }
 
   private static java.util.OptionalLong optionalLong(ResultSet rs, String column)

@@ -79,6 +79,8 @@ public final class Accounting {
     private Optional<String> backend = Optional.empty();
     private long firstByte = -1;
     private boolean cacheHit;
+    private OptionalLong hitCost = OptionalLong.empty();
+    private String hitCurrency = "USD";
     private LongSupplier promptEstimate = () -> 0;
     private volatile Consumer<UsageRecord> onEnd = record -> { };
 
@@ -115,11 +117,14 @@ public final class Accounting {
 
     /**
      * The answer comes from the response cache: the record carries no model tokens, the backend
-     * {@code cache}, and no cost.
+     * {@code cache}, and the plan's price of a cached answer ({@code costNanos} billionths of
+     * {@code currency}; empty: no cost).
      */
-    public void cacheHit() {
+    public void cacheHit(OptionalLong costNanos, String currency) {
       cacheHit = true;
       backend = Optional.of("cache");
+      hitCost = requireNonNull(costNanos, "costNanos");
+      hitCurrency = requireNonNull(currency, "currency");
     }
 
     /** Some whole events of a streamed answer, as they pass to the client. */
@@ -169,9 +174,10 @@ public final class Accounting {
           firstByte < 0 ? OptionalLong.empty()
               : OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(firstByte - started)),
           cacheHit, Optional.empty(),
-          price.isEmpty() ? OptionalLong.empty()
+          cacheHit ? hitCost : price.isEmpty() ? OptionalLong.empty()
               : OptionalLong.of(price.get().costNanos(prompt, cachedTokens, completion)),
-          price.map(Price::currency));
+          cacheHit ? (hitCost.isPresent() ? Optional.of(hitCurrency) : Optional.empty())
+              : price.map(Price::currency));
       onEnd.accept(record);
       return spool == null ? DONE : spool.append(record);
     }

@@ -304,4 +304,42 @@ class ResponseCacheTest {
     assertThat(cacheResult(second)).isEqualTo("hit");
     assertThat(second.body()).isEqualTo(first.body());
   }
+
+  @Test
+  void aPlanTurnsTheCacheOffOrOnForItsTenantsAndPricesItsHits() {
+    ok(gateway.call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"no-cache\",\"cache\":{\"mode\":\"off\"}}"));
+    JsonNode plan = ok(gateway.call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"cache-all\",\"cache\":{\"mode\":\"always\",\"answer_price\":0.002,"
+            + "\"currency\":\"EUR\"}}"));
+    assertThat(plan.path("cache").path("mode").asString()).isEqualTo("always");
+    assertThat(gateway.call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"bad-cache\",\"cache\":{\"mode\":\"sometimes\"}}").statusCode())
+        .isEqualTo(400);
+    ok(gateway.call("POST", "/admin/v1/tenants", TestGateway.KEY,
+        "{\"id\":\"plan-off\",\"plan\":\"no-cache\"}"));
+    ok(gateway.call("POST", "/admin/v1/tenants", TestGateway.KEY,
+        "{\"id\":\"plan-all\",\"plan\":\"cache-all\"}"));
+    String off = ok(gateway.call("POST", "/admin/v1/keys", TestGateway.KEY,
+        "{\"tenant\":\"plan-off\"}")).path("key").asString();
+    String all = ok(gateway.call("POST", "/admin/v1/keys", TestGateway.KEY,
+        "{\"tenant\":\"plan-all\"}")).path("key").asString();
+
+    String deterministic = chatBody("chat", "plans decide", 0.0);
+    assertThat(cacheResult(chat(off, deterministic))).isEqualTo("none");
+    assertThat(cacheResult(chat(off, deterministic))).isEqualTo("none");
+
+    String sampled = chatBody("chat", "plans decide", 0.8);
+    assertThat(cacheResult(chat(all, sampled))).isEqualTo("miss");
+    assertThat(cacheResult(chat(all, sampled, "x-request-id", "priced-hit"))).isEqualTo("hit");
+    assertThat(cacheResult(chat(all, chatBody("uncached", "plans decide", 0.0))))
+        .as("a model set off stays off").isEqualTo("none");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      JsonNode hit = ok(gateway.get("/admin/v1/usage?request_id=priced-hit")).path("data");
+      assertThat(hit.size()).isEqualTo(1);
+      assertThat(hit.get(0).path("cache_hit").asBoolean()).isTrue();
+      assertThat(hit.get(0).path("cost").decimalValue()).isEqualByComparingTo("0.002");
+      assertThat(hit.get(0).path("currency").asString()).isEqualTo("EUR");
+    });
+  }
 }
