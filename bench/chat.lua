@@ -14,7 +14,12 @@ wrk.path = "/v1/chat/completions"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("MODELWAY_ADMIN_KEY") or "mw-bench-key")
-wrk.body = '{"model":"canned/gpt-4o-mini",'
+-- MODEL names the model (default canned/gpt-4o-mini); CACHE_CONTROL, when set, is sent as the
+-- request's Cache-Control header (bench/cache-hit.sh: "no-cache, no-store" makes every call a miss).
+if os.getenv("CACHE_CONTROL") and os.getenv("CACHE_CONTROL") ~= "" then
+  wrk.headers["Cache-Control"] = os.getenv("CACHE_CONTROL")
+end
+wrk.body = '{"model":"' .. (os.getenv("MODEL") or "canned/gpt-4o-mini") .. '",'
   .. '"messages":['
   .. '{"role":"system","content":"You are a concise assistant. Answer in one sentence."},'
   .. '{"role":"user","content":"What does an LLM gateway add between a client and a model server?"}'
