@@ -41,7 +41,7 @@ import tools.jackson.databind.json.JsonMapper;
  * A plan's limits held by three {@code modelway gateway} processes together, sharing one Redis
  * and one PostgreSQL (each a real process of the test's own), with calls spread over the three at
  * once: a per-minute window admits exactly its limit, and a monthly budget is never overspent and
- * its Redis counter ends equal to the ledger's total. The gateway module's {@code
+ * its Redis counter ends equal to the ledger's total. The same processes share cached answers. The gateway module's {@code
  * SharedRateLimitsTest} checks the same with three gateways in one JVM.
  */
 class SharedLimitsProcessTest {
@@ -327,5 +327,29 @@ class SharedLimitsProcessTest {
           () -> chat(gateway, broke.key(), MODEL, broke.id() + "-probe", 1).join()
               .statusCode() == 429);
     }
+  }
+
+  @Test
+  void anAnswerCachedThroughOneGatewayProcessIsAHitOnTheOthers() {
+    String body = "{\"model\":\"" + MODEL + "\",\"temperature\":0,\"messages\":[{\"role\":"
+        + "\"user\",\"content\":\"shared " + ThreadLocalRandom.current().nextLong() + "\"}]}";
+    Function<String, HttpResponse<String>> ask = gateway -> send(HttpRequest.newBuilder(
+            URI.create(gateway + "/v1/chat/completions"))
+        .header("Authorization", "Bearer " + ADMIN_KEY).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    long before = sim.stats().requests();
+    HttpResponse<String> first = ask.apply(gateways.get(0));
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+    assertThat(first.headers().firstValue("x-modelway-cache")).hasValue("miss");
+    for (String other : gateways.subList(1, gateways.size())) {
+      // The first process writes to Redis in the background: the others find it at once or soon.
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        HttpResponse<String> answer = ask.apply(other);
+        assertThat(answer.statusCode()).isEqualTo(200);
+        assertThat(answer.headers().firstValue("x-modelway-cache")).hasValue("hit");
+        assertThat(answer.body()).isEqualTo(first.body());
+      });
+    }
+    assertThat(sim.stats().requests() - before).isLessThanOrEqualTo(gateways.size());
   }
 }
