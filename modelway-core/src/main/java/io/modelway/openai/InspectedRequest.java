@@ -27,6 +27,8 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * @param modelStart byte offset of the opening quote of the {@code model} value
  * @param modelEnd byte offset just past its closing quote
+ * @param deterministic whether the answer depends on the request alone, not on sampling luck:
+ *     an embedding, or a generation with {@code temperature} 0 or a {@code seed}
  */
 public record InspectedRequest(
     Endpoint endpoint,
@@ -35,7 +37,8 @@ public record InspectedRequest(
     boolean includeUsage,
     @Nullable Integer maxTokens,
     int modelStart,
-    int modelEnd) {
+    int modelEnd,
+    boolean deterministic) {
 
   private static final JsonFactory JSON = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -145,6 +148,8 @@ public record InspectedRequest(
     boolean stream = false;
     boolean includeUsage = false;
     Integer maxTokens = null;
+    boolean zeroTemperature = false;
+    boolean seeded = false;
     boolean sawRequired = false;
     String required = switch (endpoint) {
       case CHAT_COMPLETIONS -> "messages";
@@ -182,6 +187,8 @@ public record InspectedRequest(
           }
         }
         case "stream_options" -> includeUsage = readIncludeUsage(value, p);
+        case "temperature" -> zeroTemperature = value.isNumeric() && p.getDoubleValue() == 0;
+        case "seed" -> seeded = value != JsonToken.VALUE_NULL;
         default -> p.skipChildren();
       }
     }
@@ -202,7 +209,8 @@ public record InspectedRequest(
     }
     return new InspectedRequest(
         endpoint, model, stream, stream && includeUsage, maxTokens, modelStart,
-        closingQuote(body, modelStart) + 1);
+        closingQuote(body, modelStart) + 1,
+        endpoint == Endpoint.EMBEDDINGS || zeroTemperature || seeded);
   }
 
   private static void checkRequired(Endpoint endpoint, String field, JsonToken value, JsonParser p) {

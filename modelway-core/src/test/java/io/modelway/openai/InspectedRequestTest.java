@@ -19,6 +19,26 @@ class InspectedRequestTest {
   }
 
   @Test
+  void aRequestIsDeterministicWithTemperatureZeroOrASeedAndEveryEmbeddingIs() {
+    String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+    assertThat(chat("{\"model\":\"m\"," + messages + "}").deterministic()).isFalse();
+    assertThat(chat("{\"model\":\"m\",\"temperature\":0," + messages + "}").deterministic())
+        .isTrue();
+    assertThat(chat("{\"model\":\"m\",\"temperature\":0.0," + messages + "}").deterministic())
+        .isTrue();
+    assertThat(chat("{\"model\":\"m\",\"temperature\":0.2," + messages + "}").deterministic())
+        .isFalse();
+    assertThat(chat("{\"model\":\"m\",\"temperature\":null," + messages + "}").deterministic())
+        .isFalse();
+    assertThat(chat("{\"model\":\"m\",\"temperature\":1,\"seed\":7," + messages + "}")
+        .deterministic()).isTrue();
+    assertThat(chat("{\"model\":\"m\",\"seed\":null," + messages + "}").deterministic())
+        .isFalse();
+    assertThat(InspectedRequest.inspect(Endpoint.EMBEDDINGS,
+        utf8("{\"model\":\"e\",\"input\":\"x\"}")).deterministic()).isTrue();
+  }
+
+  @Test
   void readsTheFieldsTheGatewayUses() {
     InspectedRequest r = chat("""
         {"model":"m1","stream":true,"stream_options":{"include_usage":true},

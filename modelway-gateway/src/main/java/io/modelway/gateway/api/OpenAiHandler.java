@@ -209,8 +209,8 @@ public final class OpenAiHandler {
                 BackendCall call = new BackendCall(endpoint,
                     inspected.withModel(body, route.upstreamModel()), inspected.stream(),
                     requestId, request.requestHeaders()::get);
-                Optional<CacheStage.Call> cached = cache.open(principal, current, route, endpoint,
-                    body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
+                Optional<CacheStage.Call> cached = cache.open(principal, current, route,
+                    inspected, body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
                 if (cached.isEmpty()) {
                   return invoke(call, principal, response, inspected, route, started, account,
                       null);

@@ -9,6 +9,7 @@ import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.openai.Endpoint;
+import io.modelway.openai.InspectedRequest;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -94,7 +95,8 @@ public final class CacheStage {
    * @param cacheControl the request's {@code Cache-Control} header, if any
    */
   public Optional<Call> open(Principal principal, Catalog current, Catalog.Route route,
-      Endpoint endpoint, byte[] body, @Nullable String cacheControl) {
+      InspectedRequest inspected, byte[] body, @Nullable String cacheControl) {
+    Endpoint endpoint = inspected.endpoint();
     if (!enabled) {
       return Optional.empty();
     }
@@ -113,7 +115,7 @@ public final class CacheStage {
     boolean canRead = read;
     boolean canWrite = write;
     return RequestKeys.of(settings.mode(), namespaces.apply(principal.tenantId()), route.model(),
-            route.upstreamModel(), endpoint, body)
+            route.upstreamModel(), endpoint, body, inspected.deterministic())
         .map(key -> new Call(key, settings, policy, canRead, canWrite, semantic.flatMap(
             s -> s.probe(key, settings.semantic(), endpoint, body))));
   }

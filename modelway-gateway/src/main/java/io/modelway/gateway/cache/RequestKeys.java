@@ -28,7 +28,8 @@ import tools.jackson.databind.JsonNode;
  * parameter the gateway does not know never makes two different requests share an answer.
  *
  * <p>In {@code deterministic} mode only requests whose answer does not depend on sampling luck
- * are keyed: {@code temperature} 0, or a {@code seed}, and every embedding request. Stateless.
+ * are keyed ({@link InspectedRequest#deterministic}): {@code temperature} 0, or a {@code seed},
+ * and every embedding request. Stateless.
  */
 public final class RequestKeys {
   private static final Set<String> DELIVERY_FIELDS = Set.of("model", "stream", "stream_options", "user");
@@ -38,18 +39,16 @@ public final class RequestKeys {
 
   /**
    * The key of {@code body}, a request to {@code endpoint} already checked by {@link
-   * InspectedRequest#inspect}, or empty when {@code mode} does not cache it.
+   * InspectedRequest#inspect} (which says whether it is {@code deterministic}), or empty when
+   * {@code mode} does not cache it. A request that is not cached costs no parsing here.
    */
   public static Optional<CacheKey> of(CacheMode mode, String namespace, String model,
-      String upstreamModel, Endpoint endpoint, byte[] body) {
+      String upstreamModel, Endpoint endpoint, byte[] body, boolean deterministic) {
     requireNonNull(mode, "mode");
-    if (mode == CacheMode.OFF) {
+    if (mode == CacheMode.OFF || (mode == CacheMode.DETERMINISTIC && !deterministic)) {
       return Optional.empty();
     }
     JsonNode request = InspectedRequest.tree(body);
-    if (mode == CacheMode.DETERMINISTIC && !deterministic(endpoint, request)) {
-      return Optional.empty();
-    }
     MessageDigest digest = sha256();
     text(digest, "modelway-cache-v1");
     text(digest, namespace);
@@ -68,19 +67,6 @@ public final class RequestKeys {
       value(digest, request.get(name));
     }
     return Optional.of(new CacheKey(namespace, model, HexFormat.of().formatHex(digest.digest())));
-  }
-
-  /** Whether the answer to {@code request} depends on nothing but the request. */
-  static boolean deterministic(Endpoint endpoint, JsonNode request) {
-    if (endpoint == Endpoint.EMBEDDINGS) {
-      return true;
-    }
-    JsonNode seed = request.get("seed");
-    if (seed != null && !seed.isNull()) {
-      return true;
-    }
-    JsonNode temperature = request.get("temperature");
-    return temperature != null && temperature.isNumber() && temperature.doubleValue() == 0;
   }
 
   /** Feeds {@code node} in a form that is the same for equal JSON values, and differs otherwise. */
