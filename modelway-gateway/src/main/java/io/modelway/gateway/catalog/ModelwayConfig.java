@@ -495,15 +495,29 @@ public record ModelwayConfig(
    *     a waiting call of a lower class or of a tenant over its share). 0: calls never wait
    *     (default 1000)
    * @param maxWait the longest a call waits for an instance; then it is refused (default 30s)
+   * @param criticalReserve slots of each limited instance that only critical calls may take, so
+   *     that a critical call seldom waits for a call to end; other calls see the instance's limit
+   *     less this, but at least 1 (default 0)
    */
   public record Scheduling(
       @DefaultValue("1000") int maxQueue,
-      @DefaultValue("30s") Duration maxWait) {
-    public static final Scheduling DEFAULT = new Scheduling(1000, Duration.ofSeconds(30));
+      @DefaultValue("30s") Duration maxWait,
+      @DefaultValue("0") int criticalReserve) {
+    public static final Scheduling DEFAULT = new Scheduling(1000, Duration.ofSeconds(30), 0);
+
+    /** Bounds without a critical reserve. (A factory: the config binder needs records to have
+     * one constructor.) */
+    public static Scheduling of(int maxQueue, Duration maxWait) {
+      return new Scheduling(maxQueue, maxWait, 0);
+    }
 
     public Scheduling {
       if (maxQueue < 0 || maxQueue > 1_000_000) {
         throw new IllegalArgumentException("max-queue: " + maxQueue + " (expected: 0 to 1000000)");
+      }
+      if (criticalReserve < 0 || criticalReserve > 100_000) {
+        throw new IllegalArgumentException(
+            "critical-reserve: " + criticalReserve + " (expected: 0 to 100000)");
       }
       requireNonNull(maxWait, "maxWait");
       if (maxWait.compareTo(Duration.ofMillis(1)) < 0 || maxWait.compareTo(Duration.ofHours(1)) > 0) {

@@ -230,8 +230,14 @@ public final class InstancePools implements AutoCloseable {
    */
   record Entry(Member member, OpenAiHttpBackend client, int weight, int queued, boolean worker,
       int limit) {
-    boolean hasRoom() {
-      return limit == 0 || member.stats.inFlight() < limit;
+    /** Whether it takes another call that may not use {@code heldBack} of its slots. */
+    boolean hasRoom(int heldBack) {
+      return limit == 0 || member.stats.inFlight() < limit(heldBack);
+    }
+
+    /** Its limit for a call that may not use {@code heldBack} of its slots: at least 1. */
+    int limit(int heldBack) {
+      return limit == 0 ? 0 : Math.max(1, limit - heldBack);
     }
   }
 
@@ -380,14 +386,14 @@ public final class InstancePools implements AutoCloseable {
     }
 
     @Override
-    public @Nullable Slot tryReserve(BackendCall call) {
+    public @Nullable Slot tryReserve(BackendCall call, int heldBack) {
       requireNonNull(call, "call");
       List<Entry> all = entries(spec);
       if (all.isEmpty()) {
         throw unavailable();
       }
       RouteRequest request = RouteRequest.of(call, spec.routing().sessionHeader());
-      Taken taken = take(all, request, true);
+      Taken taken = take(all, request, true, heldBack);
       return taken == null ? null : new PoolSlot(this, taken, call, request);
     }
 
@@ -401,12 +407,13 @@ public final class InstancePools implements AutoCloseable {
      * Picks an instance of {@code all} and starts a call on it: one on trial first, else the
      * policy's choice; with {@code bounded}, only among those with room. Null when none has room.
      */
-    private @Nullable Taken take(List<Entry> all, RouteRequest request, boolean bounded) {
+    private @Nullable Taken take(List<Entry> all, RouteRequest request, boolean bounded,
+        int heldBack) {
       List<Entry> open = all;
       if (bounded) {
         open = new ArrayList<>(all.size());
         for (Entry e : all) {
-          if (e.hasRoom()) {
+          if (e.hasRoom(heldBack)) {
             open.add(e);
           }
         }
@@ -425,7 +432,7 @@ public final class InstancePools implements AutoCloseable {
         if (chosen == null) {
           chosen = choose(routing.policy(), request, open);
         }
-        if (chosen.member().stats.tryBegin(bounded ? chosen.limit() : 0)) {
+        if (chosen.member().stats.tryBegin(bounded ? chosen.limit(heldBack) : 0)) {
           count(routing, chosen.member());
           return new Taken(chosen, trial);
         }
@@ -443,7 +450,7 @@ public final class InstancePools implements AutoCloseable {
       return Mono.defer(() -> {
         List<Entry> all = entries(spec);
         all.removeIf(e -> tried.contains(e.member().key));
-        Taken taken = all.isEmpty() ? null : take(all, request, bounded);
+        Taken taken = all.isEmpty() ? null : take(all, request, bounded, 0);
         if (taken == null) {
           return Mono.error(last != null ? last : unavailable());
         }

@@ -28,9 +28,11 @@ public interface BoundedBackend extends Backend {
    * Takes a slot for {@code call} on the instance the model's policy chooses among those with a
    * free slot (and healthy), or returns {@code null} when none has one. Never blocks.
    *
+   * @param heldBack slots of each limited instance this call may not take (kept for critical
+   *     calls); an instance's limit less this is at least 1
    * @throws io.modelway.openai.OpenAiException 503 when no instance serves the model any more
    */
-  @Nullable Slot tryReserve(BackendCall call);
+  @Nullable Slot tryReserve(BackendCall call, int heldBack);
 
   /** A slot taken on one instance: either sent on once, or released. */
   interface Slot {

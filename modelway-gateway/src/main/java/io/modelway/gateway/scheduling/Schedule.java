@@ -53,8 +53,10 @@ public final class Schedule {
       return route.backend().send(call);
     }
     Scheduler.Caller caller = caller(callers.apply(principal), asked);
+    int heldBack = caller.priority() == Priority.CRITICAL ? 0 : pool.scheduling().criticalReserve();
     CompletableFuture<BoundedBackend.Slot> grant = scheduler.schedule(pool.model(),
-        pool.scheduling(), caller, () -> pool.tryReserve(call), BoundedBackend.Slot::release);
+        pool.scheduling(), caller, () -> pool.tryReserve(call, heldBack),
+        BoundedBackend.Slot::release);
     if (grant.isDone() && !grant.isCompletedExceptionally()) {
       BoundedBackend.Slot now = grant.join();
       return now.send().doOnCancel(now::release);

@@ -117,4 +117,36 @@ class PriorityOverHttpTest {
     assertThat(gateway.get("/actuator/prometheus").body())
         .contains("modelway_scheduler_wait_seconds_count{model=\"chat\",priority=\"critical\"} 1");
   }
+
+  @Test
+  void aCriticalReserveKeepsSlotsThatOnlyCriticalCallsTake() {
+    sim = SimServer.start(SimOptions.defaults());
+    gateway = TestGateway.start("""
+        backends:
+          sim: {url: "%s", max-concurrent: 3}
+        models:
+          - {name: chat, backend: sim, scheduling: {max-queue: 10, max-wait: 60s, critical-reserve: 2}}
+        """.formatted(sim.baseUrl()), Map.of());
+    Scheduler scheduler = gateway.bean(Scheduler.class);
+    String critical = tenantOn("pager", "critical");
+    String standard = tenantOn("reports", "standard");
+    assertThat(chat(standard, "warm up", null).join().statusCode()).isEqualTo(200);
+
+    sim.switchChaosMode(ChaosMode.HANG);
+    CompletableFuture<HttpResponse<String>> one = chat(standard, "one", null);
+    await().atMost(WAIT).until(() -> sim.stats().inflight() == 1);
+    CompletableFuture<HttpResponse<String>> two = chat(standard, "two", null);
+    await().atMost(WAIT).until(() -> scheduler.queued("chat", Priority.STANDARD) == 1);
+    assertThat(sim.stats().inflight()).as("standard calls see 3 - 2 slots").isEqualTo(1);
+    CompletableFuture<HttpResponse<String>> urgent = chat(critical, "urgent", null);
+    CompletableFuture<HttpResponse<String>> urgent2 = chat(critical, "urgent too", null);
+    await().atMost(WAIT).until(() -> sim.stats().inflight() == 3);
+    assertThat(scheduler.queued("chat", Priority.CRITICAL)).isZero();
+    assertThat(scheduler.queued("chat", Priority.STANDARD)).isEqualTo(1);
+
+    sim.switchChaosMode(ChaosMode.NORMAL);
+    for (CompletableFuture<HttpResponse<String>> call : java.util.List.of(one, two, urgent, urgent2)) {
+      call.cancel(true);
+    }
+  }
 }

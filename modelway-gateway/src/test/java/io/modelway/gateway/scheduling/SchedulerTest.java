@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** The scheduler's policy over a model with a counted number of slots, time in the test's hands. */
 class SchedulerTest {
   private static final ModelwayConfig.Scheduling SMALL =
-      new ModelwayConfig.Scheduling(4, Duration.ofSeconds(10));
+      ModelwayConfig.Scheduling.of(4, Duration.ofSeconds(10));
 
   private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -162,7 +162,7 @@ class SchedulerTest {
 
   @Test
   void sharesSlotsFairlyBetweenTenantsWhenOneFloods() {
-    ModelwayConfig.Scheduling roomy = new ModelwayConfig.Scheduling(1000, Duration.ofMinutes(1));
+    ModelwayConfig.Scheduling roomy = ModelwayConfig.Scheduling.of(1000, Duration.ofMinutes(1));
     Slots slots = new Slots(0);
     for (int i = 0; i < 300; i++) {
       slots.call("flood", Priority.STANDARD, 1, roomy, "flood");
@@ -233,9 +233,9 @@ class SchedulerTest {
 
   @Test
   void refusesBadQueueSettingsSayingWhatWasExpected() {
-    assertThatThrownBy(() -> new ModelwayConfig.Scheduling(-1, Duration.ofSeconds(1)))
+    assertThatThrownBy(() -> ModelwayConfig.Scheduling.of(-1, Duration.ofSeconds(1)))
         .hasMessage("max-queue: -1 (expected: 0 to 1000000)");
-    assertThatThrownBy(() -> new ModelwayConfig.Scheduling(10, Duration.ZERO))
+    assertThatThrownBy(() -> ModelwayConfig.Scheduling.of(10, Duration.ZERO))
         .hasMessage("max-wait: 0s (expected: 1ms to 1h)");
   }
 
