@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import javax.sql.DataSource;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -100,11 +99,6 @@ public final class AliasOverrides {
         .list()
         .forEach(a -> all.put(a.name(), a));
     return all;
-  }
-
-  /** The override of {@code name}, if one is set. */
-  public Optional<ModelwayConfig.Alias> find(String name) {
-    return Optional.ofNullable(all().get(name));
   }
 
   static ArrayNode targets(List<ModelwayConfig.Target> targets) {

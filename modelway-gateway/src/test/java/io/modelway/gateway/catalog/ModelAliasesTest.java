@@ -119,6 +119,14 @@ class ModelAliasesTest {
     HttpResponse<String> pinned = TestGateway.send(chat("chat@2", TestGateway.KEY));
     assertThat(pinned.statusCode()).isEqualTo(200);
     assertThat(served(pinned)).isEqualTo("chat@2");
+    // Cache entries are the target's: a deterministic question asked through the alias is
+    // answered from the cache when asked of its target by name.
+    String deterministic =
+        "\",\"temperature\":0,\"messages\":[{\"role\":\"user\",\"content\":\"cached?\"}]}";
+    assertThat(gateway.post("/v1/chat/completions", "{\"model\":\"chat" + deterministic)
+        .headers().firstValue("x-modelway-cache")).hasValue("miss");
+    assertThat(gateway.post("/v1/chat/completions", "{\"model\":\"chat@1" + deterministic)
+        .headers().firstValue("x-modelway-cache")).hasValue("hit");
     // The ledger says which target served.
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       JsonNode rows = json(gateway.get("/admin/v1/usage?request_id=alias-resolves").body())
