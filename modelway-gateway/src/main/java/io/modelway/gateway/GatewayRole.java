@@ -4,6 +4,7 @@ import io.modelway.gateway.api.ApiConfiguration;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.cache.CacheConfiguration;
+import io.modelway.gateway.catalog.AliasesConfiguration;
 import io.modelway.gateway.catalog.CatalogConfiguration;
 import io.modelway.gateway.quota.QuotaConfiguration;
 import io.modelway.gateway.registry.RegistryConfiguration;
@@ -42,6 +43,7 @@ public class GatewayRole {
       sources.add(UsageConfiguration.class);
       sources.add(QuotaConfiguration.class);
       sources.add(CacheConfiguration.class);
+      sources.add(AliasesConfiguration.class);
     }
     if (options.role() != GatewayOptions.Role.GATEWAY) {
       sources.add(RuntimeConfiguration.class);

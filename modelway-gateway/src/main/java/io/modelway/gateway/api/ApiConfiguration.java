@@ -6,6 +6,7 @@ import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.cache.CacheStage;
 import io.modelway.gateway.quota.Admission;
 import io.modelway.gateway.usage.Accounting;
+import io.modelway.gateway.catalog.LiveAliases;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Registry;
 import io.modelway.gateway.routing.InstancePools;
@@ -31,17 +32,18 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 public class ApiConfiguration {
 
   @Bean
-  ModelRouter modelRouter(LiveCatalog catalog, GatewayOptions options,
+  ModelRouter modelRouter(LiveCatalog catalog, LiveAliases aliases, GatewayOptions options,
       ObjectProvider<Registry> registry, InstancePools pools) {
-    return new ModelRouter(catalog, options.models(), Optional.ofNullable(registry.getIfAvailable()),
-        pools, Clock.systemUTC());
+    return new ModelRouter(catalog, aliases, options.models(),
+        Optional.ofNullable(registry.getIfAvailable()), pools, Clock.systemUTC());
   }
 
   @Bean
-  OpenAiHandler openAiHandler(LiveCatalog catalog, ModelRouter router, Access access,
+  OpenAiHandler openAiHandler(LiveCatalog catalog, LiveAliases aliases, ModelRouter router,
+      Access access,
       ObjectProvider<Admission> admission, ObjectProvider<CacheStage> cache,
       ObjectProvider<Accounting> accounting, Schedule schedule, MeterRegistry meters) {
-    return new OpenAiHandler(catalog, router, access.api(),
+    return new OpenAiHandler(catalog, aliases, router, access.api(),
         admission.getIfAvailable(() -> Admission.unlimited(meters)),
         cache.getIfAvailable(() -> CacheStage.off(meters)),
         accounting.getIfAvailable(Accounting::none), schedule, meters);

@@ -14,7 +14,9 @@ import io.modelway.gateway.cache.CacheStage;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.quota.Admission;
 import io.modelway.gateway.usage.Accounting;
+import io.modelway.gateway.catalog.LiveAliases;
 import io.modelway.gateway.catalog.LiveCatalog;
+import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.routing.ModelRouter;
 import io.modelway.gateway.scheduling.Schedule;
@@ -72,10 +74,15 @@ public final class OpenAiHandler {
   static final int CLIENT_CLOSED = 499;
   /** The backend an answer from the response cache is recorded under. */
   static final String CACHE = "cache";
+  /**
+   * The concrete model that served a call: an alias's chosen target, else the model asked for.
+   */
+  public static final String MODEL_HEADER = "x-modelway-model";
 
   private record MetricKey(Endpoint endpoint, String model, String backend, int status) {}
 
   private final LiveCatalog catalog;
+  private final LiveAliases aliases;
   private final ModelRouter router;
   private final Authentication authentication;
   private final Accounting accounting;
@@ -85,9 +92,10 @@ public final class OpenAiHandler {
   private final MeterRegistry meters;
   private final ConcurrentMap<MetricKey, Timer> timers = new ConcurrentHashMap<>();
 
-  public OpenAiHandler(LiveCatalog catalog, ModelRouter router, Authentication authentication,
-      Admission admission, CacheStage cache, Accounting accounting, Schedule schedule,
-      MeterRegistry meters) {
+  public OpenAiHandler(LiveCatalog catalog, LiveAliases aliases, ModelRouter router,
+      Authentication authentication, Admission admission, CacheStage cache, Accounting accounting,
+      Schedule schedule, MeterRegistry meters) {
+    this.aliases = requireNonNull(aliases, "aliases");
     this.accounting = requireNonNull(accounting, "accounting");
     this.schedule = requireNonNull(schedule, "schedule");
     this.admission = requireNonNull(admission, "admission");
@@ -190,24 +198,38 @@ public final class OpenAiHandler {
         .flatMap(buffer -> {
           bodyRead.set(true);
           byte[] body = buffer.toByteArray();
-          InspectedRequest inspected = InspectedRequest.inspect(endpoint, body);
-          account.model(inspected.model());
-          if (!principal.allows(inspected.model())) {
-            throw OpenAiException.modelNotFound(inspected.model());
+          InspectedRequest asked = InspectedRequest.inspect(endpoint, body);
+          account.model(asked.model());
+          if (!principal.allows(asked.model())) {
+            throw OpenAiException.modelNotFound(asked.model());
           }
+          // Resolve: an alias becomes one of its targets, the concrete model whose limits,
+          // cache entries, queue, price and ledger rows the call counts under.
+          LiveAliases.Choice choice = aliases.choose(current, asked.model(), principal.keyId(),
+              request.requestHeaders()::get);
+          InspectedRequest inspected = choice.alias().isEmpty() ? asked
+              : new InspectedRequest(endpoint, choice.model(), asked.stream(),
+                  asked.includeUsage(), asked.maxTokens(), asked.modelStart(), asked.modelEnd());
+          account.model(inspected.model());
           Catalog.Route route = router.resolve(current, inspected.model())
-              .orElseThrow(() -> OpenAiException.modelNotFound(inspected.model()));
+              .orElseThrow(() -> choice.alias().isEmpty()
+                  ? OpenAiException.modelNotFound(asked.model())
+                  : new OpenAiException(503, "service_unavailable", "Model '" + asked.model()
+                      + "' is an alias of '" + choice.model() + "', which is not served here.",
+                      null, "model_unavailable"));
           account.backend(route.backend().name());
+          response.header(MODEL_HEADER, route.model());
           return Mono.fromFuture(onRequestLoop(request,
-                  admission.admit(principal, inspected, body)))
+                  admission.admit(principal, asked.model(), inspected, body)))
               .flatMap(ticket -> {
                 account.promptEstimate(() -> ticket.estimatedPrompt()
                     .orElseGet(() -> admission.estimatePrompt(inspected, body)));
                 account.onEnd(r -> ticket.settle(r.promptTokens() + r.completionTokens(),
                     r.costNanos().orElse(0)));
                 ticket.headers().forEach(response::header);
+                // The body as the client sent it, renamed to the target's upstream name.
                 BackendCall call = new BackendCall(endpoint,
-                    inspected.withModel(body, route.upstreamModel()), inspected.stream(),
+                    asked.withModel(body, route.upstreamModel()), inspected.stream(),
                     requestId, request.requestHeaders()::get);
                 Optional<CacheStage.Call> cached = cache.open(principal, current, route,
                     inspected, body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
@@ -436,6 +458,19 @@ public final class OpenAiHandler {
     g.writeStringProperty("source", model.source().label());
     model.local().ifPresent(status ->
         g.writeStringProperty("state", status.state().name().toLowerCase(Locale.ROOT)));
+    model.alias().ifPresent(entry -> {
+      g.writeName("targets");
+      g.writeStartArray();
+      for (ModelwayConfig.Target target : entry.alias().targets()) {
+        g.writeStartObject();
+        g.writeStringProperty("model", target.model());
+        g.writeNumberProperty("weight", target.weight());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeStringProperty("sticky", entry.alias().sticky().label());
+      g.writeStringProperty("set_by", entry.source().label());
+    });
     if (model.source() == ModelRouter.Source.WORKERS) {
       g.writeName("instances");
       g.writeStartArray();

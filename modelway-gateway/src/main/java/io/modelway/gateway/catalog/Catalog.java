@@ -72,6 +72,7 @@ public final class Catalog {
   private final Map<String, OpenAiHttpBackend> backends;
   private final Map<String, Pool> pools;
   private final Map<String, ModelwayConfig.Cache> caches;
+  private final Map<String, ModelwayConfig.Alias> aliases;
 
   private Catalog(ModelwayConfig config, Map<String, OpenAiHttpBackend> backends,
       Map<String, Pool> pools) {
@@ -80,8 +81,11 @@ public final class Catalog {
     this.pools = pools;
     Map<String, ModelwayConfig.Cache> own = new HashMap<>();
     config.models().stream().filter(m -> m.cache() != null)
-        .forEach(m -> own.put(m.name(), m.cache()));
+        .forEach(m -> own.put(m.id(), m.cache()));
     this.caches = Map.copyOf(own);
+    Map<String, ModelwayConfig.Alias> byName = new LinkedHashMap<>();
+    config.aliases().forEach(a -> byName.put(a.name(), a));
+    this.aliases = java.util.Collections.unmodifiableMap(byName);
   }
 
   /**
@@ -114,7 +118,7 @@ public final class Catalog {
                 b.maxConcurrent() == null ? 0 : b.maxConcurrent());
           })
           .toList();
-      pools.put(m.name(), new Pool(m.name(), m.upstreamModelOrName(), members, m.routing(),
+      pools.put(m.id(), new Pool(m.id(), m.upstreamModelOrName(), members, m.routing(),
           m.scheduling()));
     }
     return new Catalog(config, Map.copyOf(backends), pools);
@@ -165,6 +169,16 @@ public final class Catalog {
   /** The configured model names, in config order. */
   public List<String> models() {
     return List.copyOf(pools.keySet());
+  }
+
+  /** The alias of the config named {@code name}, if there is one. */
+  public Optional<ModelwayConfig.Alias> alias(String name) {
+    return Optional.ofNullable(aliases.get(name));
+  }
+
+  /** The aliases of the config, in config order. */
+  public List<ModelwayConfig.Alias> aliases() {
+    return List.copyOf(aliases.values());
   }
 
   /** The configured backend names, sorted. */

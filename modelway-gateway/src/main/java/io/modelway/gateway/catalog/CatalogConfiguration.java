@@ -47,6 +47,12 @@ public class CatalogConfiguration {
     return catalog;
   }
 
+  /** The aliases in force; their runtime overrides come from the store where there is one. */
+  @Bean
+  LiveAliases liveAliases() {
+    return new LiveAliases();
+  }
+
   @Bean
   HealthIndicator configHealthIndicator(LiveCatalog catalog) {
     return () -> {

@@ -85,7 +85,7 @@ public final class ConfigLoader {
         throw new ConfigException("--upstream " + name + ": " + e.getMessage());
       }
     }
-    return new ModelwayConfig(config.gateway(), backends, config.models(), config.auth());
+    return config.withBackends(backends);
   }
 
   private static String describe(BindException e) {
@@ -136,6 +136,10 @@ public final class ConfigLoader {
     if (type == ModelwayConfig.Policy.class) {
       return " (expected: one of " + java.util.Arrays.stream(ModelwayConfig.Policy.values())
           .map(ModelwayConfig.Policy::label).toList() + ")";
+    }
+    if (type == ModelwayConfig.Sticky.class) {
+      return " (expected: one of " + java.util.Arrays.stream(ModelwayConfig.Sticky.values())
+          .map(ModelwayConfig.Sticky::label).toList() + ")";
     }
     return "";
   }

@@ -23,20 +23,25 @@ import org.springframework.util.unit.DataSize;
  * @param backends OpenAI-compatible servers, by name
  * @param models the public model names clients send, each routed to a backend
  * @param auth how callers may authenticate besides API keys
+ * @param aliases public names that stand for one or more concrete models, with weights (traffic
+ *     splits for canaries and A/B tests, blue-green switches)
  */
 public record ModelwayConfig(
     @DefaultValue Gateway gateway,
     @DefaultValue Map<String, Backend> backends,
     @DefaultValue List<Model> models,
-    @DefaultValue Auth auth) {
+    @DefaultValue Auth auth,
+    @DefaultValue List<Alias> aliases) {
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+  private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
   public ModelwayConfig {
     requireNonNull(gateway, "gateway");
     backends = Map.copyOf(requireNonNull(backends, "backends"));
     models = List.copyOf(requireNonNull(models, "models"));
     requireNonNull(auth, "auth");
+    aliases = List.copyOf(requireNonNull(aliases, "aliases"));
     for (String name : backends.keySet()) {
       if (!NAME.matcher(name).matches()) {
         throw new IllegalArgumentException("backends." + name
@@ -58,16 +63,43 @@ public record ModelwayConfig(
               + backends.keySet().stream().sorted().toList() + ")");
         }
       }
-      if (!seen.add(model.name())) {
-        throw new IllegalArgumentException(
-            "models[" + i + "].name: '" + model.name() + "' is defined twice (expected: unique)");
+      if (!seen.add(model.id())) {
+        throw new IllegalArgumentException("models[" + i + "].name: '" + model.id()
+            + "' is defined twice (expected: each name and version once)");
+      }
+    }
+    Set<String> aliasNames = new HashSet<>();
+    for (int i = 0; i < aliases.size(); i++) {
+      Alias alias = aliases.get(i);
+      if (!aliasNames.add(alias.name())) {
+        throw new IllegalArgumentException("aliases[" + i + "].name: '" + alias.name()
+            + "' is defined twice (expected: unique)");
+      }
+      if (seen.contains(alias.name())) {
+        throw new IllegalArgumentException("aliases[" + i + "].name: '" + alias.name()
+            + "' is also a model's name (expected: a name no model has)");
+      }
+    }
+    for (int i = 0; i < aliases.size(); i++) {
+      List<Target> targets = aliases.get(i).targets();
+      for (int j = 0; j < targets.size(); j++) {
+        if (aliasNames.contains(targets.get(j).model())) {
+          throw new IllegalArgumentException("aliases[" + i + "].targets[" + j + "].model: '"
+              + targets.get(j).model() + "' is an alias (expected: a concrete model; aliases"
+              + " do not chain)");
+        }
       }
     }
   }
 
   /** An empty config: no backends, no models, default settings. */
   public static ModelwayConfig empty() {
-    return new ModelwayConfig(Gateway.DEFAULT, Map.of(), List.of(), Auth.NONE);
+    return new ModelwayConfig(Gateway.DEFAULT, Map.of(), List.of(), Auth.NONE, List.of());
+  }
+
+  /** This config with {@code backends} instead of its own. */
+  public ModelwayConfig withBackends(Map<String, Backend> backends) {
+    return new ModelwayConfig(gateway, backends, models, auth, aliases);
   }
 
   /**
@@ -265,11 +297,15 @@ public record ModelwayConfig(
    * model of this name ready. With neither {@code backend} nor {@code backends}, only workers
    * serve it.
    *
-   * @param name what clients put in {@code model}
+   * @param name what clients put in {@code model}; with a {@code version}, they put {@code
+   *     name@version}
+   * @param version a version of the model, so that several versions of one name can be served
+   *     side by side (and an alias of the bare {@code name} says which one it means); none: the
+   *     model is called by {@code name} alone
    * @param backend the one backend that serves it
    * @param backends several backends that serve it, each with a weight
-   * @param upstreamModel the name the configured backends know it by (default: the same as {@code
-   *     name}); workers are sent {@code name}
+   * @param upstreamModel the name the configured backends know it by (default: {@code name},
+   *     without the version); workers are sent its {@link #id()}
    * @param routing how calls are spread over the pool
    * @param cache which of its answers the gateway keeps and answers again (default: the
    *     gateway's {@code cache})
@@ -277,6 +313,7 @@ public record ModelwayConfig(
    */
   public record Model(
       String name,
+      @Nullable String version,
       @Nullable String backend,
       @DefaultValue List<PoolBackend> backends,
       @Nullable String upstreamModel,
@@ -286,13 +323,21 @@ public record ModelwayConfig(
 
     /** A model served by one backend, routed and cached by default. */
     public static Model of(String name, String backend, @Nullable String upstreamModel) {
-      return new Model(name, backend, List.of(), upstreamModel, Routing.DEFAULT, null,
+      return new Model(name, null, backend, List.of(), upstreamModel, Routing.DEFAULT, null,
           Scheduling.DEFAULT);
     }
 
     public Model {
       if (name == null || name.isBlank()) {
         throw new IllegalArgumentException("name: missing (expected: the model name clients send)");
+      }
+      if (name.indexOf('@') >= 0) {
+        throw new IllegalArgumentException("name: '" + name
+            + "' (expected: no '@'; write a version in the version field)");
+      }
+      if (version != null && !VERSION.matcher(version).matches()) {
+        throw new IllegalArgumentException("version: '" + version
+            + "' (expected: 1 to 64 letters, digits, '.', '_' or '-', such as 2 or 2025-06-01)");
       }
       if (backend != null && backend.isBlank()) {
         throw new IllegalArgumentException("backend: '' (expected: a backend name)");
@@ -322,6 +367,11 @@ public record ModelwayConfig(
 
     public String upstreamModelOrName() {
       return upstreamModel == null ? name : upstreamModel;
+    }
+
+    /** The name clients call it by: {@code name}, or {@code name@version} with a version. */
+    public String id() {
+      return version == null ? name : name + '@' + version;
     }
 
     /** The configured backends of the pool, {@code backend} as one of weight 1. */
@@ -524,6 +574,100 @@ public record ModelwayConfig(
         throw new IllegalArgumentException("max-wait: "
             + maxWait.toString().substring(2).toLowerCase(java.util.Locale.ROOT)
             + " (expected: 1ms to 1h)");
+      }
+    }
+  }
+
+  /** How an alias's calls stay on one of its targets. */
+  public enum Sticky {
+    /** Each call is drawn by weight on its own. */
+    NONE,
+    /** All calls of one API key (or JWT subject) go to one target, while the weights stay. */
+    KEY,
+    /**
+     * All calls of one session (the alias's {@code session-header}) go to one target, while the
+     * weights stay; calls without the header are sticky per key.
+     */
+    SESSION;
+
+    /** The name in the config file and the admin API, such as {@code key}. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * A public model name that stands for one or more concrete models (its targets): each call to
+   * it is sent to one target, chosen by weight — all of it to one target (an alias, a pinned
+   * version, a blue-green switch), or split (a canary, an A/B test). Limits, cache entries, the
+   * scheduler's queue, the ledger and the price are the target's.
+   *
+   * @param name what clients put in {@code model}; no configured model may have it, and it has
+   *     no {@code /} (that is {@code BACKEND/MODEL}'s)
+   * @param targets the concrete models it sends calls to, each with a weight
+   * @param sticky whether a caller's calls stay on one target: {@code none} (default: each call
+   *     drawn by weight), {@code key} (per API key), {@code session} (per {@code session-header})
+   * @param sessionHeader for {@code sticky: session}: the request header naming the session
+   *     (default {@code x-session-id})
+   */
+  public record Alias(
+      String name,
+      List<Target> targets,
+      @DefaultValue("none") Sticky sticky,
+      @DefaultValue("x-session-id") String sessionHeader) {
+    private static final Pattern HEADER = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}");
+
+    public Alias {
+      if (name == null || name.isBlank() || name.length() > 200
+          || name.chars().anyMatch(c -> Character.isWhitespace(c) || c == '/')) {
+        throw new IllegalArgumentException("name: '" + name + "' (expected: the model name"
+            + " clients send, up to 200 characters, no spaces and no '/')");
+      }
+      if (targets == null || targets.isEmpty()) {
+        throw new IllegalArgumentException("targets: none (expected: at least one model with a"
+            + " weight, such as [{model: qwen@2, weight: 100}])");
+      }
+      targets = List.copyOf(targets);
+      requireNonNull(sticky, "sticky");
+      if (sessionHeader == null || !HEADER.matcher(sessionHeader).matches()) {
+        throw new IllegalArgumentException("session-header: '" + sessionHeader
+            + "' (expected: a header name such as x-session-id)");
+      }
+      Set<String> models = new HashSet<>();
+      for (int j = 0; j < targets.size(); j++) {
+        Target target = requireNonNull(targets.get(j), "target");
+        if (!models.add(target.model())) {
+          throw new IllegalArgumentException("targets[" + j + "].model: '" + target.model()
+              + "' is listed twice (expected: unique)");
+        }
+        if (target.model().equals(name)) {
+          throw new IllegalArgumentException("targets[" + j + "].model: '" + name
+              + "' is the alias itself (expected: a concrete model)");
+        }
+      }
+      if (targets.stream().allMatch(t -> t.weight() == 0)) {
+        throw new IllegalArgumentException(
+            "targets: every weight is 0 (expected: at least one target with a weight > 0)");
+      }
+    }
+  }
+
+  /**
+   * A concrete model an alias sends calls to.
+   *
+   * @param model the model's name as clients could call it ({@code name} or {@code
+   *     name@version} of a configured model, a local or a worker's model, or {@code
+   *     BACKEND/MODEL}); not an alias
+   * @param weight its share of the alias's calls relative to the other targets, 0 to 1000
+   *     (default 1); 0 sends it no new calls
+   */
+  public record Target(String model, @DefaultValue("1") int weight) {
+    public Target {
+      if (model == null || model.isBlank()) {
+        throw new IllegalArgumentException("model: missing (expected: a model name)");
+      }
+      if (weight < 0 || weight > 1000) {
+        throw new IllegalArgumentException("weight: " + weight + " (expected: 0 to 1000)");
       }
     }
   }

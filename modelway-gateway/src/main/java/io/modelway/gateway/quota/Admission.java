@@ -141,9 +141,21 @@ public final class Admission {
    */
   public CompletableFuture<Ticket> admit(Principal principal, InspectedRequest request,
       byte[] body) {
+    return admit(principal, request.model(), request, body);
+  }
+
+  /**
+   * Admits {@code request} to the concrete model {@code request.model()}, called by the name
+   * {@code asked} (an alias of it, or the same name): a plan's list of models must allow {@code
+   * asked}; its limits per model, the token estimate and the price are {@code request.model()}'s.
+   *
+   * @throws OpenAiException 404 when a plan of the caller's does not include {@code asked}
+   */
+  public CompletableFuture<Ticket> admit(Principal principal, String asked,
+      InspectedRequest request, byte[] body) {
     List<Rule> rules = new ArrayList<>(4);
     List<QuotaRule> quotas = new ArrayList<>(2);
-    rules(principal, request.model(), rules, quotas);
+    rules(principal, asked, request.model(), rules, quotas);
     if (rules.isEmpty() && quotas.isEmpty()) {
       return CompletableFuture.completedFuture(Ticket.NONE);
     }
@@ -197,17 +209,18 @@ public final class Admission {
         });
   }
 
-  private void rules(Principal principal, String model, List<Rule> rules,
+  private void rules(Principal principal, String asked, String model, List<Rule> rules,
       List<QuotaRule> quotas) {
     Map<String, Plan> byId = plans.get();
     addRules(rules, quotas, byId, principal.tenantPlan(), false, principal.tenantId(),
-        "tenant '" + principal.tenantId() + "'", model);
+        "tenant '" + principal.tenantId() + "'", asked, model);
     addRules(rules, quotas, byId, principal.plan(), true, principal.keyId(),
-        "key " + principal.keyId(), model);
+        "key " + principal.keyId(), asked, model);
   }
 
   private static void addRules(List<Rule> rules, List<QuotaRule> quotas, Map<String, Plan> byId,
-      Optional<String> planId, boolean isKey, String id, String holder, String model) {
+      Optional<String> planId, boolean isKey, String id, String holder, String asked,
+      String model) {
     if (planId.isEmpty()) {
       return;
     }
@@ -215,8 +228,8 @@ public final class Admission {
     if (plan == null) {
       return; // deleted a moment ago; the store refuses to delete a plan in use
     }
-    if (!plan.allows(model)) {
-      throw OpenAiException.modelNotFound(model);
+    if (!plan.allows(asked)) {
+      throw OpenAiException.modelNotFound(asked);
     }
     String key = (isKey ? "k:" : "t:") + id;
     String named = holder + " (plan '" + plan.id() + "')";

@@ -3,6 +3,7 @@ package io.modelway.gateway.routing;
 import static java.util.Objects.requireNonNull;
 
 import io.modelway.gateway.catalog.Catalog;
+import io.modelway.gateway.catalog.LiveAliases;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.registry.Registry;
@@ -28,7 +29,7 @@ public final class ModelRouter {
 
   /** Where a listed model comes from. */
   public enum Source {
-    CONFIG, LOCAL, WORKERS;
+    CONFIG, ALIAS, LOCAL, WORKERS;
 
     public String label() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -40,19 +41,26 @@ public final class ModelRouter {
    *
    * @param local its state in this process, for {@link Source#LOCAL}
    * @param instances the workers that list it, for {@link Source#WORKERS}
+   * @param alias the alias in force, for {@link Source#ALIAS}
    */
   public record Listed(String id, Source source, Optional<ModelHost.Status> local,
-      List<Instance> instances) {}
+      List<Instance> instances, Optional<LiveAliases.Entry> alias) {
+    Listed(String id, Source source, Optional<ModelHost.Status> local, List<Instance> instances) {
+      this(id, source, local, instances, Optional.empty());
+    }
+  }
 
   private final LiveCatalog catalog;
+  private final LiveAliases aliases;
   private final ModelHost local;
   private final Optional<Registry> registry;
   private final InstancePools pools;
   private final Clock clock;
 
-  public ModelRouter(LiveCatalog catalog, ModelHost local, Optional<Registry> registry,
-      InstancePools pools, Clock clock) {
+  public ModelRouter(LiveCatalog catalog, LiveAliases aliases, ModelHost local,
+      Optional<Registry> registry, InstancePools pools, Clock clock) {
     this.catalog = requireNonNull(catalog, "catalog");
+    this.aliases = requireNonNull(aliases, "aliases");
     this.local = requireNonNull(local, "local");
     this.registry = requireNonNull(registry, "registry");
     this.pools = requireNonNull(pools, "pools");
@@ -99,14 +107,19 @@ public final class ModelRouter {
   }
 
   /**
-   * Every model a client can call by name, each once: configured, ready in this process, then
-   * ready on some worker (listed with every worker that has it, in whatever state).
+   * Every model a client can call by name, each once: configured, aliases, ready in this
+   * process, then ready on some worker (listed with every worker that has it, in whatever state).
    */
   public List<Listed> models() {
     Catalog current = catalog.current();
     Map<String, Listed> listed = new LinkedHashMap<>();
     for (String model : current.models()) {
       listed.put(model, new Listed(model, Source.CONFIG, Optional.empty(), List.of()));
+    }
+    for (LiveAliases.Entry alias : aliases.all(current)) {
+      // An alias wins over a model of the same name here as it does when called.
+      listed.put(alias.alias().name(), new Listed(alias.alias().name(), Source.ALIAS,
+          Optional.empty(), List.of(), Optional.of(alias)));
     }
     for (ModelHost.Status status : local.statuses()) {
       if (status.state() != ModelHost.State.READY) {
