@@ -91,6 +91,15 @@ public record InspectedRequest(
   }
 
   /**
+   * This request as if it named {@code other}, such as an alias's target; the body's bytes (and
+   * so the offsets of its {@code model} value) are unchanged.
+   */
+  public InspectedRequest naming(String other) {
+    return new InspectedRequest(endpoint, requireNonNull(other, "other"), stream, includeUsage,
+        maxTokens, modelStart, modelEnd, deterministic);
+  }
+
+  /**
    * Reads {@code body} as a request to {@code endpoint}.
    *
    * @throws OpenAiException 400 naming the field, when the body is malformed or invalid

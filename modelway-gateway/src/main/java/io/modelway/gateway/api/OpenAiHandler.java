@@ -208,8 +208,7 @@ public final class OpenAiHandler {
           LiveAliases.Choice choice = aliases.choose(current, asked.model(), principal.keyId(),
               request.requestHeaders()::get);
           InspectedRequest inspected = choice.alias().isEmpty() ? asked
-              : new InspectedRequest(endpoint, choice.model(), asked.stream(),
-                  asked.includeUsage(), asked.maxTokens(), asked.modelStart(), asked.modelEnd());
+              : asked.naming(choice.model());
           account.model(inspected.model());
           Catalog.Route route = router.resolve(current, inspected.model())
               .orElseThrow(() -> choice.alias().isEmpty()
