@@ -23,6 +23,8 @@
 #              --tokens-per-second 50 --decode-slowdown 0.1 --output-tokens 64
 #              --kv-cache-blocks 512"]   (max-concurrent of each backend: its --max-running)
 #   MAX_QUEUE [64]  MAX_WAIT [10s]   the model's scheduling.max-queue and max-wait
+#   CRITICAL_RESERVE [0]   the model's scheduling.critical-reserve (slots per sim kept for
+#                       critical calls)
 #   CRITICAL_RATE [4]   critical calls per second, in both phases
 #   LOAD [2]            the standard tenant's rate, as a multiple of the measured capacity
 #   CAPACITY_DURATION [20]  DURATION [40]  WARMUP [10]   seconds; the saturated phase runs
@@ -46,6 +48,7 @@ SIMS=${SIMS:-4}
 BASE_PORT=${BASE_PORT:-19300}
 SIM_FLAGS=${SIM_FLAGS:-"--max-running 8 --ttft 100ms --prefill-tokens-per-second 2000 --tokens-per-second 50 --decode-slowdown 0.1 --output-tokens 64 --kv-cache-blocks 512"}
 MAX_QUEUE=${MAX_QUEUE:-64}
+CRITICAL_RESERVE=${CRITICAL_RESERVE:-0}
 MAX_WAIT=${MAX_WAIT:-10s}
 CRITICAL_RATE=${CRITICAL_RATE:-4}
 LOAD=${LOAD:-2}
@@ -63,7 +66,7 @@ log() { printf '[priority-saturation %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; 
 die() { log "ERROR: $*"; exit 2; }
 
 [[ $VARY_TOKENS == 0 || $VARY_TOKENS == 1 ]] || die "VARY_TOKENS must be 0 or 1"
-for n in SIMS BASE_PORT MAX_QUEUE CAPACITY_DURATION DURATION WARMUP PROMPT_WORDS MAX_TOKENS SEED; do
+for n in SIMS BASE_PORT MAX_QUEUE CRITICAL_RESERVE CAPACITY_DURATION DURATION WARMUP PROMPT_WORDS MAX_TOKENS SEED; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
 done
 for n in CRITICAL_RATE LOAD; do
@@ -158,7 +161,7 @@ done
   done
   echo ']'
   echo "    routing: {policy: least-outstanding}"
-  echo "    scheduling: {max-queue: $MAX_QUEUE, max-wait: $MAX_WAIT}"
+  echo "    scheduling: {max-queue: $MAX_QUEUE, max-wait: $MAX_WAIT, critical-reserve: $CRITICAL_RESERVE}"
 } >"$RESULTS_DIR/modelway.yaml"
 for i in $(seq 1 "$SIMS"); do
   wait_for "http://127.0.0.1:$((BASE_PORT + i))/health" || die "sim $i did not start"
@@ -235,7 +238,7 @@ TOKENS_TEXT=$MAX_TOKENS
     "$(java -version 2>&1 | head -1)"
   echo
   echo "sims: $SIMS × \`modelway sim $SIM_FLAGS\`, each max-concurrent $MAX_RUNNING ($SLOTS slots);" \
-    "scheduling max-queue $MAX_QUEUE, max-wait $MAX_WAIT; prompts of $PROMPT_WORDS words," \
+    "scheduling max-queue $MAX_QUEUE, max-wait $MAX_WAIT, critical-reserve $CRITICAL_RESERVE; prompts of $PROMPT_WORDS words," \
     "max_tokens $TOKENS_TEXT; capacity $CAPACITY calls/s (closed loop, ${CAPACITY_DURATION}s);" \
     "critical $CRITICAL_RATE calls/s; standard $STANDARD_RATE calls/s (${LOAD}× capacity);" \
     "${DURATION}s measured per phase"
