@@ -652,6 +652,10 @@ public final class InstancePools implements AutoCloseable {
                 failure -> {
                   if (!closed) { // a probe cut short by the shutdown says nothing of the instance
                     member.health.probed(false);
+                    if (member.workerId != null && OpenAiHttpBackend.neverSent(failure)) {
+                      // The registry lists it as unreachable, as a refused call would.
+                      registry.ifPresent(r -> r.markUnreachable(member.workerId));
+                    }
                   }
                   member.probing.set(false);
                 },
