@@ -33,6 +33,12 @@ import tools.jackson.databind.node.ObjectNode;
  */
 public final class StreamSplice {
   private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  static {
+    // Builds and caches the tree (de)serializers now: built on first use under a lock, which
+    // concurrent first calls on event loops would wait on.
+    JSON.writeValueAsBytes(JSON.readTree("{\"a\":[1]}"));
+  }
   private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
   /** The {@code finish_reason} of the last chunk of a stream that was cut and not continued. */
