@@ -106,7 +106,14 @@ public final class OpenAiHttpBackend implements Backend {
     requireNonNull(call, "call");
     return Mono.defer(() -> {
       long sent = System.nanoTime();
-      return client
+      Timeouts t = call.deadlines().over(timeouts, sent).orElse(null);
+      if (t == null) {
+        return Mono.error(timeout("the call's deadline passed before it was sent"));
+      }
+      HttpClient c = t.connect().equals(timeouts.connect()) ? client
+          : client.option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+              (int) Math.min(Integer.MAX_VALUE, Math.max(1, t.connect().toMillis())));
+      return c
           .post()
           .uri(baseUrl + call.endpoint().path())
           .send((request, outbound) -> {
@@ -114,12 +121,12 @@ public final class OpenAiHttpBackend implements Backend {
             // Netty's read-timeout handler on the connection's event loop: no timer thread, no
             // hand-off. It fires when no byte arrives for first-byte after the request went out,
             // and, once the answer streams, for that long between two reads.
-            request.responseTimeout(timeouts.firstByte());
+            request.responseTimeout(t.firstByte());
             return outbound.send(Mono.just(Unpooled.wrappedBuffer(call.body())));
           })
-          .responseConnection((response, connection) -> head(response, connection, call, sent))
+          .responseConnection((response, connection) -> head(response, connection, call, sent, t))
           .next()
-          .onErrorMap(this::translate);
+          .onErrorMap(e -> translate(e, t));
     });
   }
 
@@ -166,8 +173,8 @@ public final class OpenAiHttpBackend implements Backend {
     headers.forEach(h::set);
   }
 
-  private Mono<BackendResponse> head(
-      HttpClientResponse response, Connection connection, BackendCall call, long sent) {
+  private Mono<BackendResponse> head(HttpClientResponse response, Connection connection,
+      BackendCall call, long sent, Timeouts t) {
     int status = response.status().code();
     if (status >= 400) {
       String retryAfter = response.responseHeaders().get(HttpHeaderNames.RETRY_AFTER);
@@ -190,7 +197,7 @@ public final class OpenAiHttpBackend implements Backend {
           : connection.inbound().receive().asByteArray();
     }
     return Mono.just(new BackendResponse(
-        status, contentType, length, withTotalDeadline(body, connection, sent)));
+        status, contentType, length, withTotalDeadline(body, connection, sent, t)));
   }
 
   private static long contentLength(HttpClientResponse response) {
@@ -222,25 +229,26 @@ public final class OpenAiHttpBackend implements Backend {
    * Ends the body at the total deadline: one task on the connection's event loop closes the
    * connection when the deadline passes, and is cancelled when the body ends first.
    */
-  private Flux<byte[]> withTotalDeadline(Flux<byte[]> body, Connection connection, long sent) {
+  private Flux<byte[]> withTotalDeadline(Flux<byte[]> body, Connection connection, long sent,
+      Timeouts t) {
     return Flux.defer(() -> {
       AtomicBoolean expired = new AtomicBoolean();
-      long left = remaining(sent, timeouts.total()).toNanos();
+      long left = remaining(sent, t.total()).toNanos();
       ScheduledFuture<?> deadline = connection.channel().eventLoop().schedule(() -> {
         expired.set(true);
         connection.dispose();
       }, left, TimeUnit.NANOSECONDS);
       return body
           .concatWith(Mono.defer(() -> expired.get()
-              ? Mono.error(totalTimeout())
+              ? Mono.error(totalTimeout(t))
               : Mono.empty()))
-          .onErrorMap(e -> expired.get() ? totalTimeout() : translate(e))
+          .onErrorMap(e -> expired.get() ? totalTimeout(t) : translate(e, t))
           .doFinally(signal -> deadline.cancel(false));
     });
   }
 
-  private OpenAiException totalTimeout() {
-    return timeout("response not finished within total " + fmt(timeouts.total()));
+  private OpenAiException totalTimeout(Timeouts t) {
+    return timeout("response not finished within total " + fmt(t.total()));
   }
 
   private static Duration remaining(long sent, Duration deadline) {
@@ -252,16 +260,18 @@ public final class OpenAiHttpBackend implements Backend {
     return OpenAiException.upstreamTimeout(name, what);
   }
 
-  private Throwable translate(Throwable e) {
+  private Throwable translate(Throwable e, Timeouts t) {
     if (e instanceof OpenAiException) {
       return e;
     }
     if (e instanceof ReadTimeoutException) {
-      return timeout("no data within first-byte " + fmt(timeouts.firstByte()));
+      // A first-byte wait cut to what was left of the call's total is the total's deadline.
+      return t.firstByte().equals(t.total()) ? totalTimeout(t)
+          : timeout("no data within first-byte " + fmt(t.firstByte()));
     }
     if (e instanceof ConnectTimeoutException) {
       return OpenAiException.upstreamTimeout(
-          name, "no connection within connect " + fmt(timeouts.connect()), e);
+          name, "no connection within connect " + fmt(t.connect()), e);
     }
     return OpenAiException.upstreamUnreachable(name, e);
   }
@@ -283,6 +293,12 @@ public final class OpenAiHttpBackend implements Backend {
   }
 
   private static String fmt(Duration d) {
+    if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+      return Math.round(d.toNanos() / 1e6) + "ms";
+    }
+    if (d.getNano() % 1_000_000 != 0) {
+      d = Duration.ofMillis(Math.round(d.toNanos() / 1e6));
+    }
     return d.toString().substring(2).toLowerCase(Locale.ROOT);
   }
 }

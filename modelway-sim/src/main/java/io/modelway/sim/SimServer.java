@@ -292,13 +292,14 @@ public final class SimServer implements AutoCloseable {
         answer = Flux.from(playback.unlessHung(embeddings(request, tree)));
       } else {
         Prompt prompt = Prompt.of(endpoint, request.model(), tree);
-        int length = outputLength(request);
+        Text text = text(endpoint, request, tree);
+        int length = text.tokens().size();
         if (prompt.tokens() + length > engine.maxTokens()) {
           return Mono.from(json(res, 400, contextTooLong(endpoint, prompt, length).toJson()));
         }
         answer = request.stream()
-            ? stream(endpoint, request, tree, prompt, length)
-            : Flux.from(whole(endpoint, request, tree, prompt, length));
+            ? stream(endpoint, request, prompt, text)
+            : Flux.from(whole(endpoint, request, prompt, text));
       }
       inflight.incrementAndGet();
       answer = answer
@@ -335,10 +336,55 @@ public final class SimServer implements AutoCloseable {
     });
   }
 
+  /** The tokens of an answer and its finish reason. */
+  private record Text(List<String> tokens, String finishReason) {}
+
+  /**
+   * What the model answers: {@code --output-tokens} tokens (fewer with {@code max_tokens}) drawn
+   * from the seed of the request. A chat request with {@code "continue_final_message": true}
+   * (vLLM's field) whose last message is the assistant's continues that message: its answer is
+   * the rest of the answer to the conversation before it, from where the given text ends, when
+   * the text is a beginning of that answer (so an answer cut anywhere and continued here reads
+   * exactly as the uncut one), and else a fresh answer to the whole conversation.
+   */
+  private Text text(Endpoint endpoint, InspectedRequest request, JsonNode tree) {
+    JsonNode messages = tree.path("messages");
+    JsonNode last = messages.path(messages.size() - 1);
+    if (endpoint == Endpoint.CHAT_COMPLETIONS && tree.path("continue_final_message").asBoolean(false)
+        && messages.size() > 1 && "assistant".equals(last.path("role").asString(""))
+        && last.path("content").isString()) {
+      tools.jackson.databind.node.ArrayNode before = JSON.createArrayNode();
+      for (int i = 0; i < messages.size() - 1; i++) {
+        before.add(messages.get(i));
+      }
+      List<String> full = Answer.tokens(answerSeed(request, before, tree), options.outputTokens());
+      String given = last.path("content").asString();
+      if (String.join("", full).startsWith(given)) {
+        int k = 0;
+        int covered = 0;
+        while (k < full.size() && covered + full.get(k).length() <= given.length()) {
+          covered += full.get(k).length();
+          k++;
+        }
+        List<String> rest = new ArrayList<>(full.subList(k, full.size()));
+        if (covered < given.length()) { // the given text ends inside token k
+          rest.set(0, rest.get(0).substring(given.length() - covered));
+        }
+        Integer max = request.maxTokens();
+        if (max != null && max < rest.size()) {
+          return new Text(List.copyOf(rest.subList(0, max)), "length");
+        }
+        return new Text(rest, "stop");
+      }
+    }
+    int length = outputLength(request);
+    JsonNode prompt = endpoint == Endpoint.CHAT_COMPLETIONS ? messages : tree.path("prompt");
+    return new Text(Answer.tokens(answerSeed(request, prompt, tree), length),
+        finishReason(request, length));
+  }
+
   /** The seed of one answer: the server's seed, the model, the prompt and the request's seed. */
-  private long answerSeed(InspectedRequest request, JsonNode tree) {
-    JsonNode prompt = request.endpoint() == Endpoint.CHAT_COMPLETIONS
-        ? tree.path("messages") : tree.path("prompt");
+  private long answerSeed(InspectedRequest request, JsonNode prompt, JsonNode tree) {
     long h = options.seed();
     h = Answer.mix(h ^ request.model().hashCode());
     h = Answer.mix(h ^ prompt.toString().hashCode());
@@ -360,11 +406,12 @@ public final class SimServer implements AutoCloseable {
     return max == null ? options.outputTokens() : Math.min(max, options.outputTokens());
   }
 
-  private Mono<byte[]> whole(Endpoint endpoint, InspectedRequest request, JsonNode tree,
-      Prompt prompt, int length) {
-    List<String> tokens = Answer.tokens(answerSeed(request, tree), length);
+  private Mono<byte[]> whole(Endpoint endpoint, InspectedRequest request, Prompt prompt,
+      Text answer) {
+    List<String> tokens = answer.tokens();
+    int length = tokens.size();
     String text = String.join("", tokens);
-    String finish = finishReason(request, length);
+    String finish = answer.finishReason();
     byte[] body = write(g -> {
       head(g, endpoint == Endpoint.CHAT_COMPLETIONS ? "chat.completion" : "text_completion",
           endpoint, request.model());
@@ -390,9 +437,10 @@ public final class SimServer implements AutoCloseable {
     return playback.whole(prompt, length, body);
   }
 
-  private Flux<byte[]> stream(Endpoint endpoint, InspectedRequest request, JsonNode tree,
-      Prompt prompt, int length) {
-    List<String> tokens = Answer.tokens(answerSeed(request, tree), length);
+  private Flux<byte[]> stream(Endpoint endpoint, InspectedRequest request, Prompt prompt,
+      Text answer) {
+    List<String> tokens = answer.tokens();
+    int length = tokens.size();
     String id = nextId(endpoint);
     long created = System.currentTimeMillis() / 1000;
     boolean usage = request.includeUsage();
@@ -415,7 +463,7 @@ public final class SimServer implements AutoCloseable {
         g.writeNullProperty("finish_reason");
       })));
     }
-    String finish = finishReason(request, length);
+    String finish = answer.finishReason();
     List<byte[]> tail = new ArrayList<>(3);
     tail.add(event(chunk(endpoint, id, created, request.model(), usage, g -> {
       if (endpoint == Endpoint.CHAT_COMPLETIONS) {

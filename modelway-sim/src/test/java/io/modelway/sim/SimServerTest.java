@@ -42,6 +42,28 @@ class SimServerTest {
   }
 
   @Test
+  void continuesAFinalAssistantMessageFromAnyPointOfItsAnswer() throws Exception {
+    String conversation = "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}";
+    String full = JSON.readTree(post(sim, "/chat/completions", "{\"model\":\"m\"," + conversation
+        + "]}").body()).path("choices").path(0).path("message").path("content").asString();
+    for (int cut : new int[] {1, 7, full.length() / 2, full.length() - 1}) {
+      String begun = full.substring(0, cut);
+      JsonNode rest = JSON.readTree(post(sim, "/chat/completions", "{\"model\":\"m\","
+          + conversation + ",{\"role\":\"assistant\",\"content\":" + JSON.writeValueAsString(begun)
+          + "}],\"continue_final_message\":true,\"add_generation_prompt\":false}").body());
+      assertThat(begun + rest.path("choices").path(0).path("message").path("content").asString())
+          .as("cut after %d characters", cut).isEqualTo(full);
+      assertThat(rest.path("choices").path(0).path("finish_reason").asString()).isEqualTo("stop");
+    }
+    // Without the flag, the assistant's message is answered, not continued.
+    String answered = JSON.readTree(post(sim, "/chat/completions", "{\"model\":\"m\","
+        + conversation + ",{\"role\":\"assistant\",\"content\":" + JSON.writeValueAsString(
+        full.substring(0, 7)) + "}]}").body()).path("choices").path(0).path("message")
+        .path("content").asString();
+    assertThat(full.substring(0, 7) + answered).isNotEqualTo(full);
+  }
+
+  @Test
   void sameRequestGetsTheSameAnswerAndStreamConcatenatesToIt() throws Exception {
     String request = "{\"model\":\"any-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
     JsonNode a = JSON.readTree(post(sim, "/chat/completions", request).body());

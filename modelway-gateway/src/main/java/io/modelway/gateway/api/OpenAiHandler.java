@@ -18,6 +18,7 @@ import io.modelway.gateway.catalog.LiveAliases;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.gateway.registry.Instance;
+import io.modelway.gateway.resilience.StreamSplice;
 import io.modelway.gateway.routing.ModelRouter;
 import io.modelway.gateway.scheduling.Schedule;
 import io.modelway.openai.Endpoint;
@@ -41,6 +42,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.springframework.http.MediaType;
@@ -72,6 +74,8 @@ public final class OpenAiHandler {
   static final int MAX_WHOLE_ANSWER = 64 * 1024 * 1024;
   /** The status a request is recorded with when its client went away (nginx's convention). */
   static final int CLIENT_CLOSED = 499;
+  /** The response header naming the model that answered in place of the one asked for. */
+  public static final String FALLBACK_HEADER = "x-modelway-fallback";
   /** The backend an answer from the response cache is recorded under. */
   static final String CACHE = "cache";
   /**
@@ -210,14 +214,30 @@ public final class OpenAiHandler {
           InspectedRequest inspected = choice.alias().isEmpty() ? asked
               : asked.naming(choice.model());
           account.model(inspected.model());
-          Catalog.Route route = router.resolve(current, inspected.model())
-              .orElseThrow(() -> choice.alias().isEmpty()
-                  ? OpenAiException.modelNotFound(asked.model())
-                  : new OpenAiException(503, "service_unavailable", "Model '" + asked.model()
-                      + "' is an alias of '" + choice.model() + "', which is not served here.",
-                      null, "model_unavailable"));
-          account.backend(route.backend().name());
-          response.header(MODEL_HEADER, route.model());
+          List<String> fallbacks = current.pool(inspected.model())
+              .map(Catalog.Pool::fallbacks).orElse(List.of());
+          Catalog.Route resolved;
+          OpenAiException down = null;
+          try {
+            resolved = router.resolve(current, inspected.model())
+                .orElseThrow(() -> choice.alias().isEmpty()
+                    ? OpenAiException.modelNotFound(asked.model())
+                    : new OpenAiException(503, "service_unavailable", "Model '" + asked.model()
+                        + "' is an alias of '" + choice.model() + "', which is not served here.",
+                        null, "model_unavailable"));
+            account.backend(resolved.backend().name());
+            response.header(MODEL_HEADER, resolved.model());
+          } catch (OpenAiException e) {
+            if (e.status() != 503 || fallbacks.isEmpty()) {
+              throw e;
+            }
+            resolved = null; // no instance of it is ready: its fallbacks answer
+            down = e;
+          }
+          Catalog.Route route = resolved;
+          OpenAiException unavailable = down;
+          Invocation invocation = new Invocation(current, body, inspected, principal, request,
+              response, requestId, started, account, fallbacks);
           return Mono.fromFuture(onRequestLoop(request,
                   admission.admit(principal, asked.model(), inspected, body)))
               .flatMap(ticket -> {
@@ -226,6 +246,9 @@ public final class OpenAiHandler {
                 account.onEnd(r -> ticket.settle(r.promptTokens() + r.completionTokens(),
                     r.costNanos().orElse(0)));
                 ticket.headers().forEach(response::header);
+                if (route == null) {
+                  return fallback(invocation, 0, requireNonNull(unavailable));
+                }
                 // The body as the client sent it, renamed to the target's upstream name.
                 BackendCall call = new BackendCall(endpoint,
                     asked.withModel(body, route.upstreamModel()), inspected.stream(),
@@ -233,8 +256,8 @@ public final class OpenAiHandler {
                 Optional<CacheStage.Call> cached = cache.open(principal, current, route,
                     inspected, body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
                 if (cached.isEmpty()) {
-                  return invoke(call, principal, response, inspected, route, started, account,
-                      null);
+                  return withFallbacks(invocation, invoke(call, principal, response, inspected,
+                      route, started, account, null));
                 }
                 CacheStage.Call entry = cached.get();
                 response.header(CacheStage.KEY_HEADER, entry.key().hash());
@@ -250,8 +273,8 @@ public final class OpenAiHandler {
                             response, inspected, route, started, account);
                       }
                       response.header(CacheStage.RESULT_HEADER, "miss");
-                      return invoke(call, principal, response, inspected, route, started,
-                          account, entry)
+                      return withFallbacks(invocation, invoke(call, principal, response,
+                          inspected, route, started, account, entry))
                           .doFinally(signal -> entry.ended());
                     });
               });
@@ -271,6 +294,61 @@ public final class OpenAiHandler {
         .doOnError(e -> record(endpoint, route.model(), route.backend().name(), statusOf(e), started))
         .flatMap(answer -> relay(answer, response, inspected.stream(), endpoint, route,
             started, account, cached));
+  }
+
+  /** What a request's fallbacks need to call another model in its place. */
+  private record Invocation(Catalog current, byte[] body, InspectedRequest inspected,
+      Principal principal, HttpServerRequest request, HttpServerResponse response,
+      String requestId, long started, Accounting.Account account, List<String> fallbacks) {}
+
+  /** {@code primary}, then the model's fallbacks in order while each fails before answering. */
+  private Mono<Void> withFallbacks(Invocation invocation, Mono<Void> primary) {
+    if (invocation.fallbacks().isEmpty()) {
+      return primary;
+    }
+    return primary.onErrorResume(e -> fallback(invocation, 0, e));
+  }
+
+  /**
+   * The fallback chain from its {@code index}-th model, after a failure (the model asked for, or
+   * the fallback before, failed before a byte went to the client, or has no instance ready): the
+   * next fallback answers, with its own route, queue and upstream name, and the answer says so
+   * ({@value #FALLBACK_HEADER}), as does the ledger (its record's served model). A 4xx is the
+   * caller's and ends the chain; past its end the client gets a 503 naming what failed.
+   */
+  private Mono<Void> fallback(Invocation invocation, int index, Throwable failure) {
+    HttpServerResponse response = invocation.response();
+    if (response.hasSentHeaders()
+        || (failure instanceof OpenAiException oe && oe.status() < 500)) {
+      return Mono.error(failure);
+    }
+    InspectedRequest inspected = invocation.inspected();
+    List<String> chain = invocation.fallbacks();
+    if (index == chain.size()) {
+      return Mono.error(new OpenAiException(503, "service_unavailable", "Model '"
+          + inspected.model() + "' and its fallbacks " + String.join(", ", chain)
+          + " could not answer; the last failure: " + failure.getMessage(), null,
+          "model_unavailable"));
+    }
+    String model = chain.get(index);
+    Catalog.Route route;
+    try {
+      route = router.resolve(invocation.current(), model)
+          .orElseThrow(() -> OpenAiException.modelNotFound(model));
+    } catch (OpenAiException e) {
+      return fallback(invocation, index + 1, e.status() == 404 ? failure : e);
+    }
+    Accounting.Account account = invocation.account();
+    account.backend(route.backend().name());
+    account.servedModel(model);
+    response.header(FALLBACK_HEADER, model);
+    BackendCall call = new BackendCall(inspected.endpoint(),
+        inspected.withModel(invocation.body(), route.upstreamModel()), inspected.stream(),
+        invocation.requestId(), invocation.request().requestHeaders()::get);
+    // A fallback's answer is not cached under the key of the model asked for.
+    return invoke(call, invocation.principal(), response, inspected, route, invocation.started(),
+        account, null)
+        .onErrorResume(e -> fallback(invocation, index + 1, e));
   }
 
   /** A cached answer: whole, or replayed as the chunks a model would stream. */
@@ -345,9 +423,11 @@ public final class OpenAiHandler {
           });
     }
     AtomicBoolean relayed = new AtomicBoolean();
+    AtomicReference<byte[]> last = new AtomicReference<>(EMPTY);
     Flux<byte[]> body = answer.body()
         .doOnNext(chunk -> {
           relayed.set(true);
+          last.set(chunk);
           account.events(chunk);
           if (cached != null && answer.status() == 200) {
             cached.streamed(endpoint, chunk);
@@ -364,8 +444,14 @@ public final class OpenAiHandler {
           record(endpoint, route.model(), backend, statusOf(e), started);
           account.ended(answer.status(), "failed");
           // Headers and part of the answer are out: the status cannot change any more, so a
-          // stream ends with an OpenAI error event and a plain answer is cut off.
-          return e instanceof OpenAiException oe ? Flux.just(oe.toSseEvent()) : Flux.error(e);
+          // stream ends with a last chunk whose finish_reason says it was cut, then an OpenAI
+          // error event, and never [DONE]; a plain answer is cut off.
+          if (!(e instanceof OpenAiException oe)) {
+            return Flux.error(e);
+          }
+          StreamSplice tail = new StreamSplice();
+          tail.sent(last.get());
+          return Flux.just(tail.cutEnding(endpoint, oe));
         })
         .doOnComplete(() -> {
           if (cached != null && answer.status() == 200) {

@@ -56,15 +56,20 @@ public final class Catalog {
    *
    * @param upstreamModel the name sent to the configured backends
    * @param scheduling how its calls wait while its instances are busy
+   * @param resilience its deadlines, retries and mid-stream failover
+   * @param fallbacks the models that answer in its place when its pool fails, in order
    */
   public record Pool(String model, String upstreamModel, List<Member> members,
-      ModelwayConfig.Routing routing, ModelwayConfig.Scheduling scheduling) {
+      ModelwayConfig.Routing routing, ModelwayConfig.Scheduling scheduling,
+      ModelwayConfig.Resilience resilience, List<String> fallbacks) {
     public Pool {
       requireNonNull(model, "model");
       requireNonNull(upstreamModel, "upstreamModel");
       members = List.copyOf(requireNonNull(members, "members"));
       requireNonNull(routing, "routing");
       requireNonNull(scheduling, "scheduling");
+      requireNonNull(resilience, "resilience");
+      fallbacks = List.copyOf(requireNonNull(fallbacks, "fallbacks"));
     }
   }
 
@@ -119,7 +124,7 @@ public final class Catalog {
           })
           .toList();
       pools.put(m.id(), new Pool(m.id(), m.upstreamModelOrName(), members, m.routing(),
-          m.scheduling()));
+          m.scheduling(), m.resilience(), m.fallbacks()));
     }
     return new Catalog(config, Map.copyOf(backends), pools);
   }

@@ -90,6 +90,22 @@ public record ModelwayConfig(
         }
       }
     }
+    Set<String> names = new HashSet<>();
+    models.forEach(m -> names.add(m.name()));
+    for (int i = 0; i < models.size(); i++) {
+      List<String> fallbacks = models.get(i).fallbacks();
+      for (int j = 0; j < fallbacks.size(); j++) {
+        String fallback = fallbacks.get(j);
+        int slash = fallback.indexOf('/');
+        boolean prefixed = slash > 0 && slash < fallback.length() - 1
+            && backends.containsKey(fallback.substring(0, slash));
+        if (!names.contains(fallback) && !prefixed) {
+          throw new IllegalArgumentException("models[" + i + "].fallbacks[" + j + "]: '"
+              + fallback + "' (expected: a model of models, or BACKEND/MODEL of a configured"
+              + " backend)");
+        }
+      }
+    }
   }
 
   /** An empty config: no backends, no models, default settings. */
@@ -310,6 +326,9 @@ public record ModelwayConfig(
    * @param cache which of its answers the gateway keeps and answers again (default: the
    *     gateway's {@code cache})
    * @param scheduling how its calls wait while its instances are busy
+   * @param resilience its deadlines, retries and mid-stream failover
+   * @param fallbacks the models that answer in its place, in order, when its whole pool fails or
+   *     is down (each a model of {@code models}, or {@code BACKEND/MODEL}); default none
    */
   public record Model(
       String name,
@@ -319,12 +338,14 @@ public record ModelwayConfig(
       @Nullable String upstreamModel,
       @DefaultValue Routing routing,
       @Nullable Cache cache,
-      @DefaultValue Scheduling scheduling) {
+      @DefaultValue Scheduling scheduling,
+      @DefaultValue Resilience resilience,
+      @DefaultValue List<String> fallbacks) {
 
     /** A model served by one backend, routed and cached by default. */
     public static Model of(String name, String backend, @Nullable String upstreamModel) {
       return new Model(name, null, backend, List.of(), upstreamModel, Routing.DEFAULT, null,
-          Scheduling.DEFAULT);
+          Scheduling.DEFAULT, Resilience.DEFAULT, List.of());
     }
 
     public Model {
@@ -345,6 +366,17 @@ public record ModelwayConfig(
       backends = List.copyOf(requireNonNull(backends, "backends"));
       requireNonNull(routing, "routing");
       requireNonNull(scheduling, "scheduling");
+      requireNonNull(resilience, "resilience");
+      fallbacks = List.copyOf(requireNonNull(fallbacks, "fallbacks"));
+      Set<String> chain = new HashSet<>();
+      for (int j = 0; j < fallbacks.size(); j++) {
+        String fallback = fallbacks.get(j);
+        if (fallback == null || fallback.isBlank() || fallback.equals(name)
+            || !chain.add(fallback)) {
+          throw new IllegalArgumentException("fallbacks[" + j + "]: '" + fallback
+              + "' (expected: another model's name, each once)");
+        }
+      }
       if (backend != null && !backends.isEmpty()) {
         throw new IllegalArgumentException("backends: given with backend '" + backend
             + "' (expected: either backend or backends)");
@@ -534,6 +566,82 @@ public record ModelwayConfig(
             "cache.semantic.embedding-model: missing (expected: an embedding model's name)");
       }
     }
+  }
+
+  /**
+   * What a model's calls do when an instance fails or is slow. Retries and mid-stream failover
+   * go to another instance of the model's pool, never to the one that failed, and only when the
+   * pool has another; see {@code io.modelway.gateway.resilience}.
+   *
+   * @param retries how many times a call that failed before a byte of it went to the client (a
+   *     5xx answer, a timeout, a broken connection) is sent again, each time to an instance not
+   *     tried yet; 0 to 10 (default 2). A call that could not connect at all went nowhere and is
+   *     sent on without using one
+   * @param backoff the wait before the first retry, doubling for each next one, each drawn at
+   *     random between half and all of it (jitter); 1ms to 10s (default 50ms)
+   * @param deadlines the model's deadlines, over those of the backends and workers that serve it
+   * @param midStreamFailover whether a streamed chat completion whose instance dies or stalls
+   *     after part of the answer went out is continued by another instance (default true)
+   */
+  public record Resilience(
+      @DefaultValue("2") int retries,
+      @DefaultValue("50ms") Duration backoff,
+      @DefaultValue Deadlines deadlines,
+      @DefaultValue("true") boolean midStreamFailover) {
+    public static final Resilience DEFAULT =
+        new Resilience(2, Duration.ofMillis(50), Deadlines.NONE, true);
+
+    public Resilience {
+      if (retries < 0 || retries > 10) {
+        throw new IllegalArgumentException(
+            "resilience.retries: " + retries + " (expected: 0 to 10)");
+      }
+      requireNonNull(backoff, "backoff");
+      requireNonNull(deadlines, "deadlines");
+      if (backoff.compareTo(Duration.ofMillis(1)) < 0
+          || backoff.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("resilience.backoff: " + fmt(backoff)
+            + " (expected: 1ms to 10s)");
+      }
+    }
+  }
+
+  /**
+   * A model's deadlines. Each one set overrides the same deadline of every backend (and worker)
+   * that serves the model; each one absent leaves theirs.
+   *
+   * @param connect to open a connection to an instance
+   * @param firstToken of a stream: the longest wait for its first token, and then between two
+   *     tokens (a stall); past it the call is retried, or a started stream continued, elsewhere.
+   *     An unstreamed answer arrives whole at its end, so only {@code total} bounds it
+   * @param total from the moment the call leaves the model's queue until the answer's last byte,
+   *     retries and continuations included: past it the client gets a 504, or a started stream
+   *     an error event
+   */
+  public record Deadlines(
+      @Nullable Duration connect, @Nullable Duration firstToken, @Nullable Duration total) {
+    public static final Deadlines NONE = new Deadlines(null, null, null);
+
+    public Deadlines {
+      positive("connect", connect);
+      positive("first-token", firstToken);
+      positive("total", total);
+      if (firstToken != null && total != null && firstToken.compareTo(total) > 0) {
+        throw new IllegalArgumentException("resilience.deadlines.first-token: " + fmt(firstToken)
+            + " (expected: <= total " + fmt(total) + ")");
+      }
+    }
+
+    private static void positive(String name, @Nullable Duration d) {
+      if (d != null && (d.isNegative() || d.isZero())) {
+        throw new IllegalArgumentException(
+            "resilience.deadlines." + name + ": " + fmt(d) + " (expected: > 0)");
+      }
+    }
+  }
+
+  private static String fmt(Duration d) {
+    return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
   }
 
   /**

@@ -16,6 +16,7 @@ import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.registry.Registry;
+import io.modelway.gateway.resilience.Resilient;
 import io.modelway.gateway.scheduling.BoundedBackend;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
@@ -36,6 +37,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
@@ -59,8 +61,10 @@ import reactor.netty.http.client.HttpClient;
  * chooses among those that {@link InstanceHealth#admits admit} calls; and when none does (every
  * instance ejected or failing its probe), among all of them, since a guess beats a certain 503.
  * A call that cannot connect has not reached the instance, so it goes to another one (each
- * instance tried at most once) and the unreachable one is ejected; any other failure is the
- * caller's (after the request went out, a retry could run a generation twice).
+ * instance tried at most once) and the unreachable one is ejected. Other failures are retried on
+ * instances not tried yet, and cut streams continued, by {@link Resilient}, within the model's
+ * {@link ModelwayConfig.Resilience}. A model with fallbacks fails at once (503) when none of its
+ * instances is in service, so that its fallback answers instead of a guess.
  *
  * <p>Each instance has one {@link InstanceStats} and one {@link InstanceHealth}, shared by every
  * model it serves, kept while it is in some pool. Every {@link #TICK} the prober thread probes
@@ -167,11 +171,11 @@ public final class InstancePools implements AutoCloseable {
    */
   public Backend backendFor(Catalog.Pool pool) {
     requireNonNull(pool, "pool");
-    PoolSpec spec = new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(),
-        pool.routing(), pool.scheduling(), "pool");
+    PoolSpec spec = PoolSpec.of(pool);
     Optional<OpenAiHttpBackend> alone = alone(spec);
     if (alone.isPresent()) {
-      return alone.get();
+      return pool.resilience().deadlines().equals(ModelwayConfig.Deadlines.NONE) ? alone.get()
+          : Resilient.deadlined(alone.get(), pool.resilience().deadlines());
     }
     if (pool.members().isEmpty()
         && registry.map(r -> r.serving(pool.model()).isEmpty()).orElse(true)) {
@@ -209,9 +213,7 @@ public final class InstancePools implements AutoCloseable {
     if (registry.isEmpty() || registry.get().serving(model).isEmpty()) {
       return Optional.empty();
     }
-    return Optional.of(new PoolBackend(
-        new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT,
-            ModelwayConfig.Scheduling.DEFAULT, "workers")));
+    return Optional.of(new PoolBackend(PoolSpec.workers(model)));
   }
 
   /**
@@ -219,9 +221,23 @@ public final class InstancePools implements AutoCloseable {
    *
    * @param configured its configured backends
    * @param name the backend name its calls are reported under
+   * @param fallbacks whether the model has fallbacks: then a pool whose every instance is out
+   *     fails at once (503) rather than trying them anyway, so the fallback answers
    */
   record PoolSpec(String model, String upstreamModel, List<Catalog.Member> configured,
-      ModelwayConfig.Routing routing, ModelwayConfig.Scheduling scheduling, String name) {}
+      ModelwayConfig.Routing routing, ModelwayConfig.Scheduling scheduling, String name,
+      ModelwayConfig.Resilience resilience, boolean fallbacks) {
+    static PoolSpec of(Catalog.Pool pool) {
+      return new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(), pool.routing(),
+          pool.scheduling(), "pool", pool.resilience(), !pool.fallbacks().isEmpty());
+    }
+
+    /** The pool of a model that only registered workers serve: every default. */
+    static PoolSpec workers(String model) {
+      return new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT,
+          ModelwayConfig.Scheduling.DEFAULT, "workers", ModelwayConfig.Resilience.DEFAULT, false);
+    }
+  }
 
   /**
    * One instance of a pool at one moment: its state, the backend to call, its weight here.
@@ -382,7 +398,23 @@ public final class InstancePools implements AutoCloseable {
     public Mono<BackendResponse> send(BackendCall call) {
       requireNonNull(call, "call");
       RouteRequest request = RouteRequest.of(call, spec.routing().sessionHeader());
-      return attempt(call, request, new HashSet<>(), null, false);
+      return resilient(call, request, null, false);
+    }
+
+    /**
+     * {@code call} with the model's retries, deadlines and mid-stream failover ({@link
+     * Resilient}), its first attempt on {@code first} if given (a slot the schedule took), each
+     * next one on an instance it was not sent to yet.
+     */
+    Mono<BackendResponse> resilient(BackendCall call, RouteRequest request, @Nullable Taken first,
+        boolean bounded) {
+      Set<String> tried = ConcurrentHashMap.newKeySet();
+      AtomicReference<@Nullable Taken> reserved = new AtomicReference<>(first);
+      return Resilient.send(call, spec.resilience(), random, next -> {
+        Taken taken = reserved.getAndSet(null);
+        return taken != null ? send(taken, next, request, tried, bounded)
+            : attempt(next, request, tried, null, bounded);
+      });
     }
 
     @Override
@@ -393,7 +425,7 @@ public final class InstancePools implements AutoCloseable {
         throw unavailable();
       }
       RouteRequest request = RouteRequest.of(call, spec.routing().sessionHeader());
-      Taken taken = take(all, request, true, heldBack);
+      Taken taken = take(all, request, true, heldBack, true);
       return taken == null ? null : new PoolSlot(this, taken, call, request);
     }
 
@@ -408,7 +440,7 @@ public final class InstancePools implements AutoCloseable {
      * policy's choice; with {@code bounded}, only among those with room. Null when none has room.
      */
     private @Nullable Taken take(List<Entry> all, RouteRequest request, boolean bounded,
-        int heldBack) {
+        int heldBack, boolean first) {
       List<Entry> open = all;
       if (bounded) {
         open = new ArrayList<>(all.size());
@@ -430,7 +462,7 @@ public final class InstancePools implements AutoCloseable {
           }
         }
         if (chosen == null) {
-          chosen = choose(routing.policy(), request, open);
+          chosen = choose(routing.policy(), request, open, first);
         }
         if (chosen.member().stats.tryBegin(bounded ? chosen.limit(heldBack) : 0)) {
           count(routing, chosen.member());
@@ -449,10 +481,12 @@ public final class InstancePools implements AutoCloseable {
         Set<String> tried, @Nullable Throwable last, boolean bounded) {
       return Mono.defer(() -> {
         List<Entry> all = entries(spec);
+        boolean first = tried.isEmpty();
         all.removeIf(e -> tried.contains(e.member().key));
-        Taken taken = all.isEmpty() ? null : take(all, request, bounded, 0);
+        Taken taken = all.isEmpty() ? null : take(all, request, bounded, 0, first);
         if (taken == null) {
-          return Mono.error(last != null ? last : unavailable());
+          return Mono.error(last != null ? last
+              : first ? unavailable() : new Resilient.NoOtherInstance());
         }
         return send(taken, call, request, tried, bounded);
       });
@@ -471,12 +505,18 @@ public final class InstancePools implements AutoCloseable {
           });
     }
 
-    private Entry choose(Policy policy, RouteRequest request, List<Entry> all) {
+    private Entry choose(Policy policy, RouteRequest request, List<Entry> all, boolean first) {
       List<Entry> admitted = new ArrayList<>(all.size());
       for (Entry e : all) {
         if (e.member().health.admits(random)) {
           admitted.add(e);
         }
+      }
+      if (admitted.isEmpty() && spec.fallbacks()) {
+        // Every instance is ejected or down and another model can answer: go there at once.
+        throw first ? new OpenAiException(503, "service_unavailable", "Every instance of model '"
+            + spec.model() + "' is out of service right now.", null, "model_unavailable")
+            : new Resilient.NoOtherInstance();
       }
       if (admitted.isEmpty()) {
         admitted = all; // every instance is ejected or down: try them rather than fail for sure
@@ -527,7 +567,7 @@ public final class InstancePools implements AutoCloseable {
     @Override
     public Mono<BackendResponse> send() {
       return Mono.defer(() -> state.compareAndSet(TAKEN, SENT)
-          ? pool.send(taken, call, request, new HashSet<>(), true)
+          ? pool.resilient(call, request, taken, true)
           : Mono.error(new IllegalStateException("The slot was released or sent on already")));
     }
 
@@ -617,16 +657,14 @@ public final class InstancePools implements AutoCloseable {
     Catalog current = catalog.get();
     Map<String, Probe> live = new HashMap<>();
     for (Catalog.Pool pool : current.pools()) {
-      collect(new PoolSpec(pool.model(), pool.upstreamModel(), pool.members(), pool.routing(),
-          pool.scheduling(), "pool"), live);
+      collect(PoolSpec.of(pool), live);
     }
     registry.ifPresent(r -> {
       Set<String> models = new HashSet<>();
       r.instances().forEach(i -> i.models().forEach(m -> models.add(m.id())));
       for (String model : models) {
         if (current.pool(model).isEmpty()) {
-          collect(new PoolSpec(model, model, List.of(), ModelwayConfig.Routing.DEFAULT,
-              ModelwayConfig.Scheduling.DEFAULT, "workers"), live);
+          collect(PoolSpec.workers(model), live);
         }
       }
     });

@@ -77,6 +77,7 @@ public final class Accounting {
     private final AtomicBoolean written = new AtomicBoolean();
     private String model = "";
     private Optional<String> backend = Optional.empty();
+    private Optional<String> servedModel = Optional.empty();
     private long firstByte = -1;
     private boolean cacheHit;
     private OptionalLong hitCost = OptionalLong.empty();
@@ -99,6 +100,11 @@ public final class Accounting {
 
     public void backend(String name) {
       backend = Optional.of(name);
+    }
+
+    /** A fallback model answers in place of the one asked for (its price applies). */
+    public void servedModel(String name) {
+      servedModel = Optional.of(name);
     }
 
     /**
@@ -165,7 +171,8 @@ public final class Accounting {
           : metering.reported ? metering.promptTokens : promptEstimate.getAsLong();
       long completion = cacheHit ? 0 : metering.completion();
       long cachedTokens = cacheHit ? 0 : metering.cachedTokens;
-      Optional<Price> price = cacheHit ? Optional.empty() : prices.apply(model);
+      Optional<Price> price = cacheHit ? Optional.empty()
+          : prices.apply(servedModel.orElse(model));
       UsageRecord record = new UsageRecord(newId(at), at, requestId,
           principal.tenantId(), principal.project(), principal.keyId(),
           endpoint.path().substring(1), model, backend, status, outcome, prompt, completion,
@@ -177,7 +184,7 @@ public final class Accounting {
           cacheHit ? hitCost : price.isEmpty() ? OptionalLong.empty()
               : OptionalLong.of(price.get().costNanos(prompt, cachedTokens, completion)),
           cacheHit ? (hitCost.isPresent() ? Optional.of(hitCurrency) : Optional.empty())
-              : price.map(Price::currency));
+              : price.map(Price::currency), servedModel);
       onEnd.accept(record);
       return spool == null ? DONE : spool.append(record);
     }

@@ -108,7 +108,7 @@ final class UsageAdminApi {
   static byte[] csv(List<UsageRecord> records) {
     StringBuilder out = new StringBuilder("id,at,request_id,tenant,project,key_id,endpoint,model,"
         + "backend,status,outcome,prompt_tokens,completion_tokens,cached_tokens,usage_reported,"
-        + "latency_ms,ttft_ms,cache_hit,trace_id,cost,currency\r\n");
+        + "latency_ms,ttft_ms,cache_hit,trace_id,cost,currency,served_model\r\n");
     for (UsageRecord r : records) {
       out.append(cell(r.id())).append(',').append(r.at()).append(',').append(cell(r.requestId()))
           .append(',').append(cell(r.tenantId())).append(',').append(cell(r.project().orElse("")))
@@ -122,6 +122,7 @@ final class UsageAdminApi {
           .append(',').append(r.costNanos().isPresent()
               ? Price.amount(r.costNanos().getAsLong()).toPlainString() : "")
           .append(',').append(r.currency().orElse(""))
+          .append(',').append(cell(r.servedModel().orElse("")))
           .append("\r\n");
     }
     return out.toString().getBytes(StandardCharsets.UTF_8);

@@ -190,8 +190,9 @@ public final class UsageLedger implements AutoCloseable {
     batches.batchUpdate("""
             INSERT INTO usage_records (id, at, request_id, tenant_id, project, key_id, endpoint,
                 model, backend, status, outcome, prompt_tokens, completion_tokens, cached_tokens,
-                usage_reported, latency_ms, ttft_ms, cache_hit, trace_id, cost_nanos, currency)
-            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                usage_reported, latency_ms, ttft_ms, cache_hit, trace_id, cost_nanos, currency,
+                served_model)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
             WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)""",
         batch, batch.size(), (ps, r) -> {
           ps.setString(1, r.id());
@@ -223,7 +224,8 @@ public final class UsageLedger implements AutoCloseable {
             ps.setNull(20, java.sql.Types.BIGINT);
           }
           ps.setString(21, r.currency().orElse(null));
-          ps.setString(22, r.id());
+          ps.setString(22, r.servedModel().orElse(null));
+          ps.setString(23, r.id());
         });
   }
 
@@ -375,7 +377,8 @@ public final class UsageLedger implements AutoCloseable {
         rs.getLong("cached_tokens"), rs.getBoolean("usage_reported"), rs.getLong("latency_ms"),
         noTtft ? OptionalLong.empty() : OptionalLong.of(ttft), rs.getBoolean("cache_hit"),
         Optional.ofNullable(rs.getString("trace_id")), costNanos(rs),
-        Optional.ofNullable(rs.getString("currency")).map(String::trim));
+        Optional.ofNullable(rs.getString("currency")).map(String::trim),
+        Optional.ofNullable(rs.getString("served_model")));
   }
 
   private static OptionalLong costNanos(ResultSet rs) throws SQLException {

@@ -20,13 +20,27 @@ import java.util.OptionalLong;
  * @param ttftMillis time to the first byte of the answer, when there was one
  * @param costNanos what the call cost, in billionths of {@code currency}; empty when its model
  *     has no price
+ * @param servedModel the model that answered in place of {@code model}, when a fallback did
+ *     (see {@code models[].fallbacks})
  */
 public record UsageRecord(String id, Instant at, String requestId, String tenantId,
     Optional<String> project, String keyId, String endpoint, String model,
     Optional<String> backend, int status, String outcome, long promptTokens,
     long completionTokens, long cachedTokens, boolean usageReported, long latencyMillis,
     OptionalLong ttftMillis, boolean cacheHit, Optional<String> traceId, OptionalLong costNanos,
-    Optional<String> currency) {
+    Optional<String> currency, Optional<String> servedModel) {
+
+  /** A record of a call that its own model answered (no fallback). */
+  public UsageRecord(String id, Instant at, String requestId, String tenantId,
+      Optional<String> project, String keyId, String endpoint, String model,
+      Optional<String> backend, int status, String outcome, long promptTokens,
+      long completionTokens, long cachedTokens, boolean usageReported, long latencyMillis,
+      OptionalLong ttftMillis, boolean cacheHit, Optional<String> traceId, OptionalLong costNanos,
+      Optional<String> currency) {
+    this(id, at, requestId, tenantId, project, keyId, endpoint, model, backend, status, outcome,
+        promptTokens, completionTokens, cachedTokens, usageReported, latencyMillis, ttftMillis,
+        cacheHit, traceId, costNanos, currency, Optional.empty());
+  }
 
   public UsageRecord {
     requireNonNull(id, "id");
@@ -43,6 +57,7 @@ public record UsageRecord(String id, Instant at, String requestId, String tenant
     requireNonNull(traceId, "traceId");
     requireNonNull(costNanos, "costNanos");
     requireNonNull(currency, "currency");
+    requireNonNull(servedModel, "servedModel");
     if (costNanos.isPresent() != currency.isPresent()) {
       throw new IllegalArgumentException("costNanos and currency: both or neither");
     }

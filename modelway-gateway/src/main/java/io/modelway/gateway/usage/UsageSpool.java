@@ -212,6 +212,7 @@ public final class UsageSpool implements AutoCloseable {
     g.writeStringProperty("endpoint", r.endpoint());
     g.writeStringProperty("model", r.model());
     r.backend().ifPresent(b -> g.writeStringProperty("backend", b));
+    r.servedModel().ifPresent(m -> g.writeStringProperty("served_model", m));
     g.writeNumberProperty("status", r.status());
     g.writeStringProperty("outcome", r.outcome());
     g.writeNumberProperty("prompt_tokens", r.promptTokens());
@@ -245,7 +246,7 @@ public final class UsageSpool implements AutoCloseable {
         n.hasNonNull("cost")
             ? OptionalLong.of(n.path("cost").decimalValue().movePointRight(9).longValueExact())
             : OptionalLong.empty(),
-        optional(n, "currency"));
+        optional(n, "currency"), optional(n, "served_model"));
   }
 
   private static Optional<String> optional(JsonNode n, String field) {

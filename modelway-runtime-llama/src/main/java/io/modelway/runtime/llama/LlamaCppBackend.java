@@ -360,10 +360,24 @@ public final class LlamaCppBackend implements ModelRuntime {
     if (!messages.isArray() || messages.isEmpty()) {
       throw OpenAiException.invalidRequest("'messages' must be a non-empty array.", "messages");
     }
+    // vLLM's continue_final_message: the last message is the beginning of the assistant's answer,
+    // to be continued rather than answered (how the gateway resumes a stream cut elsewhere). The
+    // conversation before it is templated with its generation prompt, and the beginning follows.
+    JsonNode last = messages.path(messages.size() - 1);
+    String continued = "";
+    if (request.path("continue_final_message").asBoolean(false) && messages.size() > 1
+        && "assistant".equals(last.path("role").asString("")) && last.path("content").isString()) {
+      continued = last.path("content").asString();
+      tools.jackson.databind.node.ArrayNode before = JSON.createArrayNode();
+      for (int i = 0; i < messages.size() - 1; i++) {
+        before.add(messages.get(i));
+      }
+      messages = before;
+    }
     ObjectNode templateInput = JSON.createObjectNode();
     templateInput.set("messages", messages);
     try {
-      return model.applyTemplate(JSON.writeValueAsString(templateInput));
+      return model.applyTemplate(JSON.writeValueAsString(templateInput)) + continued;
     } catch (RuntimeException e) {
       throw OpenAiException.invalidRequest(
           "The messages do not fit the chat template of model '" + name + "': " + e.getMessage(),

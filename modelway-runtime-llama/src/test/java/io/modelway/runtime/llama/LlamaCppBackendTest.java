@@ -85,6 +85,28 @@ class LlamaCppBackendTest {
   }
 
   @Test
+  void continuesAFinalAssistantMessageInsteadOfAnsweringIt() {
+    String full = answer(CHAT + ",\"max_tokens\":24}").at("/choices/0/message/content").stringValue();
+    String begun = full.substring(0, full.length() / 2);
+    String body = "{\"model\":\"tiny\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+        + "{\"role\":\"user\",\"content\":\"hello world\"},{\"role\":\"assistant\",\"content\":"
+        + JSON.writeValueAsString(begun) + "}],\"temperature\":0,\"seed\":42,\"max_tokens\":4,"
+        + "\"continue_final_message\":true,\"add_generation_prompt\":false}";
+
+    JsonNode continued = answer(body);
+    // The same as completing the templated conversation (with its generation prompt) followed by
+    // the given beginning: the answer goes on from it rather than starting a new turn.
+    JsonNode completed = answer(Endpoint.COMPLETIONS, "{\"model\":\"tiny\",\"prompt\":"
+        + JSON.writeValueAsString("system: be brief\nuser: hello world\nassistant:" + begun)
+        + ",\"temperature\":0,\"seed\":42,\"max_tokens\":4}");
+
+    assertThat(continued.at("/choices/0/message/content").stringValue()).isNotEmpty()
+        .isEqualTo(completed.at("/choices/0/text").stringValue());
+    assertThat(continued.at("/usage/prompt_tokens").asInt())
+        .isEqualTo(completed.at("/usage/prompt_tokens").asInt());
+  }
+
+  @Test
   void countsPromptTokensWithTheModelsTokenizer() {
     JsonNode completion = answer(Endpoint.COMPLETIONS,
         "{\"model\":\"tiny\",\"prompt\":\"the cat sat\",\"max_tokens\":3,\"temperature\":0}");
