@@ -275,6 +275,8 @@ public final class OpenAiHandler {
                       response.header(CacheStage.RESULT_HEADER, "miss");
                       return withFallbacks(invocation, invoke(call, principal, response,
                           inspected, route, started, account, entry))
+                          .onErrorResume(e -> staleOr(e, entry, response, inspected, route,
+                              started, account))
                           .doFinally(signal -> entry.ended());
                     });
               });
@@ -349,6 +351,25 @@ public final class OpenAiHandler {
     return invoke(call, invocation.principal(), response, inspected, route, invocation.started(),
         account, null)
         .onErrorResume(e -> fallback(invocation, index + 1, e));
+  }
+
+  /**
+   * When the model (and its fallbacks) failed to answer — 502, 503 or 504, before anything was
+   * sent — the answer kept past its TTL for {@code stale-if-error}, if there is one; else the
+   * failure.
+   */
+  private Mono<Void> staleOr(Throwable failure, CacheStage.Call entry,
+      HttpServerResponse response, InspectedRequest inspected, Catalog.Route route,
+      long started, Accounting.Account account) {
+    int status = statusOf(failure);
+    Optional<byte[]> stale = entry.stale();
+    if (stale.isEmpty() || response.hasSentHeaders()
+        || (status != 502 && status != 503 && status != 504)) {
+      return Mono.error(failure);
+    }
+    entry.servedStale();
+    account.cacheHit(entry.policy().answerNanos(), entry.policy().currency());
+    return answerFromCache(stale.get(), "stale", response, inspected, route, started, account);
   }
 
   /** A cached answer: whole, or replayed as the chunks a model would stream. */

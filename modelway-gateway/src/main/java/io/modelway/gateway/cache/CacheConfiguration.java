@@ -97,7 +97,8 @@ public class CacheConfiguration {
       return own.any() ? own
           : principal.tenantPlan().map(byId::get).map(Plan::cache).orElse(CachePolicy.NONE);
     };
-    return new CacheStage(store, Optional.of(semantic), namespaces, policies, meters);
+    return new CacheStage(store, Optional.of(semantic), namespaces, policies, Clock.systemUTC(),
+        meters);
   }
 
   @Bean

@@ -64,7 +64,8 @@ public record CachePolicy(Optional<CacheMode> mode, Optional<Boolean> semantic,
     ModelwayConfig.Semantic s = model.semantic();
     return new ModelwayConfig.Cache(effective, model.ttl(), model.maxSize(),
         semanticOn == s.enabled() ? s
-            : new ModelwayConfig.Semantic(semanticOn, s.threshold(), s.embeddingModel()));
+            : new ModelwayConfig.Semantic(semanticOn, s.threshold(), s.embeddingModel()),
+        model.staleIfError());
   }
 
   /** What a hit costs, in billionths of {@link #currency}; empty when free. */

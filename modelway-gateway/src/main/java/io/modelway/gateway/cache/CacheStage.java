@@ -48,6 +48,7 @@ public final class CacheStage {
   private final Optional<SemanticCache> semantic;
   private final Function<String, String> namespaces;
   private final Function<Principal, CachePolicy> policies;
+  private final java.time.Clock clock;
   private final SingleFlight flights = new SingleFlight();
   private final MeterRegistry meters;
   private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
@@ -58,14 +59,15 @@ public final class CacheStage {
    */
   public CacheStage(ResponseCache store, Optional<SemanticCache> semantic,
       Function<String, String> namespaces, Function<Principal, CachePolicy> policies,
-      MeterRegistry meters) {
-    this(store, semantic, namespaces, policies, meters, true);
+      java.time.Clock clock, MeterRegistry meters) {
+    this(store, semantic, namespaces, policies, clock, meters, true);
   }
 
   private CacheStage(ResponseCache store, Optional<SemanticCache> semantic,
       Function<String, String> namespaces, Function<Principal, CachePolicy> policies,
-      MeterRegistry meters, boolean enabled) {
+      java.time.Clock clock, MeterRegistry meters, boolean enabled) {
     this.enabled = enabled;
+    this.clock = requireNonNull(clock, "clock");
     this.policies = requireNonNull(policies, "policies");
     this.store = requireNonNull(store, "store");
     this.semantic = requireNonNull(semantic, "semantic");
@@ -80,7 +82,8 @@ public final class CacheStage {
   /** A stage that caches nothing: for workers, which leave caching to the gateway. */
   public static CacheStage off(MeterRegistry meters) {
     return new CacheStage(new LocalResponseCache(System::nanoTime), Optional.empty(),
-        tenant -> tenant, principal -> CachePolicy.NONE, meters, false);
+        tenant -> tenant, principal -> CachePolicy.NONE, java.time.Clock.systemUTC(), meters,
+        false);
   }
 
   public ResponseCache store() {
@@ -154,6 +157,7 @@ public final class CacheStage {
     private final AtomicBoolean kept = new AtomicBoolean();
     private SingleFlight.@Nullable Seat seat;
     private Answers.@Nullable Assembler assembler;
+    private volatile byte @Nullable [] stale;
 
     private Call(CacheKey key, ModelwayConfig.Cache settings, CachePolicy policy, boolean read,
         boolean write, Optional<SemanticCache.Probe> probe) {
@@ -167,6 +171,20 @@ public final class CacheStage {
 
     public CacheKey key() {
       return key;
+    }
+
+    /**
+     * An answer past its TTL but kept for {@code stale-if-error}, found by {@link #lookup}: to
+     * serve only when the model and its fallbacks failed to answer.
+     */
+    public Optional<byte[]> stale() {
+      byte[] kept = stale;
+      return kept == null || !read ? Optional.empty() : Optional.of(kept);
+    }
+
+    /** Counts a stale answer served in place of the model's. */
+    public void servedStale() {
+      count("stale", key.model());
     }
 
     /** What the caller's plan charges for an answer from the cache: its price, if any. */
@@ -191,7 +209,15 @@ public final class CacheStage {
         });
       }
       seat = joined;
-      return store.get(key).thenCompose(found -> {
+      return store.get(key).thenCompose(stored -> {
+        Optional<byte[]> found = Optional.empty();
+        if (stored.isPresent()) {
+          if (stored.get().freshAt(clock.millis(), settings.ttl())) {
+            found = Optional.of(stored.get().answer());
+          } else {
+            stale = stored.get().answer(); // kept for stale-if-error: served only if the model fails
+          }
+        }
         if (found.isPresent()) {
           joined.land(found);
           count("hit", key.model());
@@ -215,7 +241,9 @@ public final class CacheStage {
           return CompletableFuture.completedFuture(Optional.<Found>empty());
         }
         CacheKey near = new CacheKey(key.namespace(), key.model(), match.get().entry());
-        return store.get(near).thenApply(answer -> {
+        return store.get(near).thenApply(stored -> {
+          Optional<byte[]> answer = stored
+              .filter(s -> s.freshAt(clock.millis(), settings.ttl())).map(ResponseCache.Stored::answer);
           if (answer.isEmpty()) { // expired or purged since
             semantic.ifPresent(s -> s.forget(near.hash()));
             count("miss", key.model());
@@ -262,7 +290,7 @@ public final class CacheStage {
         return;
       }
       if (write && whole.length <= settings.maxSize().toBytes() / 8) {
-        store.put(key, whole, settings);
+        store.put(key, whole, clock.millis(), settings);
         probe.ifPresent(question -> question.kept(key.hash()));
       }
       SingleFlight.Seat leader = seat;

@@ -23,7 +23,7 @@ public final class LocalResponseCache implements ResponseCache {
 
   private record Settings(long maxBytes, Duration ttl) {}
 
-  private record PerModel(Cache<CacheKey, byte[]> entries, Settings settings) {}
+  private record PerModel(Cache<CacheKey, Stored> entries, Settings settings) {}
 
   private final Ticker ticker;
   private final ConcurrentMap<String, PerModel> models = new ConcurrentHashMap<>();
@@ -33,21 +33,23 @@ public final class LocalResponseCache implements ResponseCache {
   }
 
   @Override
-  public CompletableFuture<Optional<byte[]>> get(CacheKey key) {
+  public CompletableFuture<Optional<Stored>> get(CacheKey key) {
     PerModel model = models.get(key.model());
     return CompletableFuture.completedFuture(
         model == null ? Optional.empty() : Optional.ofNullable(model.entries().getIfPresent(key)));
   }
 
   @Override
-  public void put(CacheKey key, byte[] answer, ModelwayConfig.Cache settings) {
-    Settings wanted = new Settings(settings.maxSize().toBytes(), settings.ttl());
+  public void put(CacheKey key, byte[] answer, long writtenAtMillis,
+      ModelwayConfig.Cache settings) {
+    Settings wanted = new Settings(settings.maxSize().toBytes(),
+        settings.ttl().plus(settings.staleIfError()));
     PerModel model = models.compute(key.model(), (name, now) -> {
       if (now == null) {
         return new PerModel(Caffeine.newBuilder()
             .ticker(ticker)
             .maximumWeight(wanted.maxBytes())
-            .weigher((CacheKey k, byte[] v) -> v.length + ENTRY_OVERHEAD)
+            .weigher((CacheKey k, Stored v) -> v.answer().length + ENTRY_OVERHEAD)
             .expireAfterWrite(wanted.ttl())
             .build(), wanted);
       }
@@ -58,7 +60,7 @@ public final class LocalResponseCache implements ResponseCache {
       }
       return now;
     });
-    model.entries().put(key, answer);
+    model.entries().put(key, new Stored(answer, writtenAtMillis));
   }
 
   @Override

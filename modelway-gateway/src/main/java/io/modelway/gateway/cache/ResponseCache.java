@@ -13,11 +13,18 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface ResponseCache extends AutoCloseable {
 
-  /** The answer kept under {@code key}, if any and not expired. */
-  CompletableFuture<Optional<byte[]>> get(CacheKey key);
+  /**
+   * The answer kept under {@code key}, if any and not dropped: fresh (younger than its TTL), or
+   * stale and kept for {@code stale-if-error}; {@link Stored#writtenAtMillis} tells which.
+   */
+  CompletableFuture<Optional<Stored>> get(CacheKey key);
 
-  /** Keeps {@code answer} under {@code key} for {@code settings.ttl()}, in the background. */
-  void put(CacheKey key, byte[] answer, ModelwayConfig.Cache settings);
+  /**
+   * Keeps {@code answer} under {@code key}, written at {@code writtenAtMillis} (epoch
+   * milliseconds), for {@code settings.ttl()} plus {@code settings.staleIfError()}, in the
+   * background.
+   */
+  void put(CacheKey key, byte[] answer, long writtenAtMillis, ModelwayConfig.Cache settings);
 
   /** Drops every entry {@code purge} names; completes with how many it dropped. */
   CompletableFuture<Long> purge(Purge purge);
@@ -30,6 +37,18 @@ public interface ResponseCache extends AutoCloseable {
 
   @Override
   void close();
+
+  /** An answer as kept, with when it was written (epoch milliseconds). */
+  record Stored(byte[] answer, long writtenAtMillis) {
+    public Stored {
+      requireNonNull(answer, "answer");
+    }
+
+    /** Whether it is younger than {@code ttl} at {@code nowMillis}. */
+    public boolean freshAt(long nowMillis, java.time.Duration ttl) {
+      return nowMillis - writtenAtMillis < ttl.toMillis();
+    }
+  }
 
   /**
    * Which entries to drop: those matching every given part. Immutable.

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Answers in Redis, shared by every gateway replica: one string per entry, {@code
  * modelway:cache:NAMESPACE:MODEL:HASH} (namespace and model in URL-safe Base64, so that no name
- * can reach into another's keys or patterns), expiring with the model's TTL; Redis's own {@code
+ * can reach into another's keys or patterns) holding the time it was written and the answer,
+ * expiring with the model's TTL (plus {@code stale-if-error}); Redis's own {@code
  * maxmemory} policy bounds the total.
  *
  * <p>Fails open to {@code local}: while Redis is unreachable (not yet connected, a command that
@@ -78,6 +79,21 @@ public final class SharedResponseCache implements ResponseCache {
     }
   }
 
+  /** An entry's value: the time it was written (8 bytes, epoch milliseconds), then the answer. */
+  static byte[] encode(byte[] answer, long writtenAtMillis) {
+    return java.nio.ByteBuffer.allocate(8 + answer.length).putLong(writtenAtMillis).put(answer)
+        .array();
+  }
+
+  static Optional<Stored> decode(byte[] value) {
+    if (value.length < 8) {
+      return Optional.empty(); // not an entry of this version
+    }
+    java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(value);
+    long written = buffer.getLong();
+    return Optional.of(new Stored(java.util.Arrays.copyOfRange(value, 8, value.length), written));
+  }
+
   static String redisKey(CacheKey key) {
     return PREFIX + name(key.namespace()) + ":" + name(key.model()) + ":" + key.hash();
   }
@@ -100,7 +116,7 @@ public final class SharedResponseCache implements ResponseCache {
   }
 
   @Override
-  public CompletableFuture<Optional<byte[]>> get(CacheKey key) {
+  public CompletableFuture<Optional<Stored>> get(CacheKey key) {
     RedisAsyncCommands<String, byte[]> redis = redis();
     if (redis == null) {
       return local.get(key);
@@ -112,23 +128,25 @@ public final class SharedResponseCache implements ResponseCache {
             return null;
           }
           reachable();
-          return Optional.ofNullable(value);
+          return Optional.ofNullable(value).flatMap(SharedResponseCache::decode);
         })
         .thenCompose(found -> found != null ? CompletableFuture.completedFuture(found) : local.get(key));
   }
 
   @Override
-  public void put(CacheKey key, byte[] answer, ModelwayConfig.Cache settings) {
+  public void put(CacheKey key, byte[] answer, long writtenAtMillis,
+      ModelwayConfig.Cache settings) {
     RedisAsyncCommands<String, byte[]> redis = redis();
     if (redis == null) {
-      local.put(key, answer, settings);
+      local.put(key, answer, writtenAtMillis, settings);
       return;
     }
-    redis.set(redisKey(key), answer, SetArgs.Builder.px(settings.ttl()))
+    redis.set(redisKey(key), encode(answer, writtenAtMillis),
+            SetArgs.Builder.px(settings.ttl().plus(settings.staleIfError())))
         .whenComplete((ok, failure) -> {
           if (failure != null) {
             failed(failure);
-            local.put(key, answer, settings);
+            local.put(key, answer, writtenAtMillis, settings);
           } else {
             reachable();
           }

@@ -511,20 +511,29 @@ public record ModelwayConfig(
    * @param maxSize the most answer bytes kept for the model in each gateway's memory, least
    *     recently used dropped first (default 64MB); in Redis, entries end by their TTL
    * @param semantic near-repeats answered too: questions that mean the same (off by default)
+   * @param staleIfError how long past its TTL an answer is still kept, to be served only when
+   *     the model and its fallbacks fail to answer (502, 503, 504), as HTTP's {@code
+   *     stale-if-error}; 0: not kept (default 0s)
    */
   public record Cache(
       @DefaultValue("deterministic") CacheMode mode,
       @DefaultValue("1h") Duration ttl,
       @DefaultValue("64MB") DataSize maxSize,
-      @DefaultValue Semantic semantic) {
+      @DefaultValue Semantic semantic,
+      @DefaultValue("0s") Duration staleIfError) {
     public static final Cache DEFAULT = new Cache(CacheMode.DETERMINISTIC, Duration.ofHours(1),
-        DataSize.ofMegabytes(64), Semantic.OFF);
+        DataSize.ofMegabytes(64), Semantic.OFF, Duration.ZERO);
 
     public Cache {
       requireNonNull(mode, "mode");
       requireNonNull(ttl, "ttl");
       requireNonNull(maxSize, "maxSize");
       requireNonNull(semantic, "semantic");
+      requireNonNull(staleIfError, "staleIfError");
+      if (staleIfError.isNegative() || staleIfError.compareTo(Duration.ofDays(30)) > 0) {
+        throw new IllegalArgumentException(
+            "cache.stale-if-error: " + staleIfError + " (expected: 0s to 30d)");
+      }
       if (semantic.enabled() && mode == CacheMode.OFF) {
         throw new IllegalArgumentException("cache.semantic.enabled: true with cache.mode off"
             + " (expected: a mode that keeps answers, deterministic or always)");

@@ -11,6 +11,7 @@ import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import io.modelway.gateway.TestGateway;
+import io.modelway.sim.ChaosMode;
 import io.modelway.sim.SimOptions;
 import io.modelway.sim.SimServer;
 import java.net.URI;
@@ -34,22 +35,27 @@ class ResponseCacheTest {
   private static SimServer sim;
   /** Takes its time, so that a burst of requests is in flight at once. */
   private static SimServer slow;
+  /** Dies in a test: a model that cannot be reached any more. */
+  private static SimServer doomed;
   private static TestGateway gateway;
 
   @BeforeAll
   static void start() {
     sim = SimServer.start(SimOptions.defaults());
     slow = SimServer.start(SimOptions.defaults().withTiming(Duration.ofMillis(500), 200));
+    doomed = SimServer.start(SimOptions.defaults());
     gateway = TestGateway.start("""
         backends:
           sim: {url: "%s"}
           slow: {url: "%s"}
+          doomed: {url: "%s"}
         models:
+          - {name: staler, backend: doomed, cache: {ttl: 1s, stale-if-error: 1h}}
           - {name: chat, backend: sim}
           - {name: sampled, backend: sim, cache: {mode: always}}
           - {name: uncached, backend: sim, cache: {mode: "off"}}
           - {name: slow, backend: slow}
-        """.formatted(sim.baseUrl(), slow.baseUrl()), Map.of());
+        """.formatted(sim.baseUrl(), slow.baseUrl(), doomed.baseUrl()), Map.of());
   }
 
   @AfterAll
@@ -57,6 +63,7 @@ class ResponseCacheTest {
     gateway.close();
     sim.close();
     slow.close();
+    doomed.close();
   }
 
   private static String chatBody(String model, String question, @Nullable Double temperature) {
@@ -341,5 +348,26 @@ class ResponseCacheTest {
       assertThat(hit.get(0).path("cost").decimalValue()).isEqualByComparingTo("0.002");
       assertThat(hit.get(0).path("currency").asString()).isEqualTo("EUR");
     });
+  }
+
+  @Test
+  void anAnswerPastItsTtlIsServedOnlyWhenTheModelCannotAnswer() {
+    String body = chatBody("staler", "still there?", 0.0);
+    HttpResponse<String> first = chat(TestGateway.KEY, body);
+    assertThat(cacheResult(first)).isEqualTo("miss");
+    doomed.switchChaosMode(ChaosMode.DIE); // its port refuses connections from now on
+    // Fresh for a second, then stale: every call answers 200, from the cache while fresh and,
+    // once the model cannot be reached, with the stale answer.
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      HttpResponse<String> answer = chat(TestGateway.KEY, body);
+      assertThat(answer.body()).isEqualTo(first.body());
+      return cacheResult(answer).equals("stale");
+    });
+    // Without a kept answer, the failure is the client's to see.
+    HttpResponse<String> uncached = TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
+            URI.create(gateway.url("/v1/chat/completions"))))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(chatBody("staler", "never asked", 0.0))).build());
+    assertThat(uncached.statusCode()).isEqualTo(502);
   }
 }
