@@ -138,7 +138,9 @@ public final class Accounting {
       if (firstByte < 0) {
         firstByte = System.nanoTime();
       }
-      metering.events(chunk);
+      if (!cacheHit) { // a cached answer is recorded with no model tokens: nothing to count
+        metering.events(chunk);
+      }
     }
 
     /** A whole answer, before it goes to the client. */
@@ -146,7 +148,9 @@ public final class Accounting {
       if (firstByte < 0) {
         firstByte = System.nanoTime();
       }
-      metering.whole(body);
+      if (!cacheHit) {
+        metering.whole(body);
+      }
     }
 
     /**
