@@ -159,20 +159,7 @@ public final class Admission {
     if (rules.isEmpty() && quotas.isEmpty()) {
       return CompletableFuture.completedFuture(Ticket.NONE);
     }
-    List<String> entered = new ArrayList<>();
-    for (Rule rule : rules) {
-      if (rule.limits().maxConcurrent().isPresent()) {
-        int max = rule.limits().maxConcurrent().getAsInt();
-        if (!counters.enter(rule.key() + ":c", max)) {
-          entered.forEach(counters::leave);
-          rejected(rule.holderKind(), "concurrent");
-          return CompletableFuture.failedFuture(OpenAiException.rateLimited("requests",
-              "Too many calls at once for " + rule.holder() + ": the limit is " + max
-                  + ". Wait for one to end, then retry.", 1, Map.of()));
-        }
-        entered.add(rule.key() + ":c");
-      }
-    }
+    List<Counters.Place> entered = new ArrayList<>();
     List<Rule> perMinute = rules.stream()
         .filter(r -> r.limits().requestsPerMinute().isPresent()).toList();
     List<Rule> tokenRules = rules.stream()
@@ -186,7 +173,8 @@ public final class Admission {
     List<Taken> tokens = new ArrayList<>();
     List<Held> held = new ArrayList<>();
     List<String> exceeded = new ArrayList<>();
-    return take(perMinute, true, 1, calls)
+    return enter(rules, entered)
+        .thenCompose(ignored -> take(perMinute, true, 1, calls))
         .thenCompose(ignored -> take(tokenRules, false, reserved, tokens))
         .thenCompose(ignored -> reserve(quotas, request, prompt, held, exceeded))
         .handle((ignored, failure) -> {
@@ -245,6 +233,30 @@ public final class Admission {
       rules.add(new Rule(base + ":m:" + model, named + " for model '" + model + "'", forModel,
           plan.revision()));
     }
+  }
+
+  /** Takes a place among each rule's calls at once, in order; a 429 when one has none. */
+  private CompletableFuture<Void> enter(List<Rule> rules, List<Counters.Place> entered) {
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (Rule rule : rules) {
+      if (rule.limits().maxConcurrent().isEmpty()) {
+        continue;
+      }
+      int max = rule.limits().maxConcurrent().getAsInt();
+      chain = chain.thenCompose(ignored -> counters.enter(rule.key() + ":c", max)
+          .thenAccept(place -> {
+            if (place.isEmpty()) {
+              rejected(rule.holderKind(), "concurrent");
+              throw OpenAiException.rateLimited("requests", "Too many calls at once for "
+                  + rule.holder() + ": the limit is " + max + ". Wait for one to end, then retry.",
+                  1, Map.of());
+            }
+            synchronized (entered) {
+              entered.add(place.get());
+            }
+          }));
+    }
+    return chain;
   }
 
   /** Takes {@code amount} from each rule's window of calls (or of tokens), in order. */
@@ -437,13 +449,13 @@ public final class Admission {
 
     private final Map<String, String> headers;
     private final List<Taken> tokens;
-    private final List<String> entered;
+    private final List<Counters.Place> entered;
     private final List<Held> held;
     private final @Nullable Counters counters;
     private final OptionalLong estimatedPrompt;
     private final AtomicBoolean settled = new AtomicBoolean();
 
-    private Ticket(Map<String, String> headers, List<Taken> tokens, List<String> entered,
+    private Ticket(Map<String, String> headers, List<Taken> tokens, List<Counters.Place> entered,
         List<Held> held, @Nullable Counters counters, OptionalLong estimatedPrompt) {
       this.held = List.copyOf(held);
       this.estimatedPrompt = estimatedPrompt;

@@ -97,6 +97,7 @@ final class Counters {
   private final boolean sharing;
   private volatile @Nullable AsyncProxyManager<String> shared;
   private volatile @Nullable MonthTally sharedMonths;
+  private volatile @Nullable PlaceTally sharedPlaces;
   private final com.github.benmanes.caffeine.cache.Cache<String, AsyncBucketProxy> sharedProxies =
       Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(Duration.ofMinutes(2)).build();
   private final ConcurrentMap<String, AtomicLong> months = new ConcurrentHashMap<>();
@@ -314,8 +315,44 @@ final class Counters {
         null, "limits_unavailable");
   }
 
-  /** Takes one of {@code max} places of {@code key}; whether there was one. */
-  boolean enter(String key, int max) {
+  /**
+   * A place taken among the calls at once of {@code key}: in this process, or in Redis under
+   * {@code member}.
+   */
+  record Place(String key, String member, boolean shared) {}
+
+  /** Calls at once counted in Redis, shared by every replica. */
+  interface PlaceTally {
+    /** Takes one of {@code max} places of {@code key} for {@code member}; whether there was one. */
+    CompletableFuture<Boolean> enter(String key, String member, int max);
+
+    /** Gives back {@code member}'s place of {@code key}. */
+    void leave(String key, String member);
+  }
+
+  /** Redis's places are reachable: calls at once are counted there from now on. */
+  void connected(PlaceTally tally) {
+    sharedPlaces = requireNonNull(tally, "tally");
+  }
+
+  /**
+   * Takes one of {@code max} places of {@code key} (calls at once), shared between replicas
+   * through Redis when limits are; the place, or empty when there was none.
+   */
+  CompletableFuture<Optional<Place>> enter(String key, int max) {
+    PlaceTally redis = sharedPlaces;
+    return inRedisOrHere(redis == null ? null : () -> {
+          String member = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current()
+              .nextLong()) + Long.toHexString(System.nanoTime());
+          return redis.enter(key, member, max)
+              .thenApply(took -> took ? Optional.of(new Place(key, member, true))
+                  : Optional.<Place>empty());
+        },
+        () -> CompletableFuture.completedFuture(enterHere(key, max)
+            ? Optional.of(new Place(key, "", false)) : Optional.empty()));
+  }
+
+  private boolean enterHere(String key, int max) {
     AtomicInteger count = inFlight.computeIfAbsent(key, k -> new AtomicInteger());
     while (true) {
       int now = count.get();
@@ -329,8 +366,15 @@ final class Counters {
   }
 
   /** Gives back a place {@link #enter} took. */
-  void leave(String key) {
-    AtomicInteger count = inFlight.get(key);
+  void leave(Place place) {
+    PlaceTally redis = sharedPlaces;
+    if (place.shared()) {
+      if (redis != null) {
+        redis.leave(place.key(), place.member());
+      }
+      return;
+    }
+    AtomicInteger count = inFlight.get(place.key());
     if (count != null) {
       count.decrementAndGet();
     }

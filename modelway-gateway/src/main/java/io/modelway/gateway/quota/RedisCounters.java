@@ -79,6 +79,7 @@ final class RedisCounters implements AutoCloseable {
           .withMapper((String key) -> PREFIX + key));
       StatefulRedisConnection<String, String> text = client.connect(StringCodec.UTF8);
       counters.connected(new Months(text.async()));
+      counters.connected(new Places(text.async()));
       monthConnection = text;
       connection = opened;
       log.info("Rate limits are shared through Redis at {}", client.toString());
@@ -91,6 +92,45 @@ final class RedisCounters implements AutoCloseable {
             counters.failsOpen() ? "are counted in this gateway alone" : "refuse every call");
       }
       return false;
+    }
+  }
+
+  /**
+   * Calls at once in Redis: per holder, a sorted set of the calls in flight on every replica,
+   * each scored with the time its place lapses. A script drops lapsed places, and adds one if
+   * fewer than the limit are left, in one step; a call that ends removes its place. A place lapses
+   * {@link #LEASE} after it was taken, so the places of a gateway that died with calls in flight
+   * are given back then (a call that runs longer than that stops being counted).
+   */
+  private static final class Places implements Counters.PlaceTally {
+    static final Duration LEASE = Duration.ofMinutes(15);
+    private static final String ENTER = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+        if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        return 1
+        """;
+
+    private final RedisAsyncCommands<String, String> redis;
+
+    Places(RedisAsyncCommands<String, String> redis) {
+      this.redis = redis;
+    }
+
+    @Override
+    public CompletableFuture<Boolean> enter(String key, String member, int max) {
+      long now = System.currentTimeMillis();
+      return redis.<Long>eval(ENTER, ScriptOutputType.INTEGER, new String[] {PREFIX + key},
+              Long.toString(now), Integer.toString(max), Long.toString(now + LEASE.toMillis()),
+              member, Long.toString(LEASE.toMillis()))
+          .toCompletableFuture()
+          .thenApply(took -> took == 1);
+    }
+
+    @Override
+    public void leave(String key, String member) {
+      redis.zrem(PREFIX + key, member);
     }
   }
 

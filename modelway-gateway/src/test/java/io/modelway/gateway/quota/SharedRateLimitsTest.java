@@ -32,6 +32,8 @@ import tools.jackson.databind.json.JsonMapper;
 class SharedRateLimitsTest {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static SimServer sim;
+  /** Holds calls when told to, so that calls at once can be counted. */
+  private static SimServer held;
   private static Stores.Store store;
   private static TestRedis redis;
   private static final List<TestGateway> gateways = new ArrayList<>();
@@ -39,15 +41,18 @@ class SharedRateLimitsTest {
   @BeforeAll
   static void start() throws Exception {
     sim = SimServer.start(SimOptions.defaults());
+    held = SimServer.start(SimOptions.defaults());
     store = Stores.postgres();
     redis = TestRedis.start();
     for (int i = 0; i < 3; i++) {
       gateways.add(TestGateway.start("""
           backends:
             sim: {url: "%s"}
+            held: {url: "%s"}
           models:
             - {name: chat, backend: sim}
-          """.formatted(sim.baseUrl()), Map.of(), options -> options
+            - {name: held, backend: held}
+          """.formatted(sim.baseUrl(), held.baseUrl()), Map.of(), options -> options
           .withDatabaseUrl(Optional.of(store.dataSource().getJdbcUrl()))
           .withRedis(Optional.of(redis.url()), true)));
     }
@@ -64,6 +69,7 @@ class SharedRateLimitsTest {
     redis.close();
     store.close();
     sim.close();
+    held.close();
   }
 
   private static JsonNode ok(HttpResponse<String> response) {
@@ -178,6 +184,43 @@ class SharedRateLimitsTest {
     } finally {
       client.shutdown();
     }
+  }
+
+  @Test
+  void threeGatewaysTogetherHoldATenantToItsCallsAtOnce() {
+    String id = "c" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    ok(admin("POST", "/admin/v1/plans", "{\"id\":\"" + id + "\",\"max_concurrent\":2}"));
+    ok(admin("POST", "/admin/v1/tenants", "{\"id\":\"" + id + "\",\"plan\":\"" + id + "\"}"));
+    String key = ok(admin("POST", "/admin/v1/keys", "{\"tenant\":\"" + id + "\"}")).path("key")
+        .asString();
+    for (TestGateway gateway : gateways) {
+      gateway.bean(Authenticator.class).refresh();
+      gateway.bean(LivePlans.class).refresh();
+    }
+    held.switchChaosMode(io.modelway.sim.ChaosMode.HANG);
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      calls.add(TestGateway.client().sendAsync(HttpRequest.newBuilder(
+              URI.create(gateways.get(i % 3).url("/v1/chat/completions")))
+          .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"held\",\"messages\":"
+              + "[{\"role\":\"user\",\"content\":\"wait\"}]}")).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    // Two are held by the sim; the other four, on whichever gateway, are refused at once.
+    await().atMost(Duration.ofSeconds(20)).until(() ->
+        calls.stream().filter(c -> c.isDone() && c.join().statusCode() == 429).count() == 4);
+    assertThat(held.stats().inflight()).isEqualTo(2);
+    held.switchChaosMode(io.modelway.sim.ChaosMode.NORMAL);
+    assertThat(calls.stream().map(c -> c.join().statusCode()).toList())
+        .containsOnly(200, 429).filteredOn(status -> status == 200).hasSize(2);
+    // Their places are given back when they end: the next call, anywhere, is admitted.
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(TestGateway.send(
+        HttpRequest.newBuilder(URI.create(gateways.get(2).url("/v1/chat/completions")))
+            .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"held\",\"messages\":"
+                + "[{\"role\":\"user\",\"content\":\"again\"}]}")).build()).statusCode())
+        .isEqualTo(200));
   }
 
   @Test
