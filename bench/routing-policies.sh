@@ -78,15 +78,9 @@ RESULTS=$RESULTS_DIR/results.jsonl
 # ---------------------------------------------------------------------------------------------
 # Binary and workload generator
 
-if [[ ! -f $JAR ]]; then
-  log "building $JAR (mvn package, tests skipped)"
-  (cd "$ROOT" && mvn -B -q -ntp -DskipTests package -pl modelway-app -am) || die "build failed"
-elif [[ -n $(find "$ROOT" -path "$ROOT/.git" -prune -o -path '*/target' -prune -o \
-    \( -name pom.xml -o -path '*/src/main/*' \) -type f -newer "$JAR" -print -quit) ]]; then
-  log "WARN: $JAR is older than some source file; rebuild it to measure the current code"
-fi
-cp "$JAR" "$RESULTS_DIR/modelway.jar"
-RUN_JAR=$RESULTS_DIR/modelway.jar
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+prepare_jar
 
 BENCH_SRC=$ROOT/modelway-gateway/src/test/java/io/modelway/gateway/routing/RoutingBench.java
 mkdir -p "$RESULTS_DIR/classes"
