@@ -34,7 +34,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -91,8 +92,10 @@ class FailoverProcessTest {
     return process;
   }
 
-  @Test
-  void killingAnInstanceUnderLoadFailsNoCallAndContinuesItsStreamsElsewhere() throws Exception {
+  @ParameterizedTest(name = "routing: {0}")
+  @ValueSource(strings = {"p2c-ewma", "round-robin"})
+  void killingAnInstanceUnderLoadFailsNoCallAndContinuesItsStreamsElsewhere(String policy)
+      throws Exception {
     // Three sims that answer alike (same seed): 100 tokens at 25 tokens/s, so a stream lasts
     // seconds and is surely mid-answer when its sim dies.
     List<String> sims = new ArrayList<>();
@@ -113,8 +116,8 @@ class FailoverProcessTest {
         models:
           - name: chat
             backends: [{backend: s1}, {backend: s2}, {backend: s3}]
-            routing: {policy: least-outstanding}
-        """);
+            routing: {policy: %s}
+        """.formatted(policy));
     Path configFile = Files.writeString(dir.resolve("modelway.yaml"), config);
     int gatewayPort = ModelwayProcess.freePort();
     String gateway = "http://127.0.0.1:" + gatewayPort;
@@ -137,8 +140,8 @@ class FailoverProcessTest {
     await().atMost(Duration.ofSeconds(30))
         .until(() -> sims.stream().allMatch(s -> inflight(s) == 0));
 
-    // Streams opened one after another, each until its first token: with least-outstanding,
-    // two on each sim.
+    // Streams opened one after another, each until its first token; the sim that runs the most
+    // of them is the one to kill (with round-robin or least-outstanding: two on each).
     List<Reader> streams = new ArrayList<>();
     for (int i = 0; i < STREAMS; i++) {
       Reader stream = new Reader("stream-" + i);
@@ -146,10 +149,14 @@ class FailoverProcessTest {
       streams.add(stream);
       clients.submit(stream);
     }
-    int victim = 0;
+    List<Long> running = sims.stream().map(FailoverProcessTest::inflight).toList();
+    assertThat(running.stream().mapToLong(Long::longValue).sum()).as("streams running")
+        .isEqualTo(STREAMS);
+    int victim = running.indexOf(running.stream().max(Long::compare).orElseThrow());
     String victimName = "s" + (victim + 1);
-    long victimStreams = inflight(sims.get(victim));
-    assertThat(victimStreams).as("streams running on the sim to kill").isPositive();
+    long victimStreams = running.get(victim);
+    List<String> survivors = new ArrayList<>(sims);
+    survivors.remove(victim);
 
     // Unstreamed load, distinct prompts, never answered from the cache.
     AtomicInteger completed = new AtomicInteger();
@@ -206,20 +213,23 @@ class FailoverProcessTest {
       return alive - window[1] >= 30;
     });
     // And the survivors take the load.
-    long[] survivorsBefore = {simRequests(sims.get(1)), simRequests(sims.get(2))};
+    long[] survivorsBefore = survivors.stream().mapToLong(FailoverProcessTest::simRequests)
+        .toArray();
     int now = completed.get();
     await().atMost(Duration.ofSeconds(30)).until(() -> completed.get() >= now + 20);
-    assertThat(simRequests(sims.get(1))).as("calls s2 got later").isGreaterThan(survivorsBefore[0]);
-    assertThat(simRequests(sims.get(2))).as("calls s3 got later").isGreaterThan(survivorsBefore[1]);
+    for (int i = 0; i < survivors.size(); i++) {
+      assertThat(simRequests(survivors.get(i))).as("calls %s got later", survivors.get(i))
+          .isGreaterThan(survivorsBefore[i]);
+    }
     loadRuns.set(false);
     for (Future<?> f : load) {
       f.get(60, TimeUnit.SECONDS);
     }
 
     assertThat(failures).as("failed unstreamed calls of %d", completed.get()).isEmpty();
-    Map<String, CompletableFuture<String>> references = new HashMap<>();
+    Map<String, CompletableFuture<Answer>> references = new HashMap<>();
     for (Reader stream : streams) {
-      references.put(stream.prompt, reference(sims.get(1), stream.prompt));
+      references.put(stream.prompt, reference(survivors.get(0), stream.prompt));
     }
     int continued = 0;
     for (Reader stream : streams) {
@@ -228,8 +238,13 @@ class FailoverProcessTest {
       assertThat(stream.ids).as(stream.prompt + ": one id across the seam").hasSize(1);
       assertThat(stream.roles.get()).as(stream.prompt + ": one role").isEqualTo(1);
       assertThat(stream.finishReasons).as(stream.prompt).containsExactly("stop");
+      Answer reference = references.get(stream.prompt).get(60, TimeUnit.SECONDS);
       assertThat(stream.text.toString()).as(stream.prompt + ": no span lost or repeated at a seam")
-          .isEqualTo(references.get(stream.prompt).get(60, TimeUnit.SECONDS));
+          .isEqualTo(reference.text());
+      assertThat(stream.tokens.get()).as(stream.prompt + ": tokens").isEqualTo(reference.tokens());
+      assertThat(stream.usages).as(stream.prompt + ": one usage chunk").hasSize(1);
+      assertThat(stream.usages.get(0).path("completion_tokens").asInt())
+          .as(stream.prompt + ": usage of the whole answer").isEqualTo(reference.tokens());
     }
     Matcher seams = Pattern.compile("Stream of call \\S+ cut after \\d+ tokens")
         .matcher(gatewayProcess.output());
@@ -238,9 +253,9 @@ class FailoverProcessTest {
     }
     assertThat(continued).as("streams continued on another instance")
         .isGreaterThanOrEqualTo((int) victimStreams);
-    System.out.printf("FailoverProcessTest: %d unstreamed calls (%d after the kill), %d streams"
-        + " (%d continued after the kill)%n", completed.get(), completed.get() - atKill,
-        streams.size(), continued);
+    System.out.printf("FailoverProcessTest (%s): %d unstreamed calls (%d after the kill),"
+        + " %d streams (%d continued after the kill)%n", policy, completed.get(),
+        completed.get() - atKill, streams.size(), continued);
     passed = true;
   }
 
@@ -253,6 +268,7 @@ class FailoverProcessTest {
     final List<String> finishReasons = new CopyOnWriteArrayList<>();
     final AtomicInteger tokens = new AtomicInteger();
     final AtomicInteger roles = new AtomicInteger();
+    final List<JsonNode> usages = new CopyOnWriteArrayList<>();
     final AtomicBoolean done = new AtomicBoolean();
     final AtomicBoolean ended = new AtomicBoolean();
     volatile String failure;
@@ -303,6 +319,9 @@ class FailoverProcessTest {
         return;
       }
       ids.add(chunk.path("id").asString());
+      if (chunk.path("usage").isObject()) {
+        usages.add(chunk.path("usage"));
+      }
       for (JsonNode choice : chunk.path("choices").values()) {
         JsonNode delta = choice.path("delta");
         if (delta.has("role")) {
@@ -322,7 +341,8 @@ class FailoverProcessTest {
 
   private static HttpRequest chat(String root, String prompt, boolean stream) {
     String body = "{\"model\":\"chat\",\"stream\":" + stream
-        + (stream ? "" : ",\"max_tokens\":5")
+        + (stream ? ",\"stream_options\":{\"include_usage\":true}"
+            : ",\"max_tokens\":5")
         + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]}";
     return HttpRequest.newBuilder(URI.create(root + "/v1/chat/completions"))
         .timeout(Duration.ofSeconds(60))
@@ -337,7 +357,7 @@ class FailoverProcessTest {
    * The whole answer a sim gives to a stream's prompt, asked directly and unstreamed: what the
    * client's stream must read, seam or not.
    */
-  private static CompletableFuture<String> reference(String sim, String prompt) {
+  private static CompletableFuture<Answer> reference(String sim, String prompt) {
     return HTTP.sendAsync(HttpRequest.newBuilder(
                 URI.create(sim + "/v1/chat/completions")).timeout(Duration.ofSeconds(60))
             .header("Content-Type", "application/json")
@@ -346,10 +366,14 @@ class FailoverProcessTest {
             HttpResponse.BodyHandlers.ofString())
         .thenApply(r -> {
           assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-          return JSON.readTree(r.body()).path("choices").path(0).path("message").path("content")
-              .asString();
+          JsonNode answer = JSON.readTree(r.body());
+          return new Answer(answer.path("choices").path(0).path("message").path("content")
+              .asString(), answer.path("usage").path("completion_tokens").asInt());
         });
   }
+
+  /** An answer's text and its length in tokens. */
+  private record Answer(String text, int tokens) {}
 
   private static boolean answers(String url) {
     try {
