@@ -325,4 +325,44 @@ class ResilienceTest {
     JsonNode usage = chunks.get(chunks.size() - 1).path("usage");
     assertThat(usage.path("completion_tokens").asLong()).isEqualTo(tokens);
   }
+
+  @Test
+  void aClientThatGoesAwayCancelsTheCallOnTheInstanceOfAPool() throws Exception {
+    SimOptions dripping = SimOptions.defaults().withTiming(Duration.ZERO, 20).withOutputTokens(400);
+    SimServer a = sim(dripping);
+    SimServer b = sim(dripping);
+    gateway = TestGateway.start("""
+        backends:
+          a: {url: '%s', max-concurrent: 4}
+          b: {url: '%s', max-concurrent: 4}
+        models:
+          - name: chat
+            backends: [{backend: a}, {backend: b}]
+        """.formatted(a.baseUrl(), b.baseUrl()), Map.of());
+    String body = chat("chat", true);
+    URI uri = URI.create(gateway.url("/v1/chat/completions"));
+    try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Authorization: Bearer " + TestGateway.KEY + "\r\nCache-Control: no-cache, no-store\r\n"
+          + "Content-Length: " + body.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+          + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      out.flush();
+      java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+          socket.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+      String line;
+      do {
+        line = in.readLine();
+      } while (line != null && !line.startsWith("data: "));
+      assertThat(line).startsWith("data: ");
+      assertThat(a.stats().inflight() + b.stats().inflight()).isEqualTo(1);
+    }
+    // 400 tokens at 20 a second would take 20 s: the instance hears of the hang-up long before,
+    // and the call is not continued elsewhere (nobody is listening).
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      assertThat(a.stats().cancelled() + b.stats().cancelled()).isEqualTo(1);
+      assertThat(a.stats().inflight() + b.stats().inflight()).isZero();
+    });
+    assertThat(a.stats().requests() + b.stats().requests()).isEqualTo(1);
+  }
 }
