@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -160,6 +162,60 @@ class LlamaCppBackendTest {
       await().pollDelay(Duration.ofMillis(200)).until(() -> true);
       assertThat(roomy.generatedTokens()).isEqualTo(generated);
     }
+  }
+
+  @Test
+  void aRefusedCallAmongRunningOnesFailsAloneAndTheOthersComplete() {
+    String expected = answer(CHAT + ",\"max_tokens\":24}").at("/choices/0/message/content")
+        .stringValue();
+    List<Mono<String>> calls = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String body = i == 2 ? CHAT + ",\"max_tokens\":24,\"n\":3}" : CHAT + ",\"max_tokens\":24}";
+      calls.add(backend.send(call(Endpoint.CHAT_COMPLETIONS, body, false))
+          .flatMap(r -> r.body().reduce(LlamaCppBackendTest::concat))
+          .map(b -> JSON.readTree(b).at("/choices/0/message/content").stringValue())
+          .onErrorResume(OpenAiException.class, e -> Mono.just("refused: " + e.param())));
+    }
+
+    List<String> texts = Flux.concat(calls.stream().map(Mono::cache).peek(Mono::subscribe)
+        .toList()).collectList().block(TIMEOUT);
+
+    assertThat(texts).containsExactly(expected, expected, "refused: n", expected, expected,
+        expected);
+  }
+
+  @Test
+  void closingEndsRunningAndWaitingCallsWith503AndStopsItsThread() throws Exception {
+    // One slot of 32768 tokens: the running call would generate for many seconds.
+    LlamaCppBackend closing = LlamaCppBackend.load(
+        "closing", dir.resolve("tiny.gguf"), new LlamaOptions(1, 32768, 1));
+    BackendResponse running = closing.send(call(Endpoint.CHAT_COMPLETIONS,
+        CHAT + ",\"stream\":true}", true)).block(TIMEOUT);
+    Mono<BackendResponse> waiting = closing.send(call(Endpoint.CHAT_COMPLETIONS,
+        CHAT + ",\"max_tokens\":8}", false)).cache();
+    waiting.subscribe(r -> { }, e -> { });
+    await().atMost(TIMEOUT).until(() -> closing.load().queued() == 1);
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    StepVerifier.create(running.body())
+        .expectNextCount(3)
+        .then(() -> closed.completeAsync(() -> {
+          closing.close();
+          return null;
+        }))
+        .thenConsumeWhile(event -> true)
+        .expectErrorSatisfies(e -> assertThat(((OpenAiException) e).status()).isEqualTo(503))
+        .verify(TIMEOUT);
+    closed.get(60, TimeUnit.SECONDS);
+    StepVerifier.create(waiting)
+        .expectErrorSatisfies(e -> assertThat(((OpenAiException) e).getMessage())
+            .contains("shut down"))
+        .verify(TIMEOUT);
+    assertThat(Thread.getAllStackTraces().keySet())
+        .noneMatch(t -> t.getName().equals("llama-closing"));
+    StepVerifier.create(closing.send(call(Endpoint.CHAT_COMPLETIONS, CHAT + "}", false)))
+        .expectErrorSatisfies(e -> assertThat(((OpenAiException) e).status()).isEqualTo(503))
+        .verify(TIMEOUT);
   }
 
   @Test
