@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
 /** The options of commands that run models in this process ({@code up}, {@code worker}). */
@@ -25,6 +26,10 @@ final class ModelFlags {
       description = "KV cache of each GGUF model in tokens, shared by its slots (default: ${DEFAULT-VALUE}).")
   int contextSize = 2048;
 
+  @Option(names = "--threads", paramLabel = "N",
+      description = "CPU threads each GGUF model computes with (default: half the available processors, at least 1).")
+  @Nullable Integer threads;
+
   @Option(names = "--no-embedding-model", negatable = false,
       description = "Do not serve the built-in embedding model " + RuntimeLoader.DEFAULT_EMBEDDING_MODEL + ".")
   boolean noEmbeddingModel;
@@ -38,7 +43,9 @@ final class ModelFlags {
   Duration embeddingMaxWait = Duration.ofMillis(2);
 
   LlamaOptions llamaOptions() {
-    return new LlamaOptions(slots, contextSize, Runtime.getRuntime().availableProcessors());
+    int processors = Runtime.getRuntime().availableProcessors();
+    return new LlamaOptions(slots, contextSize,
+        threads != null ? threads : LlamaOptions.defaultThreads(processors));
   }
 
   EmbeddingOptions embeddingOptions() {

@@ -269,6 +269,14 @@ class LlamaCppBackendTest {
         .hasMessage("threads: 0 (expected: >= 1)");
   }
 
+  @Test
+  void defaultThreadsAreHalfTheProcessorsAndAtLeastOne() {
+    assertThat(LlamaOptions.defaultThreads(1)).isEqualTo(1);
+    assertThat(LlamaOptions.defaultThreads(2)).isEqualTo(1);
+    assertThat(LlamaOptions.defaultThreads(3)).isEqualTo(1);
+    assertThat(LlamaOptions.defaultThreads(16)).isEqualTo(8);
+  }
+
   private static JsonNode answer(String body) {
     return answer(Endpoint.CHAT_COMPLETIONS, body);
   }
