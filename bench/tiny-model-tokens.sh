@@ -140,8 +140,12 @@ MODEL=$TMP/tiny.gguf
 driver() { # args...
   # Its own directory for the binding's native library: by default both JVMs extract it to the
   # same /tmp/libjllama.so, and the driver would replace the file the server has loaded.
+  # Keep-alive connections live for the whole run: they idle through the direct mode's rounds
+  # (30 s and more of warm-up), and HttpClient's pool closing one after 30 s idle while a client
+  # takes it failed a run with "header parser received no bytes / connection closed locally".
   # shellcheck disable=SC2086
   java "${java_defaults[@]}" $JAVA_OPTS -Dde.kherud.llama.tmpdir="$TMP/driver-native" \
+    -Djdk.httpclient.keepalive.timeout=3600 \
     -cp "$CP" io.modelway.bench.TinyModelTokens "$@"
 }
 
@@ -192,7 +196,7 @@ report() {
   echo "- date (UTC): $(date -u +'%Y-%m-%d %H:%M:%S'); commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "- machine: $(nproc) cores; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- $(java -version 2>&1 | head -n 1); JVM flags of both JVMs: ${java_defaults[*]} $JAVA_OPTS"
-  echo "- model: GgufWriter seed $SEED (llama, 2 layers, 32-wide, F32); $SLOTS slots, context $CONTEXT_SIZE; llama.cpp threads: ${THREADS:-the server's default}, in both JVMs ($(grep -m1 -o '[0-9]* threads' "$RESULTS_DIR/driver.log" 2>/dev/null || echo '?'))"
+  echo "- model: GgufWriter seed $SEED (llama, 2 layers, 32-wide, F32); $SLOTS slots, context $CONTEXT_SIZE; llama.cpp threads: ${THREADS:-the server default}, in both JVMs ($(grep -m1 -o '[0-9]* threads' "$RESULTS_DIR/driver.log" 2>/dev/null || echo '?'))"
   echo "- load: $CLIENTS clients x $REQUESTS requests of $TOKENS tokens per round (greedy chat completions), $ROUNDS interleaved rounds ($MODES), ${WARMUP} s of warm-up per mode; medians over rounds"
   echo "- CPU µs/token: user+system CPU of the driver JVM (direct: the engine; API: the HTTP clients) and of the server process, per completion token"
   echo
