@@ -278,6 +278,7 @@ public final class LlamaCppBackend implements ModelRuntime {
   private final class StreamCall extends Call {
     private final Sinks.Many<byte[]> events = Sinks.many().unicast().onBackpressureBuffer();
     private boolean answered;
+    private @Nullable TextEvents textEvents;
 
     StreamCall(BackendCall call, MonoSink<BackendResponse> response) {
       super(call, response);
@@ -285,6 +286,8 @@ public final class LlamaCppBackend implements ModelRuntime {
 
     @Override
     void started(Prepared p) {
+      textEvents = TextEvents.of(event(chunk(p, "", null)),
+          p.endpoint == Endpoint.CHAT_COMPLETIONS ? "content" : "text");
       answered = true;
       response.success(new BackendResponse(200, "text/event-stream", -1,
           events.asFlux().doOnCancel(this::cancel)));
@@ -296,7 +299,7 @@ public final class LlamaCppBackend implements ModelRuntime {
 
     @Override
     void text(Prepared p, String text) {
-      events.tryEmitNext(event(chunk(p, text, null)));
+      events.tryEmitNext(requireNonNull(textEvents, "textEvents").render(text));
     }
 
     @Override
