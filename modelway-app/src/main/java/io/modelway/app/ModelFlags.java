@@ -42,6 +42,10 @@ final class ModelFlags {
       description = "Longest an embedding input waits for others to batch with, e.g. 500us (default: ${DEFAULT-VALUE}).")
   Duration embeddingMaxWait = Duration.ofMillis(2);
 
+  @Option(names = "--embedding-threads", paramLabel = "N",
+      description = "CPU threads the embedding model computes one batch with (ONNX Runtime's intra-op threads; default: the available processors).")
+  @Nullable Integer embeddingThreads;
+
   LlamaOptions llamaOptions() {
     int processors = Runtime.getRuntime().availableProcessors();
     return new LlamaOptions(slots, contextSize,
@@ -50,7 +54,7 @@ final class ModelFlags {
 
   EmbeddingOptions embeddingOptions() {
     return new EmbeddingOptions(embeddingMaxBatch, embeddingMaxWait,
-        Runtime.getRuntime().availableProcessors());
+        embeddingThreads != null ? embeddingThreads : Runtime.getRuntime().availableProcessors());
   }
 
   /** The models to load at start, in order: the built-in embedding model first (it is quick). */

@@ -91,7 +91,7 @@ class ModelwayCommandTest {
   void workerAndUpTakeModels() {
     assertThat(run("worker", "--help").out()).contains("--model=NAME=PATH.gguf", "--gateway=URL",
         "--slots=N", "--context-size=TOKENS", "--threads=N", "--port=PORT", "--advertise=URL",
-        "--worker-id=ID",
+        "--worker-id=ID", "--embedding-threads=N",
         "--no-embedding-model", "--embedding-max-batch=N", "--embedding-max-wait=DURATION");
     assertThat(run("gateway", "--help").out()).contains("--lease-ttl=DURATION");
     assertThat(run("up", "--help").out()).contains("--model=NAME=PATH.gguf", "--slots=N",
