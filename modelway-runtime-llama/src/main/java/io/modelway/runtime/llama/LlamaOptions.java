@@ -4,7 +4,7 @@ package io.modelway.runtime.llama;
  * How a GGUF model runs.
  *
  * @param slots requests generated at the same time (llama.cpp's parallel slots, batched together);
- *     one executor thread each. Default 4.
+ *     one thread per model receives the results of all of them. Default 4.
  * @param contextSize tokens of KV cache for the whole model, shared equally by the slots: one
  *     request's prompt plus completion fits in {@code contextSize / slots} tokens. Default 2048.
  * @param threads CPU threads llama.cpp computes with (its {@code --threads}). Default: half the

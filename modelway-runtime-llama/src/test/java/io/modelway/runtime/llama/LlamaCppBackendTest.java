@@ -116,6 +116,21 @@ class LlamaCppBackendTest {
   }
 
   @Test
+  void streamedCompletionTextConcatenatesToTheWholeText() {
+    String body = "{\"model\":\"tiny\",\"prompt\":\"the cat sat\",\"max_tokens\":16,"
+        + "\"temperature\":0";
+    String whole = answer(Endpoint.COMPLETIONS, body + "}").at("/choices/0/text").stringValue();
+
+    List<JsonNode> chunks = streamChunks(Endpoint.COMPLETIONS, body + ",\"stream\":true}");
+
+    StringBuilder streamed = new StringBuilder();
+    chunks.forEach(c -> streamed.append(c.at("/choices/0/text").asString("")));
+    assertThat(streamed.toString()).isEqualTo(whole);
+    assertThat(chunks).allSatisfy(c ->
+        assertThat(c.path("object").stringValue()).isEqualTo("text_completion"));
+  }
+
+  @Test
   void streamedUsageMatchesTheWholeAnswersUsage() {
     JsonNode whole = answer(CHAT + ",\"max_tokens\":12,\"stop\":\"zz\"}");
 
@@ -291,7 +306,11 @@ class LlamaCppBackendTest {
   }
 
   private static List<JsonNode> streamChunks(String body) {
-    BackendResponse response = backend.send(call(Endpoint.CHAT_COMPLETIONS, body, true))
+    return streamChunks(Endpoint.CHAT_COMPLETIONS, body);
+  }
+
+  private static List<JsonNode> streamChunks(Endpoint endpoint, String body) {
+    BackendResponse response = backend.send(call(endpoint, body, true))
         .block(TIMEOUT);
     assertThat(response.contentType()).isEqualTo("text/event-stream");
     List<byte[]> events = response.body().collectList().block(TIMEOUT);
