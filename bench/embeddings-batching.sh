@@ -11,8 +11,9 @@
 #
 # Environment (defaults in brackets): DURATION [15] seconds per run, ROUNDS [3],
 # CONNECTIONS [32], THREADS [2] wrk threads, WARMUP [10] seconds per process before measuring,
-# BATCH [32], MAX_WAIT [2ms], BASE_PORT [18180], JAR [modelway-app/target/modelway.jar],
-# JAVA_OPTS [], RESULTS_DIR [bench/results/embeddings-<UTC timestamp>].
+# BATCH [32], MAX_WAIT [2ms], EMBEDDING_THREADS [] (--embedding-threads of both servers; empty:
+# their default), BASE_PORT [18180], JAR [modelway-app/target/modelway.jar], JAVA_OPTS [],
+# RESULTS_DIR [bench/results/embeddings-<UTC timestamp>].
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +25,7 @@ THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-10}
 BATCH=${BATCH:-32}
 MAX_WAIT=${MAX_WAIT:-2ms}
+EMBEDDING_THREADS=${EMBEDDING_THREADS:-}
 BASE_PORT=${BASE_PORT:-18180}
 JAR=${JAR:-$ROOT/modelway-app/target/modelway.jar}
 JAVA_OPTS=${JAVA_OPTS:-}
@@ -55,10 +57,12 @@ trap cleanup EXIT INT TERM
 export MODELWAY_ADMIN_KEY=${MODELWAY_ADMIN_KEY:-mw-bench-key} # every call needs a key
 start() { # name port batch
   local name=$1 port=$2 batch=$3
+  local threads=()
+  [[ -n $EMBEDDING_THREADS ]] && threads=(--embedding-threads "$EMBEDDING_THREADS")
   # shellcheck disable=SC2086
   java -XX:+UseSerialGC $JAVA_OPTS -jar "$TMP/modelway.jar" up --host 127.0.0.1 --port "$port" \
     --data-dir "$TMP/$name" --embedding-max-batch "$batch" --embedding-max-wait "$MAX_WAIT" \
-    >"$RESULTS_DIR/$name.log" 2>&1 &
+    "${threads[@]}" >"$RESULTS_DIR/$name.log" 2>&1 &
   PIDS+=($!)
 }
 

@@ -6,6 +6,8 @@ wrk.method = "POST"
 wrk.path = "/v1/embeddings"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("MODELWAY_ADMIN_KEY") or "mw-bench-key")
+-- Every request reaches the model: the gateway's exact cache would answer this repeated input.
+wrk.headers["Cache-Control"] = "no-cache, no-store"
 wrk.body = '{"model":"all-minilm-l6-v2","input":'
   .. '"An LLM gateway routes each request to a model server and accounts for the tokens it used."}'
 

@@ -18,6 +18,8 @@
 # Environment (defaults in brackets):
 #   SLOTS [4]             the server's --slots and the direct model's parallel slots
 #   CONTEXT_SIZE [2048]   --context-size: KV cache shared by the slots
+#   THREADS []            --threads: llama.cpp compute threads, in both JVMs; empty: the server's
+#                         default (half the available processors, at least 1), in both JVMs
 #   CLIENTS [$SLOTS]      concurrent clients, each sending its requests one after the other
 #   TOKENS [128]          completion tokens per request (max_tokens)
 #   REQUESTS [16]         requests per client per round
@@ -41,6 +43,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 
 SLOTS=${SLOTS:-4}
 CONTEXT_SIZE=${CONTEXT_SIZE:-2048}
+THREADS=${THREADS:-}
 CLIENTS=${CLIENTS:-$SLOTS}
 TOKENS=${TOKENS:-128}
 REQUESTS=${REQUESTS:-16}
@@ -64,6 +67,9 @@ die() { log "ERROR: $*"; exit 2; }
 for n in SLOTS CONTEXT_SIZE CLIENTS TOKENS REQUESTS ROUNDS WARMUP PAUSE SEED PORT BUILD; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
 done
+[[ -z $THREADS || $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS must be empty or a whole number > 0, not '$THREADS'"
+threads_flag=()
+[[ -n $THREADS ]] && threads_flag=(--threads "$THREADS")
 ((SLOTS > 0 && CLIENTS > 0 && TOKENS > 0 && REQUESTS > 0 && ROUNDS > 0)) \
   || die "SLOTS, CLIENTS, TOKENS, REQUESTS and ROUNDS must be > 0"
 for m in $MODES; do
@@ -134,8 +140,12 @@ MODEL=$TMP/tiny.gguf
 driver() { # args...
   # Its own directory for the binding's native library: by default both JVMs extract it to the
   # same /tmp/libjllama.so, and the driver would replace the file the server has loaded.
+  # Keep-alive connections live for the whole run: they idle through the direct mode's rounds
+  # (30 s and more of warm-up), and HttpClient's pool closing one after 30 s idle while a client
+  # takes it failed a run with "header parser received no bytes / connection closed locally".
   # shellcheck disable=SC2086
   java "${java_defaults[@]}" $JAVA_OPTS -Dde.kherud.llama.tmpdir="$TMP/driver-native" \
+    -Djdk.httpclient.keepalive.timeout=3600 \
     -cp "$CP" io.modelway.bench.TinyModelTokens "$@"
 }
 
@@ -145,7 +155,7 @@ driver write-model --seed "$SEED" "$MODEL" || die "writing the tiny model failed
 export MODELWAY_ADMIN_KEY=${MODELWAY_ADMIN_KEY:-mw-bench-key} # every call needs a key; the driver sends it
 MODELWAY_JAR="$TMP/modelway.jar" MODELWAY_JAVA_OPTS="$JAVA_OPTS" "$ROOT/modelway" up \
   --host 127.0.0.1 --port "$PORT" --data-dir "$TMP/data" \
-  --model "tiny=$MODEL" --slots "$SLOTS" --context-size "$CONTEXT_SIZE" \
+  --model "tiny=$MODEL" --slots "$SLOTS" --context-size "$CONTEXT_SIZE" "${threads_flag[@]}" \
   >"$RESULTS_DIR/modelway.log" 2>&1 &
 SERVER_PID=$!
 log "started modelway up (pid $SERVER_PID), log $RESULTS_DIR/modelway.log"
@@ -167,7 +177,7 @@ log "modelway up serves model tiny"
 log "results in $RESULTS_DIR"
 FAILED=0
 driver measure --model-file "$MODEL" --api "http://127.0.0.1:$PORT/v1" --model tiny \
-  --slots "$SLOTS" --context-size "$CONTEXT_SIZE" --clients "$CLIENTS" --tokens "$TOKENS" \
+  --slots "$SLOTS" --context-size "$CONTEXT_SIZE" "${threads_flag[@]}" --clients "$CLIENTS" --tokens "$TOKENS" \
   --requests "$REQUESTS" --rounds "$ROUNDS" --warmup "PT${WARMUP}S" \
   --modes "$(tr -s ' ' ',' <<<"$MODES" | sed 's/^,//; s/,$//')" --pause "PT${PAUSE}S" \
   --server-pid "$SERVER_PID" --clock-ticks "$(getconf CLK_TCK)" --runs "$RESULTS_DIR/runs.tsv" \
@@ -186,7 +196,7 @@ report() {
   echo "- date (UTC): $(date -u +'%Y-%m-%d %H:%M:%S'); commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "- machine: $(nproc) cores; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- $(java -version 2>&1 | head -n 1); JVM flags of both JVMs: ${java_defaults[*]} $JAVA_OPTS"
-  echo "- model: GgufWriter seed $SEED (llama, 2 layers, 32-wide, F32); $SLOTS slots, context $CONTEXT_SIZE; llama.cpp threads: the available processors, in both JVMs ($(grep -m1 -o '[0-9]* threads' "$RESULTS_DIR/driver.log" 2>/dev/null || echo '?'))"
+  echo "- model: GgufWriter seed $SEED (llama, 2 layers, 32-wide, F32); $SLOTS slots, context $CONTEXT_SIZE; llama.cpp threads: ${THREADS:-the server default}, in both JVMs ($(grep -m1 -o '[0-9]* threads' "$RESULTS_DIR/driver.log" 2>/dev/null || echo '?'))"
   echo "- load: $CLIENTS clients x $REQUESTS requests of $TOKENS tokens per round (greedy chat completions), $ROUNDS interleaved rounds ($MODES), ${WARMUP} s of warm-up per mode; medians over rounds"
   echo "- CPU µs/token: user+system CPU of the driver JVM (direct: the engine; API: the HTTP clients) and of the server process, per completion token"
   echo

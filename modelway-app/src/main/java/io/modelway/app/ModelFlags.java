@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
 /** The options of commands that run models in this process ({@code up}, {@code worker}). */
@@ -25,6 +26,10 @@ final class ModelFlags {
       description = "KV cache of each GGUF model in tokens, shared by its slots (default: ${DEFAULT-VALUE}).")
   int contextSize = 2048;
 
+  @Option(names = "--threads", paramLabel = "N",
+      description = "CPU threads each GGUF model computes with (default: half the available processors, at least 1).")
+  @Nullable Integer threads;
+
   @Option(names = "--no-embedding-model", negatable = false,
       description = "Do not serve the built-in embedding model " + RuntimeLoader.DEFAULT_EMBEDDING_MODEL + ".")
   boolean noEmbeddingModel;
@@ -37,13 +42,19 @@ final class ModelFlags {
       description = "Longest an embedding input waits for others to batch with, e.g. 500us (default: ${DEFAULT-VALUE}).")
   Duration embeddingMaxWait = Duration.ofMillis(2);
 
+  @Option(names = "--embedding-threads", paramLabel = "N",
+      description = "CPU threads the embedding model computes one batch with (ONNX Runtime's intra-op threads; default: the available processors).")
+  @Nullable Integer embeddingThreads;
+
   LlamaOptions llamaOptions() {
-    return new LlamaOptions(slots, contextSize, Runtime.getRuntime().availableProcessors());
+    int processors = Runtime.getRuntime().availableProcessors();
+    return new LlamaOptions(slots, contextSize,
+        threads != null ? threads : LlamaOptions.defaultThreads(processors));
   }
 
   EmbeddingOptions embeddingOptions() {
     return new EmbeddingOptions(embeddingMaxBatch, embeddingMaxWait,
-        Runtime.getRuntime().availableProcessors());
+        embeddingThreads != null ? embeddingThreads : Runtime.getRuntime().availableProcessors());
   }
 
   /** The models to load at start, in order: the built-in embedding model first (it is quick). */

@@ -90,11 +90,26 @@ class ModelwayCommandTest {
   @Test
   void workerAndUpTakeModels() {
     assertThat(run("worker", "--help").out()).contains("--model=NAME=PATH.gguf", "--gateway=URL",
-        "--slots=N", "--context-size=TOKENS", "--port=PORT", "--advertise=URL", "--worker-id=ID",
+        "--slots=N", "--context-size=TOKENS", "--threads=N", "--port=PORT", "--advertise=URL",
+        "--worker-id=ID", "--embedding-threads=N",
         "--no-embedding-model", "--embedding-max-batch=N", "--embedding-max-wait=DURATION");
     assertThat(run("gateway", "--help").out()).contains("--lease-ttl=DURATION");
-    assertThat(run("up", "--help").out()).contains("--model=NAME=PATH.gguf", "--slots=N");
+    assertThat(run("up", "--help").out()).contains("--model=NAME=PATH.gguf", "--slots=N",
+        "--threads=N");
     assertThat(run("gateway", "--help").out()).doesNotContain("--model");
+  }
+
+  @Test
+  void threadsDefaultToHalfTheProcessorsAndCanBeSet() {
+    ModelFlags defaults = new ModelFlags();
+    new CommandLine(defaults).registerConverter(java.time.Duration.class, Converters::duration)
+        .parseArgs();
+    assertThat(defaults.llamaOptions().threads()).isEqualTo(io.modelway.runtime.llama.LlamaOptions
+        .defaultThreads(Runtime.getRuntime().availableProcessors()));
+    ModelFlags three = new ModelFlags();
+    new CommandLine(three).registerConverter(java.time.Duration.class, Converters::duration)
+        .parseArgs("--threads", "3");
+    assertThat(three.llamaOptions().threads()).isEqualTo(3);
   }
 
   @Test

@@ -97,8 +97,8 @@ public final class TinyModelTokens {
     @Option(names = "--context-size", defaultValue = "2048", description = "The server's --context-size (default: ${DEFAULT-VALUE}).")
     int contextSize;
 
-    @Option(names = "--threads", description = "llama.cpp threads here (default: available processors, as the server uses).")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Option(names = "--threads", description = "llama.cpp threads here (default: the server's default, half the available processors, at least 1).")
+    int threads = LlamaOptions.defaultThreads(Runtime.getRuntime().availableProcessors());
 
     @Option(names = "--clients", defaultValue = "4", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
     int clients;

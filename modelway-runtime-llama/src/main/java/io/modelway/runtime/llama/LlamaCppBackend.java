@@ -3,9 +3,7 @@ package io.modelway.runtime.llama;
 import static java.util.Objects.requireNonNull;
 
 import de.kherud.llama.InferenceParameters;
-import de.kherud.llama.LlamaIterator;
 import de.kherud.llama.LlamaModel;
-import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.LogLevel;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
@@ -20,19 +18,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Sinks;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -43,11 +38,13 @@ import tools.jackson.databind.node.ObjectNode;
  * A GGUF model run in this JVM by llama.cpp ({@code de.kherud:llama}), answering chat completions
  * and completions; embeddings are refused with 400.
  *
- * <p>Generation is blocking JNI and runs on an executor owned by the backend, one thread per slot,
- * with at most {@value #QUEUE_PER_SLOT} waiting calls per slot (beyond that: 503). The result of
- * {@link #send} completes once the prompt was templated and tokenized on that executor; a stream's
- * body then carries one event per generated token. Cancelling the result or the body stops
- * generation after the token being computed.
+ * <p>Generation is blocking JNI, driven by one thread per model (a {@link ResultPump}) that
+ * prepares each call, starts it in llama.cpp and takes the results of all running calls in turn;
+ * no thread waits per call. At most {@code slots} calls generate at once, and at most
+ * {@value #QUEUE_PER_SLOT} per slot wait for one (beyond that: 503). The result of {@link #send}
+ * completes once the prompt was templated and tokenized on that thread; a stream's body then
+ * carries one event per generated token, emitted from that thread. Cancelling the result or the
+ * body cancels the call's task in llama.cpp at the pump's next turn.
  *
  * <p>Chat prompts are built by llama.cpp's Jinja engine (minja) from the GGUF
  * {@code tokenizer.chat_template}; llama.cpp falls back to ChatML when the file has none. The
@@ -73,13 +70,10 @@ public final class LlamaCppBackend implements ModelRuntime {
   private final LlamaOptions options;
   private final GgufHeader header;
   private final LlamaModel model;
-  private final ThreadPoolExecutor executor;
+  private final ResultPump pump;
   private final Clock clock;
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final java.util.concurrent.atomic.AtomicLong generatedTokens =
-      new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.Set<AtomicBoolean> running =
-      java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final AtomicLong generatedTokens = new AtomicLong();
 
   private LlamaCppBackend(String name, Path file, LlamaOptions options, Clock clock) {
     this.name = name;
@@ -87,15 +81,8 @@ public final class LlamaCppBackend implements ModelRuntime {
     this.clock = clock;
     this.header = GgufHeader.read(file);
     this.model = load(file, options);
-    AtomicInteger threadNumber = new AtomicInteger();
-    this.executor = new ThreadPoolExecutor(
-        options.slots(), options.slots(), 0, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(options.slots() * QUEUE_PER_SLOT),
-        r -> {
-          Thread t = new Thread(r, "llama-" + name + "-" + threadNumber.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
+    this.pump = new ResultPump(name, model, options.slots(), options.slots() * QUEUE_PER_SLOT,
+        unavailable("is shut down"));
   }
 
   /**
@@ -173,8 +160,7 @@ public final class LlamaCppBackend implements ModelRuntime {
 
   @Override
   public Load load() {
-    return new Load(options.slots(), executor.getActiveCount(), executor.getQueue().size(),
-        generatedTokens.get());
+    return new Load(options.slots(), pump.busy(), pump.waiting(), generatedTokens.get());
   }
 
   /** Tokens generated since loading, over all calls (as counted for usage). */
@@ -184,7 +170,7 @@ public final class LlamaCppBackend implements ModelRuntime {
 
   /** Calls being generated or waiting for a slot. */
   int activeCalls() {
-    return executor.getActiveCount() + executor.getQueue().size();
+    return pump.busy() + pump.waiting();
   }
 
   @Override
@@ -194,85 +180,149 @@ public final class LlamaCppBackend implements ModelRuntime {
       return Mono.error(OpenAiException.invalidRequest(
           "The model '" + name + "' does not serve embeddings.", "model"));
     }
-    return call.stream() ? stream(call) : whole(call);
-  }
-
-  private Mono<BackendResponse> whole(BackendCall call) {
     return Mono.create(sink -> {
-      AtomicBoolean cancelled = new AtomicBoolean();
-      sink.onCancel(() -> cancelled.set(true));
-      submit(sink::error, cancelled, () -> {
-        Prepared p = prepare(call);
-        Generated g = generate(p, text -> { }, cancelled);
-        byte[] body = JSON.writeValueAsBytes(wholeAnswer(p, g));
-        sink.success(new BackendResponse(200, "application/json", body.length, Flux.just(body)));
-      });
+      Call job = call.stream() ? new StreamCall(call, sink) : new WholeCall(call, sink);
+      sink.onCancel(job::cancel);
+      if (!pump.offer(job)) {
+        sink.error(closed.get() || pump.isClosed()
+            ? unavailable("is shut down")
+            : unavailable("is overloaded: " + pump.waiting() + " calls wait"));
+      }
     });
   }
 
-  private Mono<BackendResponse> stream(BackendCall call) {
-    return Mono.create(sink -> {
-      AtomicBoolean cancelled = new AtomicBoolean();
-      sink.onCancel(() -> cancelled.set(true));
-      submit(sink::error, cancelled, () -> {
-        Prepared p = prepare(call);
-        Sinks.Many<byte[]> events = Sinks.many().unicast().onBackpressureBuffer();
-        Flux<byte[]> body = events.asFlux().doOnCancel(() -> cancelled.set(true));
-        sink.success(new BackendResponse(200, "text/event-stream", -1, body));
-        try {
-          if (p.endpoint == Endpoint.CHAT_COMPLETIONS) {
-            ObjectNode first = JSON.createObjectNode().put("role", "assistant").put("content", "");
-            events.tryEmitNext(event(chunk(p, first, null)));
-          }
-          Generated g = generate(p, text -> events.tryEmitNext(event(chunk(p, text, null))),
-              cancelled);
-          if (cancelled.get()) {
-            return;
-          }
-          events.tryEmitNext(event(chunk(p, p.endpoint == Endpoint.CHAT_COMPLETIONS
-              ? JSON.createObjectNode() : "", g.finishReason)));
-          if (p.includeUsage) {
-            ObjectNode usage = envelope(p, "chat.completion.chunk", "text_completion");
-            usage.putArray("choices");
-            usage.set("usage", usage(p, g));
-            events.tryEmitNext(event(usage));
-          }
-          events.tryEmitNext(DONE);
-          events.tryEmitComplete();
-        } catch (RuntimeException e) {
-          events.tryEmitError(failure(e));
-        }
-      });
-    });
-  }
+  /** A call in the pump: its request until started, then its results so far. */
+  private abstract class Call implements ResultPump.Job {
+    final BackendCall call;
+    final MonoSink<BackendResponse> response;
+    private volatile boolean cancelled;
+    @Nullable Prepared p;
+    private int results;
 
-  private void submit(Consumer<Throwable> onError, AtomicBoolean cancelled, Runnable work) {
-    if (closed.get()) {
-      onError.accept(unavailable("is shut down"));
-      return;
+    Call(BackendCall call, MonoSink<BackendResponse> response) {
+      this.call = call;
+      this.response = response;
     }
-    try {
-      executor.execute(() -> {
-        if (cancelled.get()) {
-          return;
-        }
-        if (closed.get()) {
-          onError.accept(unavailable("is shut down"));
-          return;
-        }
-        running.add(cancelled);
-        try {
-          work.run();
-        } catch (RuntimeException e) {
-          onError.accept(failure(e));
-        } finally {
-          running.remove(cancelled);
-        }
-      });
-    } catch (RejectedExecutionException e) {
-      onError.accept(closed.get()
-          ? unavailable("is shut down")
-          : unavailable("is overloaded: " + executor.getQueue().size() + " calls wait"));
+
+    final void cancel() {
+      cancelled = true;
+    }
+
+    @Override
+    public final boolean cancelled() {
+      return cancelled;
+    }
+
+    @Override
+    public final InferenceParameters start() {
+      Prepared prepared = prepare(call);
+      p = prepared;
+      started(prepared);
+      return prepared.params;
+    }
+
+    @Override
+    public final void result(String text, boolean last) {
+      if (!last) {
+        results++;
+        generatedTokens.incrementAndGet();
+      }
+      Prepared prepared = requireNonNull(p, "p");
+      if (!text.isEmpty()) {
+        text(prepared, text);
+      }
+      if (last) {
+        boolean length = results >= prepared.maxTokens;
+        ended(prepared, length ? prepared.maxTokens : results, length ? "length" : "stop");
+      }
+    }
+
+    /** The call is prepared and about to be given to llama.cpp. */
+    abstract void started(Prepared p);
+
+    /** A non-empty piece of the completion. */
+    abstract void text(Prepared p, String text);
+
+    /** The engine is done; the call's last callback. */
+    abstract void ended(Prepared p, int completionTokens, String finishReason);
+  }
+
+  private final class WholeCall extends Call {
+    private final StringBuilder text = new StringBuilder();
+
+    WholeCall(BackendCall call, MonoSink<BackendResponse> response) {
+      super(call, response);
+    }
+
+    @Override
+    void started(Prepared p) { }
+
+    @Override
+    void text(Prepared p, String piece) {
+      text.append(piece);
+    }
+
+    @Override
+    void ended(Prepared p, int completionTokens, String finishReason) {
+      byte[] body = JSON.writeValueAsBytes(
+          wholeAnswer(p, new Generated(text.toString(), completionTokens, finishReason)));
+      response.success(new BackendResponse(200, "application/json", body.length, Flux.just(body)));
+    }
+
+    @Override
+    public void failed(RuntimeException error) {
+      response.error(failure(error));
+    }
+  }
+
+  private final class StreamCall extends Call {
+    private final Sinks.Many<byte[]> events = Sinks.many().unicast().onBackpressureBuffer();
+    private boolean answered;
+    private @Nullable TextEvents textEvents;
+
+    StreamCall(BackendCall call, MonoSink<BackendResponse> response) {
+      super(call, response);
+    }
+
+    @Override
+    void started(Prepared p) {
+      textEvents = TextEvents.of(event(chunk(p, "", null)),
+          p.endpoint == Endpoint.CHAT_COMPLETIONS ? "content" : "text");
+      answered = true;
+      response.success(new BackendResponse(200, "text/event-stream", -1,
+          events.asFlux().doOnCancel(this::cancel)));
+      if (p.endpoint == Endpoint.CHAT_COMPLETIONS) {
+        ObjectNode first = JSON.createObjectNode().put("role", "assistant").put("content", "");
+        events.tryEmitNext(event(chunk(p, first, null)));
+      }
+    }
+
+    @Override
+    void text(Prepared p, String text) {
+      events.tryEmitNext(requireNonNull(textEvents, "textEvents").render(text));
+    }
+
+    @Override
+    void ended(Prepared p, int completionTokens, String finishReason) {
+      events.tryEmitNext(event(chunk(p, p.endpoint == Endpoint.CHAT_COMPLETIONS
+          ? JSON.createObjectNode() : "", finishReason)));
+      if (p.includeUsage) {
+        ObjectNode usage = envelope(p, "chat.completion.chunk", "text_completion");
+        usage.putArray("choices");
+        usage.set("usage", usage(p, new Generated("", completionTokens, finishReason)));
+        events.tryEmitNext(event(usage));
+      }
+      events.tryEmitNext(DONE);
+      events.tryEmitComplete();
+    }
+
+    @Override
+    public void failed(RuntimeException error) {
+      if (answered) {
+        events.tryEmitError(failure(error));
+      } else {
+        response.error(failure(error));
+      }
     }
   }
 
@@ -442,34 +492,6 @@ public final class LlamaCppBackend implements ModelRuntime {
     return java.util.OptionalLong.of(v.asLong());
   }
 
-  /**
-   * Runs the engine until it stops, {@code cancelled} is set, or the budget is spent; hands each
-   * non-empty piece of text to {@code onText} as it comes. Blocks: executor threads only.
-   */
-  private Generated generate(Prepared p, Consumer<String> onText, AtomicBoolean cancelled) {
-    StringBuilder text = new StringBuilder();
-    int results = 0;
-    LlamaIterator it = model.generate(p.params).iterator();
-    while (it.hasNext()) {
-      if (cancelled.get()) {
-        it.cancel();
-        break;
-      }
-      LlamaOutput out = it.next();
-      boolean last = !it.hasNext();
-      if (!last) {
-        results++;
-        generatedTokens.incrementAndGet();
-      }
-      if (!out.text.isEmpty()) {
-        text.append(out.text);
-        onText.accept(out.text);
-      }
-    }
-    boolean length = results >= p.maxTokens;
-    return new Generated(text.toString(), length ? p.maxTokens : results, length ? "length" : "stop");
-  }
-
   private ObjectNode wholeAnswer(Prepared p, Generated g) {
     ObjectNode answer = envelope(p, "chat.completion", "text_completion");
     ObjectNode choice = answer.putArray("choices").addObject();
@@ -522,19 +544,18 @@ public final class LlamaCppBackend implements ModelRuntime {
   }
 
   /**
-   * Stops accepting calls, cancels the running ones, waits up to 30 seconds for them to end, and
-   * releases the model. If a generation does not end in time the native model is left allocated
-   * rather than freed under a running thread.
+   * Stops accepting calls; the running and waiting ones end with a 503 (running tasks are
+   * cancelled in llama.cpp). Waits up to 30 seconds for the pump thread to end, then releases the
+   * model; if it does not end in time the native model is left allocated rather than freed under
+   * a running generation.
    */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    executor.shutdown(); // queued calls still run, and fail at once with 503
-    running.forEach(flag -> flag.set(true));
     try {
-      if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
+      if (!pump.close(Duration.ofSeconds(30))) {
         log.error("Model '{}' still generating 30s after close; its native memory is not freed",
             name);
         return;

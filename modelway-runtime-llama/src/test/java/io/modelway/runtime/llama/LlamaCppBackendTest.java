@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -136,6 +138,21 @@ class LlamaCppBackendTest {
   }
 
   @Test
+  void streamedCompletionTextConcatenatesToTheWholeText() {
+    String body = "{\"model\":\"tiny\",\"prompt\":\"the cat sat\",\"max_tokens\":16,"
+        + "\"temperature\":0";
+    String whole = answer(Endpoint.COMPLETIONS, body + "}").at("/choices/0/text").stringValue();
+
+    List<JsonNode> chunks = streamChunks(Endpoint.COMPLETIONS, body + ",\"stream\":true}");
+
+    StringBuilder streamed = new StringBuilder();
+    chunks.forEach(c -> streamed.append(c.at("/choices/0/text").asString("")));
+    assertThat(streamed.toString()).isEqualTo(whole);
+    assertThat(chunks).allSatisfy(c ->
+        assertThat(c.path("object").stringValue()).isEqualTo("text_completion"));
+  }
+
+  @Test
   void streamedUsageMatchesTheWholeAnswersUsage() {
     JsonNode whole = answer(CHAT + ",\"max_tokens\":12,\"stop\":\"zz\"}");
 
@@ -182,6 +199,60 @@ class LlamaCppBackendTest {
       await().pollDelay(Duration.ofMillis(200)).until(() -> true);
       assertThat(roomy.generatedTokens()).isEqualTo(generated);
     }
+  }
+
+  @Test
+  void aRefusedCallAmongRunningOnesFailsAloneAndTheOthersComplete() {
+    String expected = answer(CHAT + ",\"max_tokens\":24}").at("/choices/0/message/content")
+        .stringValue();
+    List<Mono<String>> calls = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String body = i == 2 ? CHAT + ",\"max_tokens\":24,\"n\":3}" : CHAT + ",\"max_tokens\":24}";
+      calls.add(backend.send(call(Endpoint.CHAT_COMPLETIONS, body, false))
+          .flatMap(r -> r.body().reduce(LlamaCppBackendTest::concat))
+          .map(b -> JSON.readTree(b).at("/choices/0/message/content").stringValue())
+          .onErrorResume(OpenAiException.class, e -> Mono.just("refused: " + e.param())));
+    }
+
+    List<String> texts = Flux.concat(calls.stream().map(Mono::cache).peek(Mono::subscribe)
+        .toList()).collectList().block(TIMEOUT);
+
+    assertThat(texts).containsExactly(expected, expected, "refused: n", expected, expected,
+        expected);
+  }
+
+  @Test
+  void closingEndsRunningAndWaitingCallsWith503AndStopsItsThread() throws Exception {
+    // One slot of 32768 tokens: the running call would generate for many seconds.
+    LlamaCppBackend closing = LlamaCppBackend.load(
+        "closing", dir.resolve("tiny.gguf"), new LlamaOptions(1, 32768, 1));
+    BackendResponse running = closing.send(call(Endpoint.CHAT_COMPLETIONS,
+        CHAT + ",\"stream\":true}", true)).block(TIMEOUT);
+    Mono<BackendResponse> waiting = closing.send(call(Endpoint.CHAT_COMPLETIONS,
+        CHAT + ",\"max_tokens\":8}", false)).cache();
+    waiting.subscribe(r -> { }, e -> { });
+    await().atMost(TIMEOUT).until(() -> closing.load().queued() == 1);
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    StepVerifier.create(running.body())
+        .expectNextCount(3)
+        .then(() -> closed.completeAsync(() -> {
+          closing.close();
+          return null;
+        }))
+        .thenConsumeWhile(event -> true)
+        .expectErrorSatisfies(e -> assertThat(((OpenAiException) e).status()).isEqualTo(503))
+        .verify(TIMEOUT);
+    closed.get(60, TimeUnit.SECONDS);
+    StepVerifier.create(waiting)
+        .expectErrorSatisfies(e -> assertThat(((OpenAiException) e).getMessage())
+            .contains("shut down"))
+        .verify(TIMEOUT);
+    assertThat(Thread.getAllStackTraces().keySet())
+        .noneMatch(t -> t.getName().equals("llama-closing"));
+    StepVerifier.create(closing.send(call(Endpoint.CHAT_COMPLETIONS, CHAT + "}", false)))
+        .expectErrorSatisfies(e -> assertThat(((OpenAiException) e).status()).isEqualTo(503))
+        .verify(TIMEOUT);
   }
 
   @Test
@@ -235,6 +306,14 @@ class LlamaCppBackendTest {
         .hasMessage("threads: 0 (expected: >= 1)");
   }
 
+  @Test
+  void defaultThreadsAreHalfTheProcessorsAndAtLeastOne() {
+    assertThat(LlamaOptions.defaultThreads(1)).isEqualTo(1);
+    assertThat(LlamaOptions.defaultThreads(2)).isEqualTo(1);
+    assertThat(LlamaOptions.defaultThreads(3)).isEqualTo(1);
+    assertThat(LlamaOptions.defaultThreads(16)).isEqualTo(8);
+  }
+
   private static JsonNode answer(String body) {
     return answer(Endpoint.CHAT_COMPLETIONS, body);
   }
@@ -249,7 +328,11 @@ class LlamaCppBackendTest {
   }
 
   private static List<JsonNode> streamChunks(String body) {
-    BackendResponse response = backend.send(call(Endpoint.CHAT_COMPLETIONS, body, true))
+    return streamChunks(Endpoint.CHAT_COMPLETIONS, body);
+  }
+
+  private static List<JsonNode> streamChunks(Endpoint endpoint, String body) {
+    BackendResponse response = backend.send(call(endpoint, body, true))
         .block(TIMEOUT);
     assertThat(response.contentType()).isEqualTo("text/event-stream");
     List<byte[]> events = response.body().collectList().block(TIMEOUT);
