@@ -638,7 +638,7 @@ public final class OpenAiHandler {
    * at its end, as its primary key does, instead of at random places all over its B-tree; 80
    * random bits keep two ids of one millisecond apart.
    */
-  static String newRequestId(long millis) {
+  public static String newRequestId(long millis) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     char[] id = new char[36];
     "req_".getChars(0, 4, id, 0);
