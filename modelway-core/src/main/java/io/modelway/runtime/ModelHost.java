@@ -208,6 +208,17 @@ public final class ModelHost implements AutoCloseable {
         : Optional.empty();
   }
 
+  /** The token counter of {@code name} when it is ready and counts with its own tokenizer. */
+  public Optional<TokenCounter> tokenCounter(String name) {
+    Entry entry = models.get(name);
+    if (entry == null) {
+      return Optional.empty();
+    }
+    Entry.Snapshot now = entry.snapshot.get();
+    return now.state() == State.READY && now.runtime() instanceof TokenCounter counter
+        ? Optional.of(counter) : Optional.empty();
+  }
+
   /** Every model's status, by name. */
   public List<Status> statuses() {
     List<Status> all = new ArrayList<>();

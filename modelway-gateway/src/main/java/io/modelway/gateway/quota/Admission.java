@@ -75,6 +75,16 @@ public final class Admission {
   Admission(Supplier<Map<String, Plan>> plans, Counters counters,
       Function<String, Optional<Price>> prices, LedgerSums ledger, Executor blocking, Clock clock,
       MeterRegistry meters) {
+    this(plans, counters, prices, ledger, model -> Optional.empty(), blocking, clock, meters);
+  }
+
+  /**
+   * @param local the token counters of the models this process runs (exact prompt counts)
+   */
+  Admission(Supplier<Map<String, Plan>> plans, Counters counters,
+      Function<String, Optional<Price>> prices, LedgerSums ledger,
+      Function<String, Optional<io.modelway.runtime.TokenCounter>> local, Executor blocking,
+      Clock clock, MeterRegistry meters) {
     this.plans = requireNonNull(plans, "plans");
     this.counters = requireNonNull(counters, "counters");
     this.prices = requireNonNull(prices, "prices");
@@ -82,7 +92,7 @@ public final class Admission {
     this.blocking = requireNonNull(blocking, "blocking");
     this.clock = requireNonNull(clock, "clock");
     this.meters = requireNonNull(meters, "meters");
-    this.estimator = new TokenEstimator();
+    this.estimator = new TokenEstimator(local);
   }
 
   /** No limits: a worker's (its gateway admits the calls). */

@@ -66,7 +66,7 @@ public class QuotaConfiguration {
 
   @Bean
   Admission admission(LivePlans plans, Counters counters, Prices prices, UsageLedger ledger,
-      MeterRegistry meters) {
+      GatewayOptions options, MeterRegistry meters) {
     Gauge.builder("modelway.ratelimit.shared", counters,
             c -> c.isShared() && c.sharedError().isEmpty() ? 1 : 0)
         .description("1 while rate limits are shared through Redis, 0 while counted in this"
@@ -77,7 +77,7 @@ public class QuotaConfiguration {
         .description("Windows counted in this gateway alone (or refused) because Redis could"
             + " not be reached")
         .register(meters);
-    return new Admission(plans, counters, prices, ledger::used,
+    return new Admission(plans, counters, prices, ledger::used, options.models()::tokenCounter,
         task -> Schedulers.boundedElastic().schedule(task), Clock.systemUTC(), meters);
   }
 

@@ -1,12 +1,17 @@
 package io.modelway.gateway.quota;
 
+import static java.util.Objects.requireNonNull;
+
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
+import io.modelway.runtime.TokenCounter;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -15,7 +20,8 @@ import tools.jackson.databind.JsonNode;
  * to embed), counted with OpenAI's tokenizer of the model's family — {@code o200k_base} for the
  * GPT-4o, GPT-4.1, GPT-5 and o-series families, {@code cl100k_base} for every other model, whose
  * own tokenizers (Llama 3, Qwen, Mistral) are of a similar size — plus the chat format's few
- * tokens per message. An estimate, corrected by the real usage when the call ends.
+ * tokens per message. An estimate, corrected by the real usage when the call ends. A GGUF model
+ * this process runs counts its own prompts exactly, with its vocabulary and chat template.
  *
  * <p>Counting is CPU work on the calling thread: past {@value #EXACT_CHARS} characters of text a
  * call is counted on its first {@value #EXACT_CHARS} and extrapolated. Thread-safe.
@@ -28,17 +34,40 @@ final class TokenEstimator {
   /** Tokens that prime the assistant's answer. */
   private static final int PER_CHAT = 3;
 
+  /** The largest body counted by a local model's own tokenizer; larger ones are estimated. */
+  static final int LOCAL_EXACT_BYTES = 256 * 1024;
+
   private final Encoding o200k;
   private final Encoding cl100k;
+  private final Function<String, Optional<TokenCounter>> local;
 
-  TokenEstimator() {
+  /**
+   * @param local the token counter of a model this process runs itself (a GGUF model: its own
+   *     vocabulary and chat template), by name
+   */
+  TokenEstimator(Function<String, Optional<TokenCounter>> local) {
     EncodingRegistry registry = Encodings.newLazyEncodingRegistry();
     this.o200k = registry.getEncoding(EncodingType.O200K_BASE);
     this.cl100k = registry.getEncoding(EncodingType.CL100K_BASE);
+    this.local = requireNonNull(local, "local");
   }
 
-  /** The prompt tokens {@code body}, a valid request to {@code request.endpoint()}, will use. */
+  /**
+   * The prompt tokens {@code body}, a valid request to {@code request.endpoint()}, will use:
+   * exact for a chat or completion of a model this process runs with its own tokenizer (and a body
+   * up to {@value #LOCAL_EXACT_BYTES} bytes), else estimated with OpenAI's tokenizers.
+   */
   long promptTokens(InspectedRequest request, byte[] body) {
+    if (request.endpoint() != Endpoint.EMBEDDINGS && body.length <= LOCAL_EXACT_BYTES) {
+      Optional<TokenCounter> counter = local.apply(request.model());
+      if (counter.isPresent()) {
+        try {
+          return counter.get().promptTokens(request.endpoint(), body);
+        } catch (RuntimeException e) {
+          // a request its template cannot render: the model refuses it; estimate meanwhile
+        }
+      }
+    }
     Encoding encoding = encodingOf(request.model());
     JsonNode json = InspectedRequest.tree(body);
     return switch (request.endpoint()) {

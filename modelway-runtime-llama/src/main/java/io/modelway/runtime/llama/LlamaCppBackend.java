@@ -8,6 +8,7 @@ import de.kherud.llama.LogLevel;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
 import io.modelway.runtime.ModelRuntime;
+import io.modelway.runtime.TokenCounter;
 import io.modelway.backend.BackendCall;
 import io.modelway.backend.BackendResponse;
 import io.modelway.openai.Endpoint;
@@ -59,7 +60,7 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>Thread-safe.
  */
-public final class LlamaCppBackend implements ModelRuntime {
+public final class LlamaCppBackend implements ModelRuntime, TokenCounter {
   private static final Logger log = LoggerFactory.getLogger(LlamaCppBackend.class);
   private static final Logger engineLog = LoggerFactory.getLogger("io.modelway.runtime.llama.engine");
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -352,6 +353,18 @@ public final class LlamaCppBackend implements ModelRuntime {
       InferenceParameters params) {}
 
   private record Generated(String text, int completionTokens, String finishReason) {}
+
+  /** The prompt tokens of a request: its templated prompt, encoded with the model's vocabulary. */
+  @Override
+  public long promptTokens(Endpoint endpoint, byte[] body) {
+    JsonNode request = InspectedRequest.tree(body);
+    if (!request.isObject()) {
+      throw OpenAiException.invalidRequest("The request body must be a JSON object.", null);
+    }
+    String prompt = endpoint == Endpoint.CHAT_COMPLETIONS
+        ? chatPrompt(request) : completionPrompt(request);
+    return model.encode(prompt).length + (header.addBos() ? 1 : 0);
+  }
 
   private Prepared prepare(BackendCall call) {
     JsonNode request = InspectedRequest.tree(call.body());

@@ -122,6 +122,19 @@ class LlamaCppBackendTest {
   }
 
   @Test
+  void countsAPromptBeforeRunningItAsTheRunReportsIt() {
+    String chat = CHAT + ",\"max_tokens\":3}";
+    String completion = "{\"model\":\"tiny\",\"prompt\":\"the cat sat\",\"max_tokens\":3}";
+    assertThat(backend.promptTokens(Endpoint.CHAT_COMPLETIONS,
+        chat.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isEqualTo(answer(chat).at("/usage/prompt_tokens").asLong());
+    assertThat(backend.promptTokens(Endpoint.COMPLETIONS,
+        completion.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isEqualTo(answer(Endpoint.COMPLETIONS, completion).at("/usage/prompt_tokens").asLong())
+        .isEqualTo(13);
+  }
+
+  @Test
   void streamedChunksConcatenateToTheWholeAnswer() {
     String whole = answer(CHAT + ",\"max_tokens\":20}").at("/choices/0/message/content").stringValue();
 
