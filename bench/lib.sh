@@ -15,3 +15,23 @@ prepare_jar() {
   cp "$JAR" "$RESULTS_DIR/modelway.jar"
   RUN_JAR=$RESULTS_DIR/modelway.jar
 }
+
+# Compiles the load generator SRC (JDK only) and the test sources it uses (BenchSupport) into
+# RESULTS_DIR/classes.
+compile_bench() {
+  mkdir -p "$RESULTS_DIR/classes"
+  javac -sourcepath "$ROOT/modelway-gateway/src/test/java" -d "$RESULTS_DIR/classes" "$1" \
+    || die "cannot compile $1"
+}
+
+# Waits until URL answers below 400 (with AUTH as a bearer key); fails after 30 s.
+wait_for() { # URL [AUTH]
+  local i
+  for i in $(seq 1 150); do
+    if curl -fsS -o /dev/null ${2:+-H "Authorization: Bearer $2"} "$1" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}

@@ -83,8 +83,7 @@ source "$ROOT/bench/lib.sh"
 prepare_jar
 
 BENCH_SRC=$ROOT/modelway-gateway/src/test/java/io/modelway/gateway/routing/RoutingBench.java
-mkdir -p "$RESULTS_DIR/classes"
-javac -d "$RESULTS_DIR/classes" "$BENCH_SRC" || die "cannot compile $BENCH_SRC"
+compile_bench "$BENCH_SRC"
 bench() { java -XX:+UseSerialGC -cp "$RESULTS_DIR/classes" io.modelway.gateway.routing.RoutingBench "$@"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -102,17 +101,6 @@ stop_all() {
   PIDS=()
 }
 trap stop_all EXIT
-
-wait_for() { # URL [AUTH]
-  local i
-  for i in $(seq 1 150); do
-    if curl -fsS -o /dev/null ${2:+-H "Authorization: Bearer $2"} "$1" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.2
-  done
-  return 1
-}
 
 GATEWAY_PORT=$BASE_PORT
 ADMIN_KEY=mw-bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')

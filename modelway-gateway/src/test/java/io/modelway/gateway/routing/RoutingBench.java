@@ -1,5 +1,11 @@
 package io.modelway.gateway.routing;
 
+import static io.modelway.gateway.BenchSupport.field;
+import static io.modelway.gateway.BenchSupport.fmt;
+import static io.modelway.gateway.BenchSupport.percentile;
+import static io.modelway.gateway.BenchSupport.round;
+import static io.modelway.gateway.BenchSupport.sleepUntil;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -373,26 +379,8 @@ public final class RoutingBench {
     }
   }
 
-  private static void field(StringBuilder json, String name, Object value) {
-    String text = value instanceof Double d ? fmt(d) : String.valueOf(value);
-    json.append('"').append(name).append("\":").append(text).append(',');
-  }
-
-  private static String fmt(double d) {
-    return Double.isNaN(d) ? "null" : String.format(Locale.ROOT, "%.3f", d);
-  }
-
   static double mean(double[] sorted) {
     return sorted.length == 0 ? Double.NaN : Arrays.stream(sorted).average().orElseThrow();
-  }
-
-  /** The nearest-rank percentile of sorted values. */
-  static double percentile(double[] sorted, double p) {
-    if (sorted.length == 0) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(p / 100 * sorted.length);
-    return sorted[Math.max(0, Math.min(sorted.length, rank) - 1)];
   }
 
   private static String words(Random random, int n) {
@@ -543,23 +531,4 @@ public final class RoutingBench {
         .append(target).append(")\n");
   }
 
-  private static String round(String value, int digits) {
-    try {
-      return String.format(Locale.ROOT, "%." + digits + "f", Double.parseDouble(value));
-    } catch (NumberFormatException e) {
-      return value;
-    }
-  }
-
-  private static void sleepUntil(long nanoTime) {
-    long left;
-    while ((left = nanoTime - System.nanoTime()) > 0) {
-      try {
-        TimeUnit.NANOSECONDS.sleep(left);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
 }

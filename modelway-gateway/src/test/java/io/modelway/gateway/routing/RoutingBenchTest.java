@@ -2,6 +2,7 @@ package io.modelway.gateway.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.modelway.gateway.BenchSupport;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,9 +15,9 @@ class RoutingBenchTest {
     for (int i = 0; i < 100; i++) {
       sorted[i] = i + 1;
     }
-    assertThat(RoutingBench.percentile(sorted, 50)).isEqualTo(50);
-    assertThat(RoutingBench.percentile(sorted, 99)).isEqualTo(99);
-    assertThat(RoutingBench.percentile(new double[] {7}, 99)).isEqualTo(7);
+    assertThat(BenchSupport.percentile(sorted, 50)).isEqualTo(50);
+    assertThat(BenchSupport.percentile(sorted, 99)).isEqualTo(99);
+    assertThat(BenchSupport.percentile(new double[] {7}, 99)).isEqualTo(7);
     assertThat(RoutingBench.mean(new double[] {1, 2, 6})).isEqualTo(3);
   }
 

@@ -1,5 +1,11 @@
 package io.modelway.gateway.scheduling;
 
+import static io.modelway.gateway.BenchSupport.field;
+import static io.modelway.gateway.BenchSupport.fmt;
+import static io.modelway.gateway.BenchSupport.percentile;
+import static io.modelway.gateway.BenchSupport.round;
+import static io.modelway.gateway.BenchSupport.sleepUntil;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -255,24 +261,6 @@ public final class SaturationBench {
     }
   }
 
-  private static void field(StringBuilder json, String name, Object value) {
-    String text = value instanceof Double d ? fmt(d) : String.valueOf(value);
-    json.append('"').append(name).append("\":").append(text).append(',');
-  }
-
-  private static String fmt(double d) {
-    return Double.isNaN(d) ? "null" : String.format(Locale.ROOT, "%.3f", d);
-  }
-
-  /** The nearest-rank percentile of sorted values. */
-  static double percentile(double[] sorted, double p) {
-    if (sorted.length == 0) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(p / 100 * sorted.length);
-    return sorted[Math.max(0, Math.min(sorted.length, rank) - 1)];
-  }
-
   /**
    * The table of {@code lines} (one JSON object each, labelled {@code PHASE/CLASS}), then the
    * target: the critical class's p99 time to first token under load over unloaded, ≤ 1.5.
@@ -333,14 +321,6 @@ public final class SaturationBench {
     return out.toString();
   }
 
-  private static String round(String value, int digits) {
-    try {
-      return String.format(Locale.ROOT, "%." + digits + "f", Double.parseDouble(value));
-    } catch (NumberFormatException e) {
-      return value;
-    }
-  }
-
   private static String words(Random random, int n) {
     String[] vocabulary = WORDS.split(" ");
     StringBuilder text = new StringBuilder();
@@ -350,15 +330,4 @@ public final class SaturationBench {
     return text.toString();
   }
 
-  private static void sleepUntil(long nanoTime) {
-    long left;
-    while ((left = nanoTime - System.nanoTime()) > 0) {
-      try {
-        TimeUnit.NANOSECONDS.sleep(left);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
 }
