@@ -261,9 +261,7 @@ public final class Admission {
                   + rule.holder() + ": the limit is " + max + ". Wait for one to end, then retry.",
                   1, Map.of());
             }
-            synchronized (entered) {
-              entered.add(place.get());
-            }
+            entered.add(place.get()); // one rule after another: never two at once
           }));
     }
     return chain;
