@@ -8,8 +8,12 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("MODELWAY_ADMIN_KEY") or "mw-bench-key")
 -- Every request reaches the model: the gateway's exact cache would answer this repeated input.
 wrk.headers["Cache-Control"] = "no-cache, no-store"
-wrk.body = '{"model":"all-minilm-l6-v2","input":'
-  .. '"An LLM gateway routes each request to a model server and accounts for the tokens it used."}'
+-- INPUT (optional) replaces the sentence; it must need no JSON escaping.
+local input = os.getenv("INPUT")
+if input == nil or input == "" then
+  input = "An LLM gateway routes each request to a model server and accounts for the tokens it used."
+end
+wrk.body = '{"model":"all-minilm-l6-v2","input":"' .. input .. '"}'
 
 function done(summary, latency, requests)
   local seconds = summary.duration / 1e6

@@ -97,6 +97,9 @@ final class SentenceEncoder implements AutoCloseable {
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setIntraOpNumThreads(threads);
       options.setInterOpNumThreads(1);
+      // Idle intra-op threads sleep instead of spinning: the gateway's event loops share these
+      // cores, and a spinning worker takes their time between two batches.
+      options.addConfigEntry("session.intra_op.allow_spinning", "0");
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       OrtSession session = environment.createSession(model, options);
