@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What one usage row costs the embedded ledger store (H2): rows/s and CPU per row, inserted as the
-# gateway's ledger writer does, with random request ids (clients' own), time-ordered ones (the
-# gateway's), and without the request-id index. Variants interleave ROUNDS times.
+# What one usage row costs the embedded ledger store: rows/s and CPU per row, inserted through the
+# ledger's own insert (UsageLedger.insert, as its mover calls it), into SQLite (the embedded
+# ledger's file) and into H2 (the store the ledger lived in before). Variants interleave ROUNDS
+# times.
 #
 # Environment: ROWS [150000]  ROUNDS [2]  BUILD [1] (0: reuse compiled test classes)
 set -euo pipefail
@@ -19,7 +20,7 @@ mvn -B -q -ntp dependency:build-classpath -pl modelway-gateway -Dmdep.includeSco
   -Dmdep.outputFile="$CP_FILE" >&2
 CP="modelway-gateway/target/test-classes:modelway-gateway/target/classes:$(cat "$CP_FILE")"
 for ((r = 1; r <= ROUNDS; r++)); do
-  for variant in random ordered no-index; do
+  for variant in h2 sqlite; do
     java -XX:+UseSerialGC -cp "$CP" io.modelway.gateway.usage.LedgerInsertBench "$variant" "$ROWS"
   done
 done

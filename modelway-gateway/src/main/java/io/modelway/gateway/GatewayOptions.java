@@ -145,8 +145,9 @@ public record GatewayOptions(
   public String jdbcUrl() {
     return databaseUrl.orElseGet(() -> "jdbc:h2:file:" + dataDir.resolve("db").resolve("modelway")
         .toAbsolutePath() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH"
-        // Each commit goes to the file at once (H2 otherwise waits up to 500 ms): the usage
-        // ledger trusts a commit to survive the process being killed.
+        // Each commit goes to the file at once (H2 otherwise waits up to 500 ms): a key or a
+        // plan an admin was told is saved survives the process being killed. These writes are
+        // rare; the per-call usage rows go to their own SQLite file (usage.LedgerStore).
         + ";WRITE_DELAY=0");
   }
 }

@@ -34,10 +34,30 @@ public class UsageConfiguration {
     return new UsageSpool(options.dataDir().resolve("spool"), false);
   }
 
+  /**
+   * The ledger's store: in embedded mode its own SQLite file ({@code db/usage.sqlite} in the data
+   * dir), beside the H2 store that keeps everything else; with a database URL, that database.
+   */
   @Bean(destroyMethod = "close")
   @DependsOnDatabaseInitialization
-  UsageLedger usageLedger(UsageSpool spool, DataSource dataSource) {
-    UsageLedger ledger = new UsageLedger(spool, dataSource);
+  LedgerStore ledgerStore(GatewayOptions options, DataSource dataSource) {
+    return options.databaseUrl().isPresent() ? LedgerStore.shared(dataSource)
+        : LedgerStore.sqlite(options.dataDir().resolve("db").resolve("usage.sqlite"));
+  }
+
+  @Bean(destroyMethod = "close")
+  @DependsOnDatabaseInitialization
+  UsageLedger usageLedger(UsageSpool spool, LedgerStore store, GatewayOptions options,
+      DataSource dataSource) {
+    UsageLedger ledger = new UsageLedger(spool, store);
+    if (options.databaseUrl().isEmpty()) {
+      // Rows an earlier version kept in the H2 store move to the ledger's own file, once.
+      long moved = ledger.adopt(LedgerStore.shared(dataSource));
+      if (moved > 0) {
+        log.info("Moved {} usage records from the H2 store to {}", moved,
+            options.dataDir().resolve("db").resolve("usage.sqlite"));
+      }
+    }
     ledger.start(MOVE_EVERY);
     return ledger;
   }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -15,8 +14,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -50,6 +47,7 @@ public final class UsageLedger implements AutoCloseable {
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
   private final UsageSpool spool;
+  private final LedgerStore store;
   private final JdbcTemplate batches;
   /** One transaction a batch: one commit (one write of the store's file) per batch, not per row. */
   private final TransactionTemplate transactions;
@@ -62,9 +60,11 @@ public final class UsageLedger implements AutoCloseable {
   private Duration backoff = Duration.ZERO;
   private long retryAt = System.nanoTime();
 
-  public UsageLedger(UsageSpool spool, DataSource dataSource) {
+  public UsageLedger(UsageSpool spool, LedgerStore store) {
     this.spool = requireNonNull(spool, "spool");
-    this.batches = new JdbcTemplate(requireNonNull(dataSource, "dataSource"));
+    this.store = requireNonNull(store, "store");
+    DataSource dataSource = store.dataSource();
+    this.batches = new JdbcTemplate(dataSource);
     this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     this.jdbc = JdbcClient.create(dataSource);
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -148,9 +148,8 @@ public final class UsageLedger implements AutoCloseable {
     for (int i = 0; i <= end; i++) {
       if (bytes[i] == '\n') {
         if (i > lineStart) {
-          String line = new String(bytes, lineStart, i - lineStart, StandardCharsets.UTF_8);
           try {
-            batch.add(UsageSpool.decode(line));
+            batch.add(UsageSpool.decode(bytes, lineStart, i - lineStart));
           } catch (RuntimeException e) {
             log.error("Skipping an unreadable usage line in {} at byte {}: {}", segment,
                 from + lineStart, e.toString());
@@ -182,7 +181,8 @@ public final class UsageLedger implements AutoCloseable {
     return -1;
   }
 
-  private void insert(List<UsageRecord> batch) {
+  /** Inserts {@code batch} in one transaction, skipping ids already stored. */
+  void insert(List<UsageRecord> batch) {
     transactions.executeWithoutResult(status -> insertRows(batch));
   }
 
@@ -196,7 +196,7 @@ public final class UsageLedger implements AutoCloseable {
             WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)""",
         batch, batch.size(), (ps, r) -> {
           ps.setString(1, r.id());
-          ps.setObject(2, r.at().atOffset(ZoneOffset.UTC));
+          ps.setObject(2, store.time(r.at()));
           ps.setString(3, r.requestId());
           ps.setString(4, r.tenantId());
           ps.setString(5, r.project().orElse(null));
@@ -305,7 +305,7 @@ public final class UsageLedger implements AutoCloseable {
     return jdbc.sql("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0),"
             + " COALESCE(SUM(CASE WHEN currency = ? THEN cost_nanos ELSE 0 END), 0)"
             + " FROM usage_records WHERE " + (key ? "key_id" : "tenant_id") + " = ? AND at >= ?")
-        .params(currency, holder, since.atOffset(ZoneOffset.UTC))
+        .params(currency, holder, store.time(since))
         .query((rs, row) -> new long[] {rs.getLong(1), rs.getLong(2)})
         .single();
   }
@@ -315,7 +315,7 @@ public final class UsageLedger implements AutoCloseable {
     Where where = where(filter);
     return jdbc.sql("SELECT * FROM usage_records" + where.sql + " ORDER BY at DESC, id LIMIT ?")
         .params(where.withLimit(filter.limit()))
-        .query((rs, row) -> record(rs)).list();
+        .query((rs, row) -> record(store, rs)).list();
   }
 
   /** Sums over every record the filter selects (no limit). */
@@ -348,15 +348,15 @@ public final class UsageLedger implements AutoCloseable {
     }
   }
 
-  private static Where where(Filter f) {
+  private Where where(Filter f) {
     StringBuilder sql = new StringBuilder();
     List<Object> params = new ArrayList<>();
     f.tenant().ifPresent(v -> and(sql, params, "tenant_id = ?", v));
     f.keyId().ifPresent(v -> and(sql, params, "key_id = ?", v));
     f.model().ifPresent(v -> and(sql, params, "model = ?", v));
     f.requestId().ifPresent(v -> and(sql, params, "request_id = ?", v));
-    f.from().ifPresent(v -> and(sql, params, "at >= ?", v.atOffset(ZoneOffset.UTC)));
-    f.to().ifPresent(v -> and(sql, params, "at < ?", v.atOffset(ZoneOffset.UTC)));
+    f.from().ifPresent(v -> and(sql, params, "at >= ?", store.time(v)));
+    f.to().ifPresent(v -> and(sql, params, "at < ?", store.time(v)));
     return new Where(sql.toString(), params);
   }
 
@@ -365,11 +365,11 @@ public final class UsageLedger implements AutoCloseable {
     params.add(value);
   }
 
-  private static UsageRecord record(ResultSet rs) throws SQLException {
+  private static UsageRecord record(LedgerStore store, ResultSet rs) throws SQLException {
     long ttft = rs.getLong("ttft_ms");
     boolean noTtft = rs.wasNull();
     return new UsageRecord(rs.getString("id"),
-        rs.getObject("at", OffsetDateTime.class).toInstant(), rs.getString("request_id"),
+        store.time(rs, "at"), rs.getString("request_id"),
         rs.getString("tenant_id"), Optional.ofNullable(rs.getString("project")),
         rs.getString("key_id"), rs.getString("endpoint"), rs.getString("model"),
         Optional.ofNullable(rs.getString("backend")), rs.getInt("status"),
@@ -379,6 +379,33 @@ public final class UsageLedger implements AutoCloseable {
         Optional.ofNullable(rs.getString("trace_id")), costNanos(rs),
         Optional.ofNullable(rs.getString("currency")).map(String::trim),
         Optional.ofNullable(rs.getString("served_model")));
+  }
+
+  /**
+   * Moves every row of the ledger in {@code old} into this ledger's store, then deletes them
+   * from {@code old}: once, when an embedded install's ledger moves from H2 to its own file.
+   * Idempotent (ids already here are skipped), so a move cut short is finished by the next.
+   *
+   * @return the rows moved
+   */
+  public long adopt(LedgerStore old) {
+    JdbcClient from = JdbcClient.create(old.dataSource());
+    long moved = 0;
+    String after = "";
+    while (true) {
+      List<UsageRecord> rows = from.sql("SELECT * FROM usage_records WHERE id > ? ORDER BY id LIMIT ?")
+          .params(after, BATCH).query((rs, row) -> record(old, rs)).list();
+      if (rows.isEmpty()) {
+        break;
+      }
+      insert(rows);
+      moved += rows.size();
+      after = rows.get(rows.size() - 1).id();
+    }
+    if (moved > 0) {
+      from.sql("DELETE FROM usage_records").update();
+    }
+    return moved;
   }
 
   private static OptionalLong costNanos(ResultSet rs) throws SQLException {

@@ -26,10 +26,11 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
 import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.json.JsonFactory;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The local, append-only log every usage record is written to before the client gets the end of
@@ -45,7 +46,6 @@ import tools.jackson.databind.json.JsonMapper;
 public final class UsageSpool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(UsageSpool.class);
   private static final JsonFactory JSON = new JsonFactory();
-  private static final JsonMapper MAPPER = JsonMapper.builder().build();
   private static final Pattern SEGMENT = Pattern.compile("usage-(\\d{8})\\.jsonl");
   /** A segment is closed and a new one begun past this size. */
   static final long SEGMENT_BYTES = 16L * 1024 * 1024;
@@ -232,24 +232,74 @@ public final class UsageSpool implements AutoCloseable {
     g.writeEndObject();
   }
 
-  static UsageRecord decode(String line) {
-    JsonNode n = MAPPER.readTree(line);
-    return new UsageRecord(n.path("id").asString(), Instant.parse(n.path("at").asString()),
-        n.path("request_id").asString(), n.path("tenant").asString(),
-        optional(n, "project"), n.path("key_id").asString(), n.path("endpoint").asString(),
-        n.path("model").asString(), optional(n, "backend"), n.path("status").asInt(),
-        n.path("outcome").asString(), n.path("prompt_tokens").asLong(),
-        n.path("completion_tokens").asLong(), n.path("cached_tokens").asLong(),
-        n.path("usage_reported").asBoolean(), n.path("latency_ms").asLong(),
-        n.has("ttft_ms") ? OptionalLong.of(n.path("ttft_ms").asLong()) : OptionalLong.empty(),
-        n.path("cache_hit").asBoolean(), optional(n, "trace_id"),
-        n.hasNonNull("cost")
-            ? OptionalLong.of(n.path("cost").decimalValue().movePointRight(9).longValueExact())
-            : OptionalLong.empty(),
-        optional(n, "currency"), optional(n, "served_model"));
-  }
-
-  private static Optional<String> optional(JsonNode n, String field) {
-    return n.hasNonNull(field) ? Optional.of(n.path(field).asString()) : Optional.empty();
+  /**
+   * The record in {@code length} bytes of {@code bytes} from {@code offset}: one line as
+   * {@link #encode} writes it (members in any order; unknown members skipped).
+   *
+   * @throws RuntimeException when the line is not such a record
+   */
+  static UsageRecord decode(byte[] bytes, int offset, int length) {
+    String id = null;
+    Instant at = null;
+    String requestId = null;
+    String tenant = null;
+    String keyId = null;
+    String endpoint = null;
+    String model = null;
+    String outcome = null;
+    Optional<String> project = Optional.empty();
+    Optional<String> backend = Optional.empty();
+    Optional<String> servedModel = Optional.empty();
+    Optional<String> traceId = Optional.empty();
+    Optional<String> currency = Optional.empty();
+    OptionalLong ttft = OptionalLong.empty();
+    OptionalLong cost = OptionalLong.empty();
+    int status = 0;
+    long prompt = 0;
+    long completion = 0;
+    long cached = 0;
+    long latency = 0;
+    boolean reported = false;
+    boolean cacheHit = false;
+    try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), bytes, offset, length)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalArgumentException("not a JSON object");
+      }
+      while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+        String name = p.currentName();
+        if (p.nextToken() == JsonToken.VALUE_NULL) {
+          continue;
+        }
+        switch (name) {
+          case "id" -> id = p.getString();
+          case "at" -> at = Instant.parse(p.getString());
+          case "request_id" -> requestId = p.getString();
+          case "tenant" -> tenant = p.getString();
+          case "project" -> project = Optional.of(p.getString());
+          case "key_id" -> keyId = p.getString();
+          case "endpoint" -> endpoint = p.getString();
+          case "model" -> model = p.getString();
+          case "backend" -> backend = Optional.of(p.getString());
+          case "served_model" -> servedModel = Optional.of(p.getString());
+          case "status" -> status = p.getIntValue();
+          case "outcome" -> outcome = p.getString();
+          case "prompt_tokens" -> prompt = p.getLongValue();
+          case "completion_tokens" -> completion = p.getLongValue();
+          case "cached_tokens" -> cached = p.getLongValue();
+          case "usage_reported" -> reported = p.getBooleanValue();
+          case "latency_ms" -> latency = p.getLongValue();
+          case "ttft_ms" -> ttft = OptionalLong.of(p.getLongValue());
+          case "cache_hit" -> cacheHit = p.getBooleanValue();
+          case "trace_id" -> traceId = Optional.of(p.getString());
+          case "cost" -> cost = OptionalLong.of(
+              p.getDecimalValue().movePointRight(9).longValueExact());
+          case "currency" -> currency = Optional.of(p.getString());
+          default -> p.skipChildren();
+        }
+      }
+    }
+    return new UsageRecord(id, at, requestId, tenant, project, keyId, endpoint, model, backend,
+        status, outcome, prompt, completion, cached, reported, latency, ttft, cacheHit, traceId,
+        cost, currency, servedModel);
   }
 }
