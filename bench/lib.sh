@@ -42,10 +42,11 @@ test_classpath() { # MODULE
   TEST_CP=$ROOT/$module/target/test-classes:$ROOT/$module/target/classes:$(cat "$cp_file")
 }
 
-# Waits until URL answers below 400 (with AUTH as a bearer key); fails after 30 s.
-wait_for() { # URL [AUTH]
+# Waits until URL answers below 400 (with AUTH as a bearer key, unless empty); fails after
+# SECONDS [30].
+wait_for() { # URL [AUTH] [SECONDS]
   local i
-  for i in $(seq 1 150); do
+  for i in $(seq 1 $((${3:-30} * 5))); do
     if curl -fsS -o /dev/null ${2:+-H "Authorization: Bearer $2"} "$1" 2>/dev/null; then
       return 0
     fi
