@@ -1,4 +1,4 @@
--- wrk script for bench/embeddings-batching.sh: POST one sentence to /v1/embeddings.
+-- wrk script for bench/embeddings-batching.sh: POST one sentence, INPUT, to /v1/embeddings.
 -- Prints, when done (latencies in microseconds):
 --   LAT p50=... p99=... mean=...
 --   REQ total=... rps=... non2xx=... errors=...
@@ -8,10 +8,11 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("MODELWAY_ADMIN_KEY") or "mw-bench-key")
 -- Every request reaches the model: the gateway's exact cache would answer this repeated input.
 wrk.headers["Cache-Control"] = "no-cache, no-store"
--- INPUT (optional) replaces the sentence; it must need no JSON escaping.
+-- INPUT is the sentence (embeddings-batching.sh sets it, with its default, and checks that it
+-- needs no JSON escaping).
 local input = os.getenv("INPUT")
 if input == nil or input == "" then
-  input = "An LLM gateway routes each request to a model server and accounts for the tokens it used."
+  error("INPUT (the sentence to embed) is not set")
 end
 wrk.body = '{"model":"all-minilm-l6-v2","input":"' .. input .. '"}'
 

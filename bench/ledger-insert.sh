@@ -10,17 +10,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 ROWS=${ROWS:-150000}
 ROUNDS=${ROUNDS:-2}
-cd "$ROOT"
-if [[ ${BUILD:-1} == 1 ]]; then
-  mvn -B -q -ntp test-compile -pl modelway-gateway -am >&2
-fi
-CP_FILE=$(mktemp)
-trap 'rm -f "$CP_FILE"' EXIT
-mvn -B -q -ntp dependency:build-classpath -pl modelway-gateway -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$CP_FILE" >&2
-CP="modelway-gateway/target/test-classes:modelway-gateway/target/classes:$(cat "$CP_FILE")"
+log() { printf '[ledger-insert %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+test_classpath modelway-gateway
 for ((r = 1; r <= ROUNDS; r++)); do
   for variant in h2 sqlite; do
-    java -XX:+UseSerialGC -cp "$CP" io.modelway.gateway.usage.LedgerInsertBench "$variant" "$ROWS"
+    java -XX:+UseSerialGC -cp "$TEST_CP" io.modelway.gateway.usage.LedgerInsertBench "$variant" "$ROWS"
   done
 done

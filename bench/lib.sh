@@ -1,5 +1,5 @@
 # Shared by the benchmark scripts (sourced, not run). Expects ROOT, JAR, RESULTS_DIR and the
-# functions log and die.
+# functions log and die (test_classpath: ROOT, log and die).
 
 # The jar a run uses: built when missing (with a warning when it is older than the sources),
 # then copied into RESULTS_DIR, so that a rebuild during the run cannot break the JVMs started
@@ -24,10 +24,29 @@ compile_bench() {
     || die "cannot compile $1"
 }
 
-# Waits until URL answers below 400 (with AUTH as a bearer key); fails after 30 s.
-wait_for() { # URL [AUTH]
+# Compiles MODULE's main and test classes with the modules it needs, in one reactor build so that
+# those resolve to their target/classes, not to ~/.m2 (no install), and sets TEST_CP to MODULE's
+# test classpath. BUILD=0 reuses an earlier build's classes and classpath; OFFLINE=1 runs Maven
+# offline.
+test_classpath() { # MODULE
+  local module=$1 offline=()
+  local cp_file=$ROOT/$module/target/bench-classpath.txt
+  if [[ ${BUILD:-1} != 0 || ! -f $cp_file ]]; then
+    command -v mvn >/dev/null || die "mvn is not on PATH"
+    [[ ${OFFLINE:-0} == 1 ]] && offline=(-o)
+    log "compiling $module's tests and writing their classpath (no install)"
+    (cd "$ROOT" && mvn -B -ntp -q "${offline[@]}" test-compile dependency:build-classpath \
+      -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt -pl "$module" -am) >&2 \
+      || die "the build of $module failed"
+  fi
+  TEST_CP=$ROOT/$module/target/test-classes:$ROOT/$module/target/classes:$(cat "$cp_file")
+}
+
+# Waits until URL answers below 400 (with AUTH as a bearer key, unless empty); fails after
+# SECONDS [30].
+wait_for() { # URL [AUTH] [SECONDS]
   local i
-  for i in $(seq 1 150); do
+  for i in $(seq 1 $((${3:-30} * 5))); do
     if curl -fsS -o /dev/null ${2:+-H "Authorization: Bearer $2"} "$1" 2>/dev/null; then
       return 0
     fi

@@ -22,7 +22,6 @@ HOLDOUT=${HOLDOUT:-$HERE/semantic-cache/holdout.tsv}
 BUILD=${BUILD:-1}
 OFFLINE=${OFFLINE:-1}
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results/semantic-cache-$(date -u +%Y%m%dT%H%M%SZ)}
-CP_FILE=$ROOT/modelway-gateway/target/semantic-cache-classpath.txt
 
 log() { printf '[semantic-cache %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
@@ -30,18 +29,9 @@ die() { log "ERROR: $*"; exit 2; }
 command -v java >/dev/null || die "java is not on PATH"
 [[ -f $PAIRS ]] || die "no pairs file at $PAIRS"
 
-if ((BUILD)) || [[ ! -f $CP_FILE ]]; then
-  command -v mvn >/dev/null || die "mvn is not on PATH"
-  offline=()
-  ((OFFLINE)) && offline=(-o)
-  log "compiling modelway-gateway's tests and writing their classpath (no install)"
-  # In one reactor build, sibling modules resolve to their target/classes, not to ~/.m2.
-  (cd "$ROOT" && mvn -B -ntp -q "${offline[@]}" test-compile dependency:build-classpath \
-    -Dmdep.includeScope=test -Dmdep.outputFile=target/semantic-cache-classpath.txt \
-    -pl modelway-gateway -am) >&2 || die "the build failed"
-fi
-
-CP="$ROOT/modelway-gateway/target/test-classes:$ROOT/modelway-gateway/target/classes:$(cat "$CP_FILE")"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+test_classpath modelway-gateway
 mkdir -p "$RESULTS_DIR"
 log "results in $RESULTS_DIR"
 {
@@ -51,7 +41,7 @@ log "results in $RESULTS_DIR"
   echo "- model: all-MiniLM-L6-v2 (ONNX Runtime, in this JVM); $(java -version 2>&1 | head -n 1)"
   echo
   # The model's log lines (logback, on stdout) go to the log file, the report to stdout.
-  java -cp "$CP" io.modelway.gateway.cache.semantic.SemanticCacheEvaluation "$PAIRS" "$HOLDOUT" \
+  java -cp "$TEST_CP" io.modelway.gateway.cache.semantic.SemanticCacheEvaluation "$PAIRS" "$HOLDOUT" \
     2>"$RESULTS_DIR/evaluation.log" \
     | tee -a "$RESULTS_DIR/evaluation.log" | grep -v -E '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+ \['
 } | tee "$RESULTS_DIR/report.md"
