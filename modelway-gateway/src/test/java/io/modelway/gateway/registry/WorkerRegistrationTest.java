@@ -146,6 +146,9 @@ class WorkerRegistrationTest {
     b.agent().close(); // graceful shutdown deregisters
     assertThat(instances(gateway)).extracting(i -> i.path("id").asString())
         .containsExactly("worker-a");
+    // Serving again, so that closing b's context shuts a running server down gracefully; with
+    // its server already stopped, the shutdown phase would wait out its whole 30 s timeout.
+    ((ReactiveWebServerApplicationContext) b.server()).getWebServer().start();
   }
 
   @Test
