@@ -10,7 +10,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 import java.time.Duration;
 import javax.sql.DataSource;
 import org.springframework.boot.health.contributor.Health;
@@ -35,14 +37,20 @@ public class UsageConfiguration {
   }
 
   /**
-   * The ledger's store: in embedded mode its own SQLite file ({@code db/usage.sqlite} in the data
-   * dir), beside the H2 store that keeps everything else; with a database URL, that database.
+   * The ledger's own SQLite file ({@code db/usage.sqlite} in the data dir) in embedded mode,
+   * beside the H2 store that keeps everything else; none with a database URL, which then holds
+   * the ledger too.
    */
+  private static Optional<Path> ledgerFile(GatewayOptions options) {
+    return options.databaseUrl().isPresent() ? Optional.empty()
+        : Optional.of(options.dataDir().resolve("db").resolve("usage.sqlite"));
+  }
+
   @Bean(destroyMethod = "close")
   @DependsOnDatabaseInitialization
   LedgerStore ledgerStore(GatewayOptions options, DataSource dataSource) {
-    return options.databaseUrl().isPresent() ? LedgerStore.shared(dataSource)
-        : LedgerStore.sqlite(options.dataDir().resolve("db").resolve("usage.sqlite"));
+    return ledgerFile(options).map(LedgerStore::sqlite)
+        .orElseGet(() -> LedgerStore.shared(dataSource));
   }
 
   @Bean(destroyMethod = "close")
@@ -50,14 +58,13 @@ public class UsageConfiguration {
   UsageLedger usageLedger(UsageSpool spool, LedgerStore store, GatewayOptions options,
       DataSource dataSource) {
     UsageLedger ledger = new UsageLedger(spool, store);
-    if (options.databaseUrl().isEmpty()) {
+    ledgerFile(options).ifPresent(file -> {
       // Rows an earlier version kept in the H2 store move to the ledger's own file, once.
       long moved = ledger.adopt(LedgerStore.shared(dataSource));
       if (moved > 0) {
-        log.info("Moved {} usage records from the H2 store to {}", moved,
-            options.dataDir().resolve("db").resolve("usage.sqlite"));
+        log.info("Moved {} usage records from the H2 store to {}", moved, file);
       }
-    }
+    });
     ledger.start(MOVE_EVERY);
     return ledger;
   }
