@@ -16,13 +16,18 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Queue;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.core.JsonGenerator;
@@ -38,10 +43,15 @@ import tools.jackson.core.json.JsonFactory;
  * {@code dir}. A record is acknowledged once its line is in the file (in the kernel: it survives
  * the process being killed; with {@code fsync}, also the machine losing power).
  *
- * <p>One writer thread appends; records that arrive while it writes go out together in the next
- * write (group commit), so many requests share one system call. Each start opens a new segment,
- * so a line cut short by a crash is only ever at the end of an older segment, where
- * {@link UsageLedger} ignores it. Thread-safe.
+ * <p>Records are written in groups, so many requests share one system call. Without
+ * {@code fsync}, a record appended on a Netty event loop joins that loop's group, which the loop
+ * itself writes once it has handled the events at hand (a task queued on the same loop, so no
+ * thread is woken): a buffered append to the page cache, as nginx writes its access log from its
+ * workers, and the requests' answers go on from there on their own thread. Appends from any
+ * other thread are written at once on that thread. With {@code fsync}, which waits for the
+ * device, one writer thread takes the records that arrive while it writes and forces them
+ * together. Each start opens a new segment, so a line cut short by a crash is only ever at the
+ * end of an older segment, where {@link UsageLedger} ignores it. Thread-safe.
  */
 public final class UsageSpool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(UsageSpool.class);
@@ -55,11 +65,14 @@ public final class UsageSpool implements AutoCloseable {
 
   private final Path dir;
   private final boolean fsync;
-  /** Lock-free, so that appending never parks an event loop; the writer is woken by unpark. */
+  /** With fsync: lock-free, so that appending never parks an event loop; the writer is unparked. */
   private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
-  private final Thread writer;
+  private final @Nullable Thread writer;
+  /** Without fsync: each event loop's group of records not yet written. */
+  private final ConcurrentMap<EventExecutor, LoopGroup> groups = new ConcurrentHashMap<>();
   private volatile boolean closed;
   private volatile Path current;
+  /** The segment being written, its size and the switch to the next: guarded by {@code this}. */
   private FileChannel channel;
   private long size;
 
@@ -75,9 +88,14 @@ public final class UsageSpool implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the usage spool in " + dir, e);
     }
-    this.writer = new Thread(this::run, "usage-spool");
-    writer.setDaemon(true);
-    writer.start();
+    if (fsync) {
+      Thread thread = new Thread(this::run, "usage-spool");
+      thread.setDaemon(true);
+      thread.start();
+      this.writer = thread;
+    } else {
+      this.writer = null;
+    }
   }
 
   /**
@@ -92,9 +110,60 @@ public final class UsageSpool implements AutoCloseable {
       written.completeExceptionally(new RejectedExecutionException("the usage spool is closed"));
       return written;
     }
-    queue.add(new Pending(encode(record), written));
-    LockSupport.unpark(writer);
+    Pending pending = new Pending(encode(record), written);
+    if (writer != null) {
+      queue.add(pending);
+      LockSupport.unpark(writer);
+      return written;
+    }
+    EventExecutor loop = ThreadExecutorMap.currentExecutor();
+    if (loop == null) {
+      write(List.of(pending));
+    } else {
+      groups.computeIfAbsent(loop, LoopGroup::new).add(pending);
+    }
     return written;
+  }
+
+  /**
+   * The records one event loop appended since its last write. The loop adds to it and writes it
+   * (a task it runs after the events at hand); {@link #close} may write it from another thread.
+   */
+  private final class LoopGroup implements Runnable {
+    private final EventExecutor loop;
+    private List<Pending> records = new ArrayList<>();
+
+    LoopGroup(EventExecutor loop) {
+      this.loop = loop;
+    }
+
+    void add(Pending pending) {
+      boolean first;
+      synchronized (this) {
+        first = records.isEmpty();
+        records.add(pending);
+      }
+      if (first) {
+        try {
+          loop.execute(this);
+        } catch (RejectedExecutionException e) {
+          run(); // the loop is shutting down: write on this thread
+        }
+      }
+    }
+
+    @Override
+    public void run() {
+      List<Pending> taken;
+      synchronized (this) {
+        if (records.isEmpty()) {
+          return;
+        }
+        taken = records;
+        records = new ArrayList<>();
+      }
+      write(taken);
+    }
   }
 
   /** The segment being appended to. */
@@ -150,6 +219,7 @@ public final class UsageSpool implements AutoCloseable {
     }
   }
 
+  /** Writes {@code batch} in one system call, then completes (or fails) each record's future. */
   private void write(List<Pending> batch) {
     int length = 0;
     for (Pending p : batch) {
@@ -158,21 +228,34 @@ public final class UsageSpool implements AutoCloseable {
     ByteBuffer buffer = ByteBuffer.allocate(length);
     batch.forEach(p -> buffer.put(p.line()));
     buffer.flip();
-    try {
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
+    Throwable failure = null;
+    synchronized (this) {
+      try {
+        if (!channel.isOpen()) {
+          throw new IOException("the usage spool is closed");
+        }
+        while (buffer.hasRemaining()) {
+          channel.write(buffer);
+        }
+        if (fsync) {
+          channel.force(false);
+        }
+        size += length;
+        if (size >= SEGMENT_BYTES) {
+          openNext();
+        }
+      } catch (IOException e) {
+        log.error("Cannot write the usage spool {}: {}", current, e.toString());
+        failure = e;
       }
-      if (fsync) {
-        channel.force(false);
+    }
+    // Outside the lock: completing a record's future runs the rest of its answer.
+    for (Pending p : batch) {
+      if (failure == null) {
+        p.written().complete(null);
+      } else {
+        p.written().completeExceptionally(failure);
       }
-      size += length;
-      batch.forEach(p -> p.written().complete(null));
-      if (size >= SEGMENT_BYTES) {
-        openNext();
-      }
-    } catch (IOException e) {
-      log.error("Cannot write the usage spool {}: {}", current, e.toString());
-      batch.forEach(p -> p.written().completeExceptionally(e));
     }
   }
 
@@ -180,10 +263,15 @@ public final class UsageSpool implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    LockSupport.unpark(writer);
     try {
-      writer.join(5_000);
-      channel.close();
+      if (writer != null) {
+        LockSupport.unpark(writer);
+        writer.join(5_000);
+      }
+      groups.values().forEach(LoopGroup::run);
+      synchronized (this) {
+        channel.close();
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (IOException e) {
