@@ -24,9 +24,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.resources.LoopResources;
 
 /**
@@ -34,8 +38,7 @@ import reactor.netty.resources.LoopResources;
  * with calls made on real event loops (four, as Reactor Netty's default on a small machine).
  */
 class ConnectionPoolsTest {
-  private static final BackendCall CALL = new BackendCall(Endpoint.CHAT_COMPLETIONS,
-      "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8), false, "request-1");
+  private static final BackendCall CALL = call(false);
 
   private static LoopResources loops;
   private static List<EventLoop> eventLoops;
@@ -66,8 +69,7 @@ class ConnectionPoolsTest {
         .handle((request, response) -> request.receive().aggregate().then(Mono.defer(() -> {
           inFlight.incrementAndGet();
           return Mono.fromFuture(gate);
-        })).then(response.header("content-type", "application/json")
-            .sendString(Mono.just("{\"object\":\"chat.completion\"}")).then())
+        })).then(answer(request.requestHeaders().get("accept", ""), response))
             .doFinally(signal -> inFlight.decrementAndGet()))
         .bindNow();
   }
@@ -96,12 +98,15 @@ class ConnectionPoolsTest {
   /**
    * Guards against one pool shared by every loop (as before): there, a call made on one loop was
    * often given an idle connection of another, acquired and answered there, then handed back —
-   * two cross-thread hand-offs per call (about 140 of these 200 calls).
+   * two cross-thread hand-offs per call (with one pool for all loops, this fails in its second
+   * round).
    */
-  @Test
-  void answersOnTheEventLoopThatMadeTheCall() throws Exception {
+  @ParameterizedTest(name = "stream: {0}")
+  @ValueSource(booleans = {false, true})
+  void answersOnTheEventLoopThatMadeTheCall(boolean stream) throws Exception {
     pools = ConnectionPools.create(loops, 64);
     OpenAiHttpBackend backend = backend(pools);
+    BackendCall call = call(stream);
     List<Thread> loopThreads = new ArrayList<>();
     for (EventLoop loop : eventLoops) {
       loopThreads.add(loop.submit(Thread::currentThread).get());
@@ -110,7 +115,7 @@ class ConnectionPoolsTest {
       // Each loop at once, so that idle connections of every loop are in the pools each time.
       List<CompletableFuture<Thread>> answers = new ArrayList<>();
       for (EventLoop loop : eventLoops) {
-        answers.add(callFrom(loop, backend));
+        answers.add(callFrom(loop, backend, call));
       }
       for (int i = 0; i < answers.size(); i++) {
         assertThat(answers.get(i).get(10, TimeUnit.SECONDS))
@@ -120,6 +125,20 @@ class ConnectionPoolsTest {
     }
     // And each loop's calls, one at a time, went over one connection of its own.
     assertThat(accepted.get()).as("connections opened").isEqualTo(eventLoops.size());
+  }
+
+  @Test
+  void probesOverTheCallingLoopsPool() throws Exception {
+    pools = ConnectionPools.create(loops, 64);
+    OpenAiHttpBackend backend = backend(pools);
+    for (EventLoop loop : eventLoops) {
+      CompletableFuture<Boolean> onLoop = new CompletableFuture<>();
+      loop.execute(() -> backend.probe("/health", Duration.ofSeconds(10)).subscribe(
+          status -> onLoop.complete(status == 200 && loop.inEventLoop()),
+          onLoop::completeExceptionally));
+      assertThat(onLoop.get(10, TimeUnit.SECONDS)).as("200, on %s", loop).isTrue();
+    }
+    assertThat(accepted.get()).isEqualTo(eventLoops.size());
   }
 
   @Test
@@ -206,10 +225,31 @@ class ConnectionPoolsTest {
         Timeouts.DEFAULT, pools.clients());
   }
 
-  /** The thread the whole answer was delivered on, of a call subscribed on {@code executor}. */
+  private static BackendCall call(boolean stream) {
+    return new BackendCall(Endpoint.CHAT_COMPLETIONS, ("{\"model\":\"m\",\"stream\":" + stream
+        + "}").getBytes(StandardCharsets.UTF_8), stream, "request-1");
+  }
+
+  /** A chat completion, or a stream of two events when the call accepts one. */
+  private static Mono<Void> answer(String accept, HttpServerResponse response) {
+    if (accept.contains("text/event-stream")) {
+      return response.header("content-type", "text/event-stream")
+          .sendString(Flux.just("data: {\"object\":\"chat.completion.chunk\"}\n\n",
+              "data: [DONE]\n\n")).then();
+    }
+    return response.header("content-type", "application/json")
+        .sendString(Mono.just("{\"object\":\"chat.completion\"}")).then();
+  }
+
   private static CompletableFuture<Thread> callFrom(Executor executor, Backend backend) {
+    return callFrom(executor, backend, CALL);
+  }
+
+  /** The thread that the whole answer to {@code call}, subscribed on {@code executor}, came on. */
+  private static CompletableFuture<Thread> callFrom(Executor executor, Backend backend,
+      BackendCall call) {
     CompletableFuture<Thread> answered = new CompletableFuture<>();
-    executor.execute(() -> backend.send(CALL)
+    executor.execute(() -> backend.send(call)
         .flatMap(answer -> answer.body().collectList())
         .subscribe(body -> answered.complete(Thread.currentThread()),
             answered::completeExceptionally));
