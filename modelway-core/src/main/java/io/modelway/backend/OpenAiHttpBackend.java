@@ -23,12 +23,12 @@ import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
-import reactor.netty.resources.ConnectionProvider;
 
 /**
  * A {@link Backend} that is any server speaking the OpenAI API over HTTP: a Modelway worker, vLLM,
- * llama.cpp's server, Ollama, OpenAI itself. Non-blocking (Reactor Netty), with pooled keep-alive
- * connections shared by every backend that uses the same {@link #sharedClient client}.
+ * llama.cpp's server, Ollama, OpenAI itself. Non-blocking (Reactor Netty), over the keep-alive
+ * connections of {@link ConnectionPools}, shared by every backend built on the same pools: a call
+ * made on an event loop goes over a connection of that loop, so it is sent and answered there.
  *
  * <p>Deadlines ({@link Timeouts}): connect; first byte, the longest wait for a byte of the answer
  * after the request went out, and between two reads once it streams; total, from the moment the
@@ -50,13 +50,14 @@ public final class OpenAiHttpBackend implements Backend {
   private final @Nullable String authorization;
   private final Map<String, String> headers;
   private final Timeouts timeouts;
-  private final HttpClient client;
+  private final LoopClients clients;
 
   /**
    * @param baseUrl the API base, such as {@code https://api.openai.com/v1}; paths such as
    *     {@code /chat/completions} are appended to it
    * @param apiKey sent as {@code Authorization: Bearer …} when present
    * @param headers sent with every call, after (and so over) the defaults
+   * @param clients the clients of the shared {@link ConnectionPools}
    */
   public OpenAiHttpBackend(
       String name,
@@ -64,31 +65,16 @@ public final class OpenAiHttpBackend implements Backend {
       @Nullable String apiKey,
       Map<String, String> headers,
       Timeouts timeouts,
-      HttpClient sharedClient) {
+      LoopClients clients) {
     this.name = requireNonNull(name, "name");
     String url = requireNonNull(baseUrl, "baseUrl").toString();
     this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     this.authorization = apiKey == null || apiKey.isEmpty() ? null : "Bearer " + apiKey;
     this.headers = Map.copyOf(requireNonNull(headers, "headers"));
     this.timeouts = requireNonNull(timeouts, "timeouts");
-    this.client = requireNonNull(sharedClient, "sharedClient")
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
-            timeouts.connect().toMillis()));
-  }
-
-  /**
-   * The HTTP client that backends share: one keep-alive connection pool per remote address, at
-   * most {@code maxConnections} per address, idle connections closed after a minute.
-   */
-  public static HttpClient sharedClient(int maxConnections) {
-    ConnectionProvider pool = ConnectionProvider.builder("modelway-backends")
-        .maxConnections(maxConnections)
-        .pendingAcquireMaxCount(-1)
-        .pendingAcquireTimeout(Duration.ofSeconds(60))
-        .maxIdleTime(Duration.ofSeconds(60))
-        .evictInBackground(Duration.ofSeconds(30))
-        .build();
-    return HttpClient.create(pool).keepAlive(true).followRedirect(false).compress(false);
+    int connectMillis = (int) Math.min(Integer.MAX_VALUE, timeouts.connect().toMillis());
+    this.clients = requireNonNull(clients, "clients")
+        .map(c -> c.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis));
   }
 
   @Override
@@ -110,6 +96,8 @@ public final class OpenAiHttpBackend implements Backend {
       if (t == null) {
         return Mono.error(timeout("the call's deadline passed before it was sent"));
       }
+      // Here, on the thread the call is subscribed on: its event loop's client, if it is one.
+      HttpClient client = clients.current();
       HttpClient c = t.connect().equals(timeouts.connect()) ? client
           : client.option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
               (int) Math.min(Integer.MAX_VALUE, Math.max(1, t.connect().toMillis())));
@@ -147,7 +135,7 @@ public final class OpenAiHttpBackend implements Backend {
     } else {
       url = baseUrl + "/" + path;
     }
-    return client
+    return Mono.defer(() -> clients.current()
         .headers(h -> {
           h.set(HttpHeaderNames.ACCEPT, "application/json");
           if (authorization != null) {
@@ -158,7 +146,7 @@ public final class OpenAiHttpBackend implements Backend {
         .responseTimeout(timeout)
         .get()
         .uri(url)
-        .responseSingle((response, body) -> body.then(Mono.just(response.status().code())))
+        .responseSingle((response, body) -> body.then(Mono.just(response.status().code()))))
         .timeout(timeout);
   }
 

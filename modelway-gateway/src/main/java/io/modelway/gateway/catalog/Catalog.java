@@ -3,6 +3,7 @@ package io.modelway.gateway.catalog;
 import static java.util.Objects.requireNonNull;
 
 import io.modelway.backend.Backend;
+import io.modelway.backend.LoopClients;
 import io.modelway.backend.OpenAiHttpBackend;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -11,7 +12,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
-import reactor.netty.http.client.HttpClient;
 
 /**
  * One immutable version of the routing table: public model name → its configured backends. Besides the models
@@ -99,7 +99,7 @@ public final class Catalog {
    * @throws ConfigException when an {@code api-key-env} variable is not set
    */
   public static Catalog build(
-      ModelwayConfig config, Function<String, @Nullable String> env, HttpClient client) {
+      ModelwayConfig config, Function<String, @Nullable String> env, LoopClients clients) {
     Map<String, OpenAiHttpBackend> backends = new LinkedHashMap<>();
     config.backends().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
       ModelwayConfig.Backend b = entry.getValue();
@@ -112,7 +112,7 @@ public final class Catalog {
         }
       }
       backends.put(entry.getKey(), new OpenAiHttpBackend(
-          entry.getKey(), b.url(), key, b.headers(), b.timeouts().toTimeouts(), client));
+          entry.getKey(), b.url(), key, b.headers(), b.timeouts().toTimeouts(), clients));
     });
     Map<String, Pool> pools = new LinkedHashMap<>();
     for (ModelwayConfig.Model m : config.models()) {

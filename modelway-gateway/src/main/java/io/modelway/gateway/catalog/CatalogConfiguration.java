@@ -1,37 +1,48 @@
 package io.modelway.gateway.catalog;
 
-import io.modelway.backend.OpenAiHttpBackend;
+import io.modelway.backend.ConnectionPools;
 import io.modelway.gateway.GatewayOptions;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import reactor.netty.http.client.HttpClient;
+import org.springframework.http.client.ReactorResourceFactory;
 
-/** Wires the catalog: the shared backend client, the live catalog and its health. */
+/** Wires the catalog: the backends' connection pools, the live catalog and its health. */
 @Configuration(proxyBeanMethods = false)
 public class CatalogConfiguration {
   private static final Logger log = LoggerFactory.getLogger(CatalogConfiguration.class);
 
-  /** Keep-alive connections per backend address; calls beyond it wait for a free one. */
+  /**
+   * Keep-alive connections per backend address, all event loops together: each loop's pool has
+   * an even share, and a call beyond its loop's share waits for one of them to be free.
+   */
   static final int MAX_CONNECTIONS_PER_BACKEND = 1024;
 
-  @Bean
-  HttpClient backendHttpClient() {
-    return OpenAiHttpBackend.sharedClient(MAX_CONNECTIONS_PER_BACKEND);
+  /**
+   * The backends' connection pools, one per event loop of the loops the server runs on (those of
+   * Spring's {@link ReactorResourceFactory}: Reactor Netty's global ones by default), so that a
+   * call is sent and answered on the loop that read its request. Closed at shutdown.
+   */
+  @Bean(destroyMethod = "close")
+  ConnectionPools backendConnectionPools(ObjectProvider<ReactorResourceFactory> resources) {
+    ReactorResourceFactory factory = resources.getIfAvailable();
+    return factory == null ? ConnectionPools.create(MAX_CONNECTIONS_PER_BACKEND)
+        : ConnectionPools.create(factory.getLoopResources(), MAX_CONNECTIONS_PER_BACKEND);
   }
 
   @Bean(destroyMethod = "close")
-  LiveCatalog liveCatalog(GatewayOptions options, HttpClient backendHttpClient) {
+  LiveCatalog liveCatalog(GatewayOptions options, ConnectionPools backendConnectionPools) {
     LiveCatalog catalog = new LiveCatalog(
         options.configFile().orElse(null),
         config -> Catalog.build(
             ConfigLoader.withUpstreams(config, options.upstreams(), options.upstreamKeys()),
             options.environment(),
-            backendHttpClient),
+            backendConnectionPools.clients()),
         Clock.systemUTC());
     catalog.watch();
     Catalog current = catalog.current();

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.backend.Backend;
 import io.modelway.backend.BackendCall;
 import io.modelway.backend.BackendResponse;
+import io.modelway.backend.LoopClients;
 import io.modelway.backend.OpenAiHttpBackend;
 import io.modelway.backend.Timeouts;
 import io.modelway.gateway.catalog.Catalog;
@@ -45,7 +46,6 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.client.HttpClient;
 
 /**
  * The pools of instances that serve each model, and each instance's live state.
@@ -98,7 +98,7 @@ public final class InstancePools implements AutoCloseable {
 
   private final Supplier<Catalog> catalog;
   private final Optional<Registry> registry;
-  private final HttpClient client;
+  private final LoopClients clients;
   private final @Nullable String clusterSecret;
   private final Clock clock;
   private final LongSupplier ticker;
@@ -117,12 +117,12 @@ public final class InstancePools implements AutoCloseable {
    * @param random for policies and ramp-ups, thread-safe: each thread's
    *     {@code ThreadLocalRandom} in production
    */
-  public InstancePools(Supplier<Catalog> catalog, Optional<Registry> registry, HttpClient client,
+  public InstancePools(Supplier<Catalog> catalog, Optional<Registry> registry, LoopClients clients,
       Optional<String> clusterSecret, Clock clock, LongSupplier ticker, RandomGenerator random,
       MeterRegistry meters) {
     this.catalog = requireNonNull(catalog, "catalog");
     this.registry = requireNonNull(registry, "registry");
-    this.client = requireNonNull(client, "client");
+    this.clients = requireNonNull(clients, "clients");
     this.clusterSecret = requireNonNull(clusterSecret, "clusterSecret").orElse(null);
     this.clock = requireNonNull(clock, "clock");
     this.ticker = requireNonNull(ticker, "ticker");
@@ -320,7 +320,7 @@ public final class InstancePools implements AutoCloseable {
         instance.id(), new InstanceStats(ticker),
         new InstanceHealth("worker " + instance.id(), clock),
         new OpenAiHttpBackend("worker " + instance.id(), instance.address().resolve("/v1"),
-            clusterSecret, Map.of(), WORKER_TIMEOUTS, client), instance.id()), "worker"));
+            clusterSecret, Map.of(), WORKER_TIMEOUTS, clients), instance.id()), "worker"));
   }
 
   private Member register(Member member, String kind) {

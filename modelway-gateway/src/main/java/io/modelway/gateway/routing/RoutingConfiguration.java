@@ -1,6 +1,7 @@
 package io.modelway.gateway.routing;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.modelway.backend.ConnectionPools;
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.auth.SharedSecret;
 import io.modelway.gateway.catalog.LiveCatalog;
@@ -12,7 +13,6 @@ import java.util.random.RandomGenerator;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import reactor.netty.http.client.HttpClient;
 
 /** Wires the instance pools: their members' health, the prober thread and the policies. */
 @Configuration(proxyBeanMethods = false)
@@ -20,9 +20,9 @@ public class RoutingConfiguration {
 
   @Bean(destroyMethod = "close")
   InstancePools instancePools(LiveCatalog catalog, ObjectProvider<Registry> registry,
-      HttpClient backendHttpClient, GatewayOptions options, MeterRegistry meters) {
+      ConnectionPools backendConnectionPools, GatewayOptions options, MeterRegistry meters) {
     InstancePools pools = new InstancePools(catalog::current,
-        Optional.ofNullable(registry.getIfAvailable()), backendHttpClient,
+        Optional.ofNullable(registry.getIfAvailable()), backendConnectionPools.clients(),
         SharedSecret.fromEnvironment(options.environment(), SharedSecret.CLUSTER_SECRET_ENV,
             "worker registration").value(),
         Clock.systemUTC(), System::nanoTime, THREAD_LOCAL_RANDOM, meters);

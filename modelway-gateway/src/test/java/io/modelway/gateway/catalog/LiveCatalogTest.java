@@ -4,19 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.modelway.backend.OpenAiHttpBackend;
+import io.modelway.backend.ConnectionPools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import reactor.netty.http.client.HttpClient;
 
 class LiveCatalogTest {
-  private static final HttpClient CLIENT = OpenAiHttpBackend.sharedClient(4);
+  private static final ConnectionPools CONNECTIONS = ConnectionPools.create(4);
   private static final String ONE_MODEL = """
       backends:
         local: {url: "http://127.0.0.1:8000/v1"}
@@ -26,8 +26,14 @@ class LiveCatalogTest {
 
   @TempDir Path dir;
 
+  @AfterAll
+  static void closeConnections() {
+    CONNECTIONS.close();
+  }
+
   private LiveCatalog open(Path file, Map<String, String> env) {
-    return new LiveCatalog(file, config -> Catalog.build(config, env::get, CLIENT), Clock.systemUTC());
+    return new LiveCatalog(file, config -> Catalog.build(config, env::get,
+        CONNECTIONS.clients()), Clock.systemUTC());
   }
 
   @Test

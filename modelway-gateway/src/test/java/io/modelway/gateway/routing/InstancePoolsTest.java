@@ -7,6 +7,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker.State;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.modelway.backend.Backend;
 import io.modelway.backend.BackendCall;
+import io.modelway.backend.ConnectionPools;
 import io.modelway.backend.OpenAiHttpBackend;
 import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.ConfigLoader;
@@ -27,19 +28,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import reactor.netty.http.client.HttpClient;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Pools over real simulated servers, with the clock of the breakers in the test's hands. */
 class InstancePoolsTest {
-  private static final HttpClient CLIENT = OpenAiHttpBackend.sharedClient(64);
+  private static final ConnectionPools CONNECTIONS = ConnectionPools.create(64);
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final TestClock clock = new TestClock();
   private final List<SimServer> sims = new ArrayList<>();
   private InstancePools pools;
+
+  @AfterAll
+  static void closeConnections() {
+    CONNECTIONS.close();
+  }
 
   @AfterEach
   void stop() {
@@ -57,12 +63,12 @@ class InstancePoolsTest {
 
   private Catalog catalog(String yaml) {
     return Catalog.build(ConfigLoader.parse("test.yaml", yaml.getBytes(StandardCharsets.UTF_8)),
-        name -> null, CLIENT);
+        name -> null, CONNECTIONS.clients());
   }
 
   private InstancePools pools(Catalog catalog, Optional<Registry> registry) {
-    pools = new InstancePools(() -> catalog, registry, CLIENT, Optional.empty(), clock,
-        System::nanoTime, new Random(1), new SimpleMeterRegistry());
+    pools = new InstancePools(() -> catalog, registry, CONNECTIONS.clients(), Optional.empty(),
+        clock, System::nanoTime, new Random(1), new SimpleMeterRegistry());
     return pools;
   }
 
