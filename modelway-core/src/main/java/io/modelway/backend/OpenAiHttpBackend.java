@@ -2,6 +2,7 @@ package io.modelway.backend;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.openai.Endpoint;
 import io.modelway.openai.OpenAiException;
 import io.modelway.openai.SseFramer;
 import io.netty.buffer.Unpooled;
@@ -13,6 +14,7 @@ import io.netty.handler.timeout.ReadTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +53,8 @@ public final class OpenAiHttpBackend implements Backend {
   private final Map<String, String> headers;
   private final Timeouts timeouts;
   private final LoopClients clients;
+  /** Each endpoint's URL, parsed once (Reactor Netty parses a URL string with a regex a call). */
+  private final Map<Endpoint, URI> urls = new EnumMap<>(Endpoint.class);
 
   /**
    * @param baseUrl the API base, such as {@code https://api.openai.com/v1}; paths such as
@@ -69,6 +73,9 @@ public final class OpenAiHttpBackend implements Backend {
     this.name = requireNonNull(name, "name");
     String url = requireNonNull(baseUrl, "baseUrl").toString();
     this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    for (Endpoint endpoint : Endpoint.values()) {
+      urls.put(endpoint, URI.create(this.baseUrl + endpoint.path()));
+    }
     this.authorization = apiKey == null || apiKey.isEmpty() ? null : "Bearer " + apiKey;
     this.headers = Map.copyOf(requireNonNull(headers, "headers"));
     this.timeouts = requireNonNull(timeouts, "timeouts");
@@ -103,7 +110,7 @@ public final class OpenAiHttpBackend implements Backend {
               (int) Math.min(Integer.MAX_VALUE, Math.max(1, t.connect().toMillis())));
       return c
           .post()
-          .uri(baseUrl + call.endpoint().path())
+          .uri(urls.get(call.endpoint()))
           .send((request, outbound) -> {
             writeHeaders(request.requestHeaders(), call);
             // Netty's read-timeout handler on the connection's event loop: no timer thread, no
