@@ -35,8 +35,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  *
  * <p>A background thread reads each spool segment from the offset it last committed, inserts
  * the complete lines in batches (an insert of an id already there does nothing, so a replay
- * after a crash adds no duplicates), then saves the new offset (the insert skips ids already stored, in SQL that H2 and PostgreSQL
- * both run: one mover per spool, so no two inserts of one id race); a segment that is no longer
+ * after a crash adds no duplicates), then saves the new offset; a segment that is no longer
  * being written and is all in the store is deleted. When the store is unreachable the records
  * wait in the spool and the thread retries with backoff (fails open for serving, closed for
  * accounting: nothing is dropped). Thread-safe.
@@ -186,14 +185,21 @@ public final class UsageLedger implements AutoCloseable {
     transactions.executeWithoutResult(status -> insertRows(batch));
   }
 
+  /**
+   * {@code ON CONFLICT DO NOTHING}, which SQLite (3.24 and later), PostgreSQL and H2 (in its
+   * PostgreSQL mode: a {@code --database-url} naming an H2 file) all run, without a conflict
+   * target because H2 refuses one: the id is the table's only unique key, so only a stored id
+   * is skipped. Cheaper than {@code INSERT ... SELECT ... WHERE NOT EXISTS}, which looks the id up
+   * once more.
+   */
   private void insertRows(List<UsageRecord> batch) {
     batches.batchUpdate("""
             INSERT INTO usage_records (id, at, request_id, tenant_id, project, key_id, endpoint,
                 model, backend, status, outcome, prompt_tokens, completion_tokens, cached_tokens,
                 usage_reported, latency_ms, ttft_ms, cache_hit, trace_id, cost_nanos, currency,
                 served_model)
-            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-            WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)""",
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING""",
         batch, batch.size(), (ps, r) -> {
           ps.setString(1, r.id());
           ps.setObject(2, store.time(r.at()));
@@ -225,7 +231,6 @@ public final class UsageLedger implements AutoCloseable {
           }
           ps.setString(21, r.currency().orElse(null));
           ps.setString(22, r.servedModel().orElse(null));
-          ps.setString(23, r.id());
         });
   }
 
