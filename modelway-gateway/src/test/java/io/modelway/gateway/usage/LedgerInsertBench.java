@@ -9,10 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
 
 /**
@@ -91,6 +93,10 @@ public final class LedgerInsertBench {
       }
       System.out.printf("%s: %d rows, %.0f rows/s, %.2f us CPU a row%n", variant, rows,
           rows / seconds, cpuSeconds * 1e6 / rows);
+    } finally {
+      try (Stream<Path> files = Files.walk(dir)) { // the store and spool: up to ~100 MB a run
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
   }
 
