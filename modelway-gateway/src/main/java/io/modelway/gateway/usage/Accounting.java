@@ -24,6 +24,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Accounting {
   private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   private final @Nullable UsageSpool spool;
   private final Function<String, Optional<Price>> prices;
@@ -54,7 +55,28 @@ public final class Accounting {
    */
   static String newId(Instant at) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    return String.format("u%011x%08x%016x", at.toEpochMilli(), random.nextInt(), random.nextLong());
+    return id(at.toEpochMilli(), random.nextInt(), random.nextLong());
+  }
+
+  /**
+   * {@code u}, {@code millis} in 11 hex digits (enough until the year 2527), then {@code high}
+   * in 8 and {@code low} in 16: what {@code String.format("u%011x%08x%016x", ...)} wrote, at a
+   * fraction of its cost.
+   */
+  static String id(long millis, int high, long low) {
+    char[] id = new char[36];
+    id[0] = 'u';
+    hex(millis, 11, id, 1);
+    hex(high, 8, id, 12);
+    hex(low, 16, id, 20);
+    return new String(id);
+  }
+
+  private static void hex(long value, int digits, char[] into, int at) {
+    for (int i = at + digits - 1; i >= at; i--) {
+      into[i] = HEX[(int) value & 0xf];
+      value >>>= 4;
+    }
   }
 
   /** Whether {@code chunk} of a stream ends with its {@code data: [DONE]} event. */

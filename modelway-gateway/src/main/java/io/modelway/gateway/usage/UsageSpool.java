@@ -279,20 +279,33 @@ public final class UsageSpool implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code r} as the spool's line: the time in microseconds since the epoch (as the stores keep
+   * it; finer parts are dropped), a number that reads back without parsing a date.
+   */
   static byte[] encode(UsageRecord r) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(384);
     try (JsonGenerator g = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
-      write(g, r);
+      write(g, r, true);
     }
     out.write('\n');
     return out.toByteArray();
   }
 
-  /** {@code r} as one JSON object: the spool's line, and the admin API's row. */
+  /** {@code r} as one JSON object, the admin API's row: the time as an ISO-8601 string. */
   static void write(JsonGenerator g, UsageRecord r) {
+    write(g, r, false);
+  }
+
+  /** {@code r} as one JSON object: the spool's line ({@code line}), or the admin API's row. */
+  private static void write(JsonGenerator g, UsageRecord r, boolean line) {
     g.writeStartObject();
     g.writeStringProperty("id", r.id());
-    g.writeStringProperty("at", r.at().toString());
+    if (line) {
+      g.writeNumberProperty("at", epochMicros(r.at()));
+    } else {
+      g.writeStringProperty("at", r.at().toString());
+    }
     g.writeStringProperty("request_id", r.requestId());
     g.writeStringProperty("tenant", r.tenantId());
     r.project().ifPresent(p -> g.writeStringProperty("project", p));
@@ -320,9 +333,19 @@ public final class UsageSpool implements AutoCloseable {
     g.writeEndObject();
   }
 
+  private static long epochMicros(Instant at) {
+    return Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1000);
+  }
+
+  private static Instant ofEpochMicros(long micros) {
+    return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+        Math.floorMod(micros, 1_000_000L) * 1000);
+  }
+
   /**
    * The record in {@code length} bytes of {@code bytes} from {@code offset}: one line as
-   * {@link #encode} writes it (members in any order; unknown members skipped).
+   * {@link #encode} writes it (members in any order; unknown members skipped), or as versions
+   * before it did, with the time as an ISO-8601 string (their spool is moved after an upgrade).
    *
    * @throws RuntimeException when the line is not such a record
    */
@@ -360,7 +383,8 @@ public final class UsageSpool implements AutoCloseable {
         }
         switch (name) {
           case "id" -> id = p.getString();
-          case "at" -> at = Instant.parse(p.getString());
+          case "at" -> at = p.currentToken() == JsonToken.VALUE_STRING
+              ? Instant.parse(p.getString()) : ofEpochMicros(p.getLongValue());
           case "request_id" -> requestId = p.getString();
           case "tenant" -> tenant = p.getString();
           case "project" -> project = Optional.of(p.getString());
