@@ -4,11 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.HttpResources;
 import reactor.netty.http.client.HttpClient;
@@ -43,6 +46,7 @@ import reactor.netty.resources.LoopResources;
  * <p>Thread-safe. {@link #close()} closes every pool and its connections.
  */
 public final class ConnectionPools implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ConnectionPools.class);
   /** The longest a call waits for a connection when its pool is at its limit. */
   static final Duration PENDING_ACQUIRE_TIMEOUT = Duration.ofSeconds(60);
   /** An idle connection is closed after this long. */
@@ -116,6 +120,11 @@ public final class ConnectionPools implements AutoCloseable {
           .followRedirect(false)
           .compress(false));
     }
+    // The transport Reactor Netty chose (io_uring, else epoll, else NIO), which the channel
+    // class it makes for these loops names.
+    log.info("{} event loops on {}; at most {} connections to one backend address from each",
+        eventLoops.size(), loops.onChannelClass(SocketChannel.class, group).getSimpleName()
+            .replace("SocketChannel", ""), perLoop);
     return new ConnectionPools(providers, new LoopClients(eventLoops, clients, closed), perLoop,
         closed);
   }
