@@ -12,7 +12,6 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
@@ -76,13 +75,27 @@ public final class LedgerStore implements AutoCloseable {
 
   /** {@code at} as this store's time parameter. */
   Object time(Instant at) {
-    return epochMicros ? ChronoUnit.MICROS.between(Instant.EPOCH, at) : at.atOffset(ZoneOffset.UTC);
+    return epochMicros ? epochMicros(at) : at.atOffset(ZoneOffset.UTC);
   }
 
   /** The time in column {@code column} of the current row. */
   Instant time(ResultSet rs, String column) throws SQLException {
-    return epochMicros ? Instant.EPOCH.plus(rs.getLong(column), ChronoUnit.MICROS)
+    return epochMicros ? ofEpochMicros(rs.getLong(column))
         : rs.getObject(column, OffsetDateTime.class).toInstant();
+  }
+
+  /**
+   * {@code at} in whole microseconds since the epoch, rounded down (finer parts dropped): how
+   * SQLite rows and spool lines keep a time.
+   */
+  static long epochMicros(Instant at) {
+    return Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1000);
+  }
+
+  /** The instant {@code micros} microseconds after the epoch. */
+  static Instant ofEpochMicros(long micros) {
+    return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+        Math.floorMod(micros, 1_000_000L) * 1000);
   }
 
   @Override

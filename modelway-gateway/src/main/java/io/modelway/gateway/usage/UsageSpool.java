@@ -302,7 +302,7 @@ public final class UsageSpool implements AutoCloseable {
     g.writeStartObject();
     g.writeStringProperty("id", r.id());
     if (line) {
-      g.writeNumberProperty("at", epochMicros(r.at()));
+      g.writeNumberProperty("at", LedgerStore.epochMicros(r.at()));
     } else {
       g.writeStringProperty("at", r.at().toString());
     }
@@ -331,15 +331,6 @@ public final class UsageSpool implements AutoCloseable {
       g.writeStringProperty("currency", r.currency().orElseThrow());
     }
     g.writeEndObject();
-  }
-
-  private static long epochMicros(Instant at) {
-    return Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1000);
-  }
-
-  private static Instant ofEpochMicros(long micros) {
-    return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
-        Math.floorMod(micros, 1_000_000L) * 1000);
   }
 
   /**
@@ -384,7 +375,7 @@ public final class UsageSpool implements AutoCloseable {
         switch (name) {
           case "id" -> id = p.getString();
           case "at" -> at = p.currentToken() == JsonToken.VALUE_STRING
-              ? Instant.parse(p.getString()) : ofEpochMicros(p.getLongValue());
+              ? Instant.parse(p.getString()) : LedgerStore.ofEpochMicros(p.getLongValue());
           case "request_id" -> requestId = p.getString();
           case "tenant" -> tenant = p.getString();
           case "project" -> project = Optional.of(p.getString());
