@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.util.Optional;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
+import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
@@ -24,6 +25,7 @@ import org.springframework.web.reactive.function.server.RequestPredicates;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import reactor.core.publisher.Mono;
+import reactor.netty.NettyPipeline;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
 
@@ -72,6 +74,17 @@ public class ApiConfiguration {
   @Bean
   NettyRouteProvider dataPlane(OpenAiHandler handler) {
     return new DataPlane(handler);
+  }
+
+  /** A request's {@code Connection: close} carried out behind the HTTP codec of each connection. */
+  @Bean
+  NettyServerCustomizer connectionClose() {
+    return server -> server.doOnChannelInit((observer, channel, remoteAddress) -> {
+      if (channel.pipeline().get(NettyPipeline.HttpCodec) != null) {
+        channel.pipeline().addAfter(NettyPipeline.HttpCodec, ConnectionCloseHandler.NAME,
+            new ConnectionCloseHandler());
+      }
+    });
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

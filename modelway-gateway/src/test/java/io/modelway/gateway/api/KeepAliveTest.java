@@ -95,6 +95,46 @@ class KeepAliveTest {
     }
   }
 
+  /**
+   * Regression (Reactor Netty 1.3.8): a request asking to close the connection, pipelined behind
+   * a call still being answered, was never answered; on io_uring any pipelined one was. Both
+   * answers come, in order, the second says {@code Connection: close}, the connection is closed
+   * after it, and a request sent after the close is not carried out.
+   */
+  @Test
+  void aPipelinedRequestThatClosesTheConnectionIsAnsweredAfterTheOneBeforeIt() throws Exception {
+    try (SimServer sim = SimServer.start(SimOptions.defaults()
+            .withTiming(Duration.ofMillis(100), 1000));
+        TestGateway gateway = TestGateway.start("""
+            backends:
+              sim: {url: '%s'}
+            models:
+              - {name: chat, backend: sim}
+            """.formatted(sim.baseUrl()), Map.of())) {
+      URI uri = URI.create(gateway.url("/"));
+      String chat = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+      String auth = "Authorization: Bearer " + TestGateway.KEY + "\r\n";
+      String call = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth
+          + "Content-Type: application/json\r\nContent-Length: " + chat.length() + "\r\n\r\n"
+          + chat;
+      try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+        socket.setSoTimeout(10_000);
+        send(socket, call + "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + auth
+            + "Connection: close\r\n\r\n" + call);
+        String answers = new String(socket.getInputStream().readAllBytes(),
+            StandardCharsets.UTF_8);
+        assertThat(answers).startsWith("HTTP/1.1 200").contains("chat.completion");
+        assertThat(answers.indexOf("HTTP/1.1", 1)).as("the second answer in: " + answers)
+            .isPositive();
+        String second = answers.substring(answers.indexOf("HTTP/1.1", 1));
+        assertThat(second).startsWith("HTTP/1.1 200").contains("\"object\":\"list\"")
+            .containsIgnoringCase("connection: close");
+        assertThat(second.indexOf("HTTP/1.1", 1)).as("an answer after the close").isNegative();
+      }
+      assertThat(sim.stats().requests()).as("calls that reached the backend").isEqualTo(1);
+    }
+  }
+
   private static void send(Socket socket, String request) throws IOException {
     socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
     socket.getOutputStream().flush();
