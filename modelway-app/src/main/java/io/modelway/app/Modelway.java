@@ -1,5 +1,6 @@
 package io.modelway.app;
 
+import io.modelway.backend.Transport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -56,6 +57,15 @@ public final class Modelway implements Runnable {
     // -Dio.netty.leakDetection.level=simple in MODELWAY_JAVA_OPTS.
     if (System.getProperty("io.netty.leakDetection.level") == null) {
       System.setProperty("io.netty.leakDetection.level", "disabled");
+    }
+    // The event loops' transport: Reactor Netty's choice (io_uring, else epoll, else NIO) unless
+    // MODELWAY_TRANSPORT names one.
+    try {
+      Transport.of(System.getenv(Transport.VARIABLE))
+          .install(Integer.getInteger("reactor.netty.ioWorkerCount"));
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      System.err.println("modelway: " + e.getMessage());
+      System.exit(2);
     }
     int code = commandLine().execute(args);
     System.exit(code);

@@ -211,10 +211,12 @@ public final class SimServer implements AutoCloseable {
         return Mono.from(json(res, e.status(), e.toJson()));
       }
       if (mode == ChaosMode.DIE) {
-        // Answer first, so that whoever asked knows it was heard, then die.
+        // Answer first, so that whoever asked knows it was heard, then die once the connection
+        // has closed behind the answer: a write reported done is not yet on the wire on every
+        // transport (on io_uring, dying right then lost the answer).
+        res.withConnection(connection -> connection.onDispose(() -> switchChaosMode(mode)));
         return Mono.from(json(res.header(HttpHeaderNames.CONNECTION, "close"), 200,
-                chaosBody(mode, chaos.mode())))
-            .then(Mono.fromRunnable(() -> switchChaosMode(mode)));
+            chaosBody(mode, chaos.mode())));
       }
       ChaosMode previous = switchChaosMode(mode);
       return Mono.from(json(res, 200, chaosBody(chaos.mode(), previous)));
