@@ -62,7 +62,8 @@ public final class Modelway implements Runnable {
     // MODELWAY_TRANSPORT names one.
     try {
       Transport.of(System.getenv(Transport.VARIABLE))
-          .install(Integer.getInteger("reactor.netty.ioWorkerCount"));
+          .install(Integer.getInteger("reactor.netty.ioWorkerCount",
+              Runtime.getRuntime().availableProcessors()));
     } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("modelway: " + e.getMessage());
       System.exit(2);

@@ -24,6 +24,30 @@ import tools.jackson.databind.json.JsonMapper;
  * connection. Both cases once left the next request unread (CI saw tests wait a minute).
  */
 class KeepAliveTest {
+  private static final String AUTH = "Authorization: Bearer " + TestGateway.KEY + "\r\n";
+  private static final String CHAT =
+      "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+  /** A chat call to model {@code chat}, as raw HTTP/1.1. */
+  private static final String CHAT_CALL = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      + AUTH + "Content-Type: application/json\r\nContent-Length: " + CHAT.length()
+      + "\r\n\r\n" + CHAT;
+
+  /** The model listing, asking to close the connection after it. */
+  private static final String LIST_AND_CLOSE =
+      "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + AUTH + "Connection: close\r\n\r\n";
+  /** A sim whose answers take 100 ms. */
+  private static final SimOptions SLOW = SimOptions.defaults()
+      .withTiming(Duration.ofMillis(100), 1000);
+
+  /** A gateway whose model {@code chat} is served by {@code sim}. */
+  private static TestGateway gatewayTo(SimServer sim) {
+    return TestGateway.start("""
+        backends:
+          sim: {url: '%s'}
+        models:
+          - {name: chat, backend: sim}
+        """.formatted(sim.baseUrl()), Map.of());
+  }
 
   /**
    * Regression: an admin call refused before its (empty) body was read — a member's {@code POST
@@ -62,30 +86,17 @@ class KeepAliveTest {
    */
   @Test
   void aRequestAfterOneThatWaitedBehindASlowCallIsAnswered() throws Exception {
-    try (SimServer sim = SimServer.start(SimOptions.defaults()
-            .withTiming(Duration.ofMillis(100), 1000));
-        TestGateway gateway = TestGateway.start("""
-            backends:
-              sim: {url: '%s'}
-            models:
-              - {name: chat, backend: sim}
-            """.formatted(sim.baseUrl()), Map.of())) {
+    try (SimServer sim = SimServer.start(SLOW); TestGateway gateway = gatewayTo(sim)) {
       URI uri = URI.create(gateway.url("/"));
-      String chat = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-      String auth = "Authorization: Bearer " + TestGateway.KEY + "\r\n";
       for (int i = 0; i < 5; i++) {
         try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
           socket.setSoTimeout(10_000);
           // The chat call takes 100 ms; the models list queued behind it is answered at once.
-          send(socket, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth
-              + "Content-Type: application/json\r\nContent-Length: " + chat.length() + "\r\n\r\n"
-              + chat
-              + "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+          send(socket, CHAT_CALL + "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + AUTH + "\r\n");
           String first = readResponses(socket.getInputStream(), 2);
           assertThat(first).as("connection " + i).startsWith("HTTP/1.1 200")
               .contains("chat.completion", "\"object\":\"list\"");
-          send(socket, "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + auth
-              + "Connection: close\r\n\r\n");
+          send(socket, LIST_AND_CLOSE);
           String next = new String(socket.getInputStream().readAllBytes(),
               StandardCharsets.UTF_8);
           assertThat(next).as("connection " + i).startsWith("HTTP/1.1 200")
@@ -103,24 +114,11 @@ class KeepAliveTest {
    */
   @Test
   void aPipelinedRequestThatClosesTheConnectionIsAnsweredAfterTheOneBeforeIt() throws Exception {
-    try (SimServer sim = SimServer.start(SimOptions.defaults()
-            .withTiming(Duration.ofMillis(100), 1000));
-        TestGateway gateway = TestGateway.start("""
-            backends:
-              sim: {url: '%s'}
-            models:
-              - {name: chat, backend: sim}
-            """.formatted(sim.baseUrl()), Map.of())) {
+    try (SimServer sim = SimServer.start(SLOW); TestGateway gateway = gatewayTo(sim)) {
       URI uri = URI.create(gateway.url("/"));
-      String chat = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-      String auth = "Authorization: Bearer " + TestGateway.KEY + "\r\n";
-      String call = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth
-          + "Content-Type: application/json\r\nContent-Length: " + chat.length() + "\r\n\r\n"
-          + chat;
       try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
         socket.setSoTimeout(10_000);
-        send(socket, call + "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + auth
-            + "Connection: close\r\n\r\n" + call);
+        send(socket, CHAT_CALL + LIST_AND_CLOSE + CHAT_CALL);
         String answers = new String(socket.getInputStream().readAllBytes(),
             StandardCharsets.UTF_8);
         assertThat(answers).startsWith("HTTP/1.1 200").contains("chat.completion");
