@@ -44,12 +44,21 @@ public final class Modelway implements Runnable {
         .registerConverter(java.time.Duration.class, Converters::duration);
   }
 
+  /**
+   * The Netty event loops on {@code cores} cores: one per core (Reactor Netty's default is at
+   * least four, whose extra loops only add context switches), but one alone on two cores or
+   * fewer, which leaves a core to the ledger's mover, the collector, the JIT and whatever else
+   * runs beside the gateway: on two shared cores it carried more calls with a shorter tail than
+   * two loops did (bench/README.md).
+   */
+  static int eventLoops(int cores) {
+    return cores <= 2 ? 1 : cores;
+  }
+
   public static void main(String[] args) {
-    // One Netty event loop per core (Reactor Netty's default is at least four): on small
-    // machines the extra loops only add context switches to every proxied request.
     if (System.getProperty("reactor.netty.ioWorkerCount") == null) {
       System.setProperty("reactor.netty.ioWorkerCount",
-          Integer.toString(Runtime.getRuntime().availableProcessors()));
+          Integer.toString(eventLoops(Runtime.getRuntime().availableProcessors())));
     }
     // Netty's leak detector records the stack of one buffer in 128; with Reactor's deep stacks
     // that cost 1.5 % of the event loops' CPU a proxied call (bench/README.md). The tests run
@@ -63,7 +72,7 @@ public final class Modelway implements Runnable {
     try {
       Transport.of(System.getenv(Transport.VARIABLE))
           .install(Integer.getInteger("reactor.netty.ioWorkerCount",
-              Runtime.getRuntime().availableProcessors()));
+              eventLoops(Runtime.getRuntime().availableProcessors())));
     } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("modelway: " + e.getMessage());
       System.exit(2);

@@ -22,6 +22,14 @@ class ModelwayCommandTest {
   }
 
   @Test
+  void runsOneEventLoopPerCoreButOneAloneOnTwoCoresOrFewer() {
+    assertThat(Modelway.eventLoops(1)).isEqualTo(1);
+    assertThat(Modelway.eventLoops(2)).isEqualTo(1);
+    assertThat(Modelway.eventLoops(3)).isEqualTo(3);
+    assertThat(Modelway.eventLoops(16)).isEqualTo(16);
+  }
+
+  @Test
   void helpListsEverySubcommand() {
     Run r = run("--help");
     assertThat(r.code()).isZero();

@@ -122,9 +122,10 @@ public final class ConnectionPools implements AutoCloseable {
     }
     // The transport Reactor Netty chose (io_uring, else epoll, else NIO), which the channel
     // class it makes for these loops names.
-    log.info("{} event loops on {}; at most {} connections to one backend address from each",
-        eventLoops.size(), loops.onChannelClass(SocketChannel.class, group).getSimpleName()
-            .replace("SocketChannel", ""), perLoop);
+    String transport = loops.onChannelClass(SocketChannel.class, group).getSimpleName()
+        .replace("SocketChannel", "");
+    log.info("Netty event loops: {} on {}; at most {} connections to one backend address "
+        + "from each", eventLoops.size(), transport, perLoop);
     return new ConnectionPools(providers, new LoopClients(eventLoops, clients, closed), perLoop,
         closed);
   }
