@@ -70,9 +70,7 @@ public final class Modelway implements Runnable {
     // The event loops' transport: Reactor Netty's choice (io_uring, else epoll, else NIO) unless
     // MODELWAY_TRANSPORT names one.
     try {
-      Transport.of(System.getenv(Transport.VARIABLE))
-          .install(Integer.getInteger("reactor.netty.ioWorkerCount",
-              eventLoops(Runtime.getRuntime().availableProcessors())));
+      Transport.of(System.getenv(Transport.VARIABLE)).install();
     } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("modelway: " + e.getMessage());
       System.exit(2);

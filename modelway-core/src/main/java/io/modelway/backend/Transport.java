@@ -42,12 +42,12 @@ public enum Transport {
   }
 
   /**
-   * Makes this the transport of Reactor Netty's global event loops ({@link HttpResources}), with
-   * {@code threads} loops.
+   * Makes this the transport of Reactor Netty's global event loops ({@link HttpResources}), as
+   * many as Reactor Netty's own default loops would be ({@code reactor.netty.ioWorkerCount}).
    *
    * @throws IllegalStateException when this transport cannot run here
    */
-  public void install(int threads) {
+  public void install() {
     IoHandlerFactory handlers;
     switch (this) {
       case AUTO -> {
@@ -67,7 +67,8 @@ public enum Transport {
       }
       default -> handlers = NioIoHandler.newFactory();
     }
-    HttpResources.set(new Loops(new MultiThreadIoEventLoopGroup(threads,
+    HttpResources.set(new Loops(new MultiThreadIoEventLoopGroup(
+        LoopResources.DEFAULT_IO_WORKER_COUNT,
         new DefaultThreadFactory("reactor-http-" + name().toLowerCase(Locale.ROOT), true),
         handlers)));
   }
