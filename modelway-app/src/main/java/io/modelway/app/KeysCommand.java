@@ -169,6 +169,11 @@ final class KeysCommand implements Runnable {
         description = "How long the old key keeps working (default: ${DEFAULT-VALUE}).")
     Duration grace = Duration.ofHours(24);
 
+    @Option(names = "--expires-in", paramLabel = "DURATION",
+        description = "The new key expires after this long (default: as long as the old key was"
+            + " issued for; never if it never expired).")
+    @Nullable Duration expiresIn;
+
     @Mixin AdminClient admin;
     @Spec CommandSpec spec;
 
@@ -176,7 +181,9 @@ final class KeysCommand implements Runnable {
     public Integer call() {
       return TenantsCommand.Admin.run(spec, admin, () -> {
         JsonNode key = admin.call("POST", "/admin/v1/keys/" + id + "/rotate",
-            "{\"grace\":\"" + grace.toSeconds() + "s\"}");
+            "{\"grace\":\"" + grace.toSeconds() + "s\""
+                + (expiresIn == null ? "" : ",\"expires_in\":\"" + expiresIn.toSeconds() + "s\"")
+                + "}");
         return admin.json ? key.toString() : issued(key);
       });
     }

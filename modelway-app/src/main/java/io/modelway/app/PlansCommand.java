@@ -93,8 +93,22 @@ final class PlansCommand implements Runnable {
         description = "The currency of --cache-answer-price (default USD).")
     @Nullable String cacheCurrency;
 
+    @Option(names = "--offered-to", paramLabel = "TENANT", split = ",",
+        description = "A tenant whose admins may see the plan and put their keys on it"
+            + " (repeatable); 'all' for every tenant, 'none' for no tenant (the default of a new"
+            + " plan; update keeps the offer unless given).")
+    List<String> offeredTo = new ArrayList<>();
+
     ObjectNode body(String id) {
       ObjectNode body = JSON.createObjectNode().put("id", id);
+      if (offeredTo.equals(List.of("all"))) {
+        body.put("offered_to", "all");
+      } else if (offeredTo.equals(List.of("none"))) {
+        body.putNull("offered_to");
+      } else if (!offeredTo.isEmpty()) {
+        var tenants = body.putArray("offered_to");
+        offeredTo.forEach(tenants::add);
+      }
       put(body, "requests_per_minute", rpm);
       put(body, "tokens_per_minute", tpm);
       put(body, "max_concurrent", concurrent == null ? null : concurrent.longValue());
@@ -214,12 +228,12 @@ final class PlansCommand implements Runnable {
         if (admin.json) {
           return list.toString();
         }
-        String format = "%-20s %-12s %-12s %-10s %s%n";
+        String format = "%-20s %-12s %-12s %-10s %-16s %s%n";
         StringBuilder out = new StringBuilder(String.format(format,
-            "ID", "REQ/MIN", "TOKENS/MIN", "AT ONCE", "MODELS"));
+            "ID", "REQ/MIN", "TOKENS/MIN", "AT ONCE", "OFFERED TO", "MODELS"));
         list.path("data").forEach(p -> out.append(String.format(format, p.path("id").asString(),
             limit(p.path("requests_per_minute")), limit(p.path("tokens_per_minute")),
-            limit(p.path("max_concurrent")), models(p))));
+            limit(p.path("max_concurrent")), offer(p), models(p))));
         return out.toString().stripTrailing();
       });
     }
@@ -260,7 +274,20 @@ final class PlansCommand implements Runnable {
         + (plan.path("monthly_budget").isNumber() ? plan.path("monthly_budget").decimalValue()
             .toPlainString() + " " + plan.path("budget_currency").asString() : "-")
         + (plan.path("budget_mode").asString("hard").equals("soft") ? " (soft)" : "")
-        + "; models: " + models(plan);
+        + "; models: " + models(plan) + "; offered to: " + offer(plan);
+  }
+
+  /** To whom a plan is offered, as a platform admin sees it ("-" to a tenant admin). */
+  private static String offer(JsonNode plan) {
+    JsonNode offer = plan.path("offered_to");
+    if (offer.isString()) {
+      return offer.asString();
+    }
+    if (!offer.isArray()) {
+      return "-";
+    }
+    return offer.isEmpty() ? "none"
+        : String.join(",", offer.valueStream().map(JsonNode::asString).toList());
   }
 
   private static String limit(JsonNode value) {

@@ -124,6 +124,12 @@ class AdminCliTest {
       assertThat(run(env, "tenants", "create", "acme", "--plan", "pro", "--url", url).code())
           .isZero();
       assertThat(run(env, "tenants", "list", "--url", url).out()).containsPattern("acme +acme +pro");
+      Run offered = run(env, "plans", "update", "cached", "--cache", "always", "--offered-to",
+          "acme", "--url", url);
+      assertThat(offered.out()).as(offered.err()).contains("; offered to: acme");
+      assertThat(run(env, "plans", "list", "--url", url).out()).containsPattern("cached .* acme ");
+      assertThat(run(env, "plans", "update", "cached", "--offered-to", "nobody", "--url", url)
+          .err()).contains("No tenant 'nobody'");
       Run key = run(env, "keys", "create", "--tenant", "acme", "--plan", "pro", "--json",
           "--url", url);
       assertThat(key.out()).contains("\"plan\":\"pro\"");

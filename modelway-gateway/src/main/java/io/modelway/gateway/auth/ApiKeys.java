@@ -264,25 +264,37 @@ public final class ApiKeys {
 
   /**
    * Issues a new key like {@code id} and lets the old one expire after {@code grace} (sooner if
-   * it was to expire sooner anyway), so clients can move over without an outage.
+   * it was to expire sooner anyway), so clients can move over without an outage. The new key
+   * keeps the old one's expiry rule: it lives {@code lifetime} when given, else as long as the
+   * old key was issued for (its expiry less its creation), else forever like the old one.
    *
-   * @throws Refused when there is no such key, or it is revoked
+   * @throws Refused when there is no such key, or it is revoked or expired: rotation never
+   *     revives a key an admin let lapse
    */
-  public IssuedKey rotate(String id, Duration grace, Principal actor) {
+  public IssuedKey rotate(String id, Duration grace, Optional<Duration> lifetime,
+      Principal actor) {
     Instant now = clock.instant();
     return transactions.execute(status -> {
       ApiKey old = key(id).orElseThrow(() -> new Refused("no key '" + id + "'"));
       if (old.revokedAt().isPresent()) {
         throw new Refused("key '" + id + "' is revoked; issue a new one instead");
       }
+      if (!old.validAt(now)) {
+        throw new Refused("key '" + id + "' expired at " + old.expiresAt().orElseThrow()
+            + "; issue a new one instead");
+      }
       Instant until = now.plus(grace);
       if (old.expiresAt().map(until::isAfter).orElse(false)) {
         until = old.expiresAt().get();
       }
+      Optional<Instant> expires = lifetime.or(() -> old.expiresAt()
+              .map(e -> Duration.between(old.createdAt(), e)))
+          .map(now::plus);
       jdbc.sql("UPDATE api_keys SET expires_at = ? WHERE id = ?").params(utc(until), id).update();
       IssuedKey fresh = insert(new NewKey(old.tenantId(), old.project(), old.name(), old.role(),
-          old.allowedModels(), old.expiresAt().filter(e -> e.isAfter(now)), old.plan()));
-      audit(actor, "key.rotate", id, "new=" + fresh.key().id() + " old valid until " + until);
+          old.allowedModels(), expires, old.plan()));
+      audit(actor, "key.rotate", id, "new=" + fresh.key().id() + " old valid until " + until
+          + expires.map(e -> " new expires " + e).orElse(""));
       return fresh;
     });
   }

@@ -66,8 +66,9 @@ public class AuthConfiguration {
   }
 
   @Bean
-  RouterFunction<ServerResponse> keysAdminRoutes(ApiKeys keys, Authenticator authenticator) {
-    return new KeysAdminApi(keys, authenticator, Schedulers.boundedElastic()).routes();
+  RouterFunction<ServerResponse> keysAdminRoutes(ApiKeys keys, Authenticator authenticator,
+      PlanOffers offers) {
+    return new KeysAdminApi(keys, authenticator, offers, Schedulers.boundedElastic()).routes();
   }
 
   /**

@@ -28,9 +28,11 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Tenants, keys and the audit log over HTTP, under the callers' roles: a platform admin manages
- * everything; a tenant admin its own tenant's keys (never a platform admin key); a member
- * nothing. A tenant admin asking about another tenant's keys gets 404, as if they did not
- * exist. The store is blocking, so each call runs on {@code blocking}.
+ * everything; a tenant admin its own tenant's keys, issuing member keys only; a member nothing.
+ * No caller changes, revokes or rotates a key whose role is above its own (403), so no call
+ * yields a secret with more power than its caller's. A tenant admin asking about another
+ * tenant's keys gets 404, as if they did not exist. The store is blocking, so each call runs on
+ * {@code blocking}.
  *
  * <pre>
  * POST  /admin/v1/tenants           {"id", "name", "plan"}              platform admin
@@ -38,9 +40,10 @@ import tools.jackson.databind.node.ObjectNode;
  * PATCH /admin/v1/tenants/{id}      {"plan": "ID" or null}              platform admin
  * POST  /admin/v1/keys              {"tenant", "name", "role", "project", "models", "expires_in", "plan"}
  * GET   /admin/v1/keys[?tenant=ID]
- * PATCH /admin/v1/keys/{id}         {"plan": "ID" or null}
+ * PATCH /admin/v1/keys/{id}         {"plan": "ID" or null}       tenant admin: only plans offered
+ *                                                                 to its tenant, or its tenant's
  * POST /admin/v1/keys/{id}/revoke
- * POST /admin/v1/keys/{id}/rotate   {"grace": "1h"}
+ * POST /admin/v1/keys/{id}/rotate   {"grace": "1h", "expires_in": "30d"}
  * GET  /admin/v1/audit[?limit=N]                                         platform admin
  * </pre>
  */
@@ -50,11 +53,13 @@ final class KeysAdminApi {
 
   private final ApiKeys keys;
   private final Authenticator authenticator;
+  private final PlanOffers offers;
   private final Scheduler blocking;
 
-  KeysAdminApi(ApiKeys keys, Authenticator authenticator, Scheduler blocking) {
+  KeysAdminApi(ApiKeys keys, Authenticator authenticator, PlanOffers offers, Scheduler blocking) {
     this.keys = requireNonNull(keys, "keys");
     this.authenticator = requireNonNull(authenticator, "authenticator");
+    this.offers = requireNonNull(offers, "offers");
     this.blocking = requireNonNull(blocking, "blocking");
   }
 
@@ -123,7 +128,9 @@ final class KeysAdminApi {
       String id = request.pathVariable("id");
       return body(request).flatMap(json -> run(HttpStatus.OK, () -> {
         Optional<String> plan = requiredPlan(json);
-        ownKey(caller, id);
+        ApiKey current = actOn(caller, id);
+        current.plan().ifPresent(p -> mayAttach(caller, current.tenantId(), p));
+        plan.ifPresent(p -> mayAttach(caller, current.tenantId(), p));
         ApiKey key = keys.setKeyPlan(id, plan, caller);
         authenticator.refresh();
         return key(key);
@@ -162,6 +169,7 @@ final class KeysAdminApi {
             Optional.ofNullable(text(json, "name", false)).orElse("key"), role, models(json),
             expiry(json), plan(json));
         return run(HttpStatus.CREATED, () -> {
+          spec.plan().ifPresent(p -> mayAttach(caller, spec.tenantId(), p));
           ApiKeys.IssuedKey issued = keys.issue(spec, caller);
           authenticator.refresh();
           return key(issued.key()).put("key", issued.secret());
@@ -194,7 +202,7 @@ final class KeysAdminApi {
       Principal caller = caller(request, Role.TENANT_ADMIN);
       String id = request.pathVariable("id");
       return run(HttpStatus.OK, () -> {
-        ApiKey key = ownKey(caller, id);
+        ApiKey key = actOn(caller, id);
         ApiKey revoked = keys.revoke(key.id(), caller);
         authenticator.refresh();
         return key(revoked);
@@ -207,11 +215,12 @@ final class KeysAdminApi {
       Principal caller = caller(request, Role.TENANT_ADMIN);
       String id = request.pathVariable("id");
       return request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]).flatMap(bytes -> {
-        Duration grace = bytes.length == 0 ? DEFAULT_GRACE
-            : duration(InspectedRequest.object(bytes), "grace").orElse(DEFAULT_GRACE);
+        JsonNode json = bytes.length == 0 ? JSON.createObjectNode() : InspectedRequest.object(bytes);
+        Duration grace = duration(json, "grace").orElse(DEFAULT_GRACE);
+        Optional<Duration> lifetime = duration(json, "expires_in");
         return run(HttpStatus.CREATED, () -> {
-          ownKey(caller, id);
-          ApiKeys.IssuedKey fresh = keys.rotate(id, grace, caller);
+          actOn(caller, id);
+          ApiKeys.IssuedKey fresh = keys.rotate(id, grace, lifetime, caller);
           authenticator.refresh();
           return key(fresh.key()).put("key", fresh.secret()).put("replaces", id);
         });
@@ -236,10 +245,33 @@ final class KeysAdminApi {
     });
   }
 
-  /** The key {@code id} if the caller manages its tenant; 404 otherwise, whether or not it exists. */
-  private ApiKey ownKey(Principal caller, String id) {
-    return keys.key(id).filter(k -> caller.manages(k.tenantId()))
+  /**
+   * The key {@code id} if the caller may act on it: the caller manages its tenant (else 404,
+   * whether or not it exists) and the key's role is not above the caller's (else 403), so that no
+   * change to a key — its plan, its revocation, its rotation into a new secret — is in the hands
+   * of a caller with less power than the key.
+   */
+  private ApiKey actOn(Principal caller, String id) {
+    ApiKey key = keys.key(id).filter(k -> caller.manages(k.tenantId()))
         .orElseThrow(() -> notFound("key", id));
+    if (!caller.role().atLeast(key.role())) {
+      throw new OpenAiException(403, "permission_error", "A " + caller.role().label()
+          + " key cannot act on a " + key.role().label() + " key.", null, "insufficient_role");
+    }
+    return key;
+  }
+
+  /**
+   * Refuses, as if it did not exist, a plan that {@code caller} may not put on (or take off) a
+   * key of {@code tenant}: a tenant admin may use only the plans offered to its tenant and its
+   * tenant's own plan, so that a key's plan is chosen by the platform admin's offer.
+   */
+  private void mayAttach(Principal caller, String tenant, String plan) {
+    if (caller.role() == Role.PLATFORM_ADMIN || offers.offered(plan, tenant)
+        || keys.tenant(tenant).flatMap(ApiKeys.Tenant::plan).filter(plan::equals).isPresent()) {
+      return;
+    }
+    throw notFound("plan", plan);
   }
 
   private Mono<ServerResponse> run(HttpStatus status, Callable<ObjectNode> work) {

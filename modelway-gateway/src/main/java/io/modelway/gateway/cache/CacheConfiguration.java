@@ -85,17 +85,18 @@ public class CacheConfiguration {
   }
 
   /**
-   * The Cache stage. The cache policy of a caller is its key's plan's when that plan says
-   * anything of the cache, else its tenant's plan's.
+   * The Cache stage. The cache policy of a caller is its tenant's plan's, narrowed by its key's
+   * plan ({@link CachePolicy#narrowedBy}).
    */
   @Bean
   CacheStage cacheStage(ResponseCache store, SemanticCache semantic, Namespaces namespaces,
       LivePlans plans, MeterRegistry meters) {
     Function<Principal, CachePolicy> policies = principal -> {
       Map<String, Plan> byId = plans.get();
-      CachePolicy own = principal.plan().map(byId::get).map(Plan::cache).orElse(CachePolicy.NONE);
-      return own.any() ? own
-          : principal.tenantPlan().map(byId::get).map(Plan::cache).orElse(CachePolicy.NONE);
+      CachePolicy tenant = principal.tenantPlan().map(byId::get).map(Plan::cache)
+          .orElse(CachePolicy.NONE);
+      return principal.plan().map(byId::get).map(Plan::cache).map(tenant::narrowedBy)
+          .orElse(tenant);
     };
     return new CacheStage(store, Optional.of(semantic), namespaces, policies, Clock.systemUTC(),
         meters);

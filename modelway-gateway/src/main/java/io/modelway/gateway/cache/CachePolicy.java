@@ -53,6 +53,28 @@ public record CachePolicy(Optional<CacheMode> mode, Optional<Boolean> semantic,
     return mode.isPresent() || semantic.isPresent() || answerPrice.isPresent();
   }
 
+  /**
+   * The policy of a key on its own plan ({@code keyPlan}) whose tenant is on this plan: what the
+   * tenant's plan says holds, the key's plan fills only what the tenant's leaves open, and a hit
+   * costs the higher of the two prices (the tenant's when their currencies differ). A key's plan
+   * narrows its tenant's; it never makes hits cheaper.
+   */
+  public CachePolicy narrowedBy(CachePolicy keyPlan) {
+    Optional<BigDecimal> price = answerPrice;
+    String priceCurrency = currency;
+    if (keyPlan.answerPrice.isPresent()) {
+      if (answerPrice.isEmpty()) {
+        price = keyPlan.answerPrice;
+        priceCurrency = keyPlan.currency;
+      } else if (keyPlan.currency.equals(currency)
+          && keyPlan.answerPrice.get().compareTo(answerPrice.get()) > 0) {
+        price = keyPlan.answerPrice;
+      }
+    }
+    return new CachePolicy(mode.or(() -> keyPlan.mode), semantic.or(() -> keyPlan.semantic),
+        price, priceCurrency);
+  }
+
   /** {@code model}'s settings as they apply to this plan's holders. */
   ModelwayConfig.Cache applyTo(ModelwayConfig.Cache model) {
     if (model.mode() == CacheMode.OFF || !any()) {

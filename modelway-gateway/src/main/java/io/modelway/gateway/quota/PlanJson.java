@@ -32,7 +32,7 @@ final class PlanJson {
   private static final Set<String> PLAN_FIELDS = Set.of("id", "object", "requests_per_minute",
       "tokens_per_minute", "max_concurrent", "models", "model_limits", "monthly_tokens",
       "monthly_budget", "budget_currency", "budget_mode", "priority", "weight", "cache",
-      "revision");
+      "revision", "offered_to");
   private static final Set<String> CACHE_FIELDS =
       Set.of("mode", "semantic", "answer_price", "currency");
 

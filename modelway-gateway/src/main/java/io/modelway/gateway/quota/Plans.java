@@ -51,6 +51,15 @@ public final class Plans {
    * @throws Refused when its id is taken
    */
   public Plan create(Plan plan, Principal actor) {
+    return create(plan, PlanOffer.NONE, actor);
+  }
+
+  /**
+   * Stores a new plan at revision 1, offered to {@code offer}'s tenants.
+   *
+   * @throws Refused when its id is taken or an offered tenant does not exist
+   */
+  public Plan create(Plan plan, PlanOffer offer, Principal actor) {
     Plan first = plan.withRevision(1);
     return transactions.execute(status -> {
       try {
@@ -60,17 +69,25 @@ public final class Plans {
       } catch (DuplicateKeyException e) {
         throw new Refused("plan '" + plan.id() + "' already exists");
       }
-      audit.write(actor, "plan.create", plan.id(), PlanJson.write(first).toString());
+      writeOffer(plan.id(), offer);
+      audit.write(actor, "plan.create", plan.id(), PlanJson.write(first).toString()
+          + " offered_to=" + offer);
       return first;
     });
   }
 
-  /**
-   * Replaces plan {@code plan.id()} whole, at the next revision.
-   *
-   * @throws Refused when there is no such plan
-   */
+  /** {@link #replace(Plan, Optional, Principal)} keeping the plan's offer. */
   public Plan replace(Plan plan, Principal actor) {
+    return replace(plan, Optional.empty(), actor);
+  }
+
+  /**
+   * Replaces plan {@code plan.id()} whole, at the next revision, and its offer when {@code
+   * offer} is given (else the offer stays).
+   *
+   * @throws Refused when there is no such plan or an offered tenant does not exist
+   */
+  public Plan replace(Plan plan, Optional<PlanOffer> offer, Principal actor) {
     return transactions.execute(status -> {
       Plan old = plan(plan.id()).orElseThrow(() -> new Refused("no plan '" + plan.id() + "'"));
       Plan next = plan.withRevision(old.revision() + 1);
@@ -80,9 +97,48 @@ public final class Plans {
               + " weight = ?, cache_policy = ?, revision = ?, updated_at = ? WHERE id = ?")
           .params(Arrays.copyOfRange(values(next, now(), next.id()), 1, 16))
           .update();
-      audit.write(actor, "plan.update", plan.id(), PlanJson.write(next).toString());
+      offer.ifPresent(o -> writeOffer(plan.id(), o));
+      audit.write(actor, "plan.update", plan.id(), PlanJson.write(next).toString()
+          + offer.map(o -> " offered_to=" + o).orElse(""));
       return next;
     });
+  }
+
+  private void writeOffer(String id, PlanOffer offer) {
+    jdbc.sql("UPDATE plans SET offered_to_all = ? WHERE id = ?").params(offer.all(), id).update();
+    jdbc.sql("DELETE FROM plan_offers WHERE plan_id = ?").param(id).update();
+    for (String tenant : offer.tenants().stream().sorted().toList()) {
+      if (jdbc.sql("SELECT COUNT(*) FROM tenants WHERE id = ?").param(tenant).query(Long.class)
+          .single() == 0) {
+        throw new Refused("no tenant '" + tenant + "'");
+      }
+      jdbc.sql("INSERT INTO plan_offers (plan_id, tenant_id) VALUES (?, ?)").params(id, tenant)
+          .update();
+    }
+  }
+
+  /** To whom plan {@code id} is offered; empty when there is no such plan. */
+  public Optional<PlanOffer> offer(String id) {
+    Optional<Boolean> all = jdbc.sql("SELECT offered_to_all FROM plans WHERE id = ?").param(id)
+        .query(Boolean.class).optional();
+    return all.map(a -> a ? PlanOffer.ALL : new PlanOffer(false, Set.copyOf(
+        jdbc.sql("SELECT tenant_id FROM plan_offers WHERE plan_id = ?").param(id)
+            .query(String.class).list())));
+  }
+
+  /** Every plan's offer, by plan id. */
+  public Map<String, PlanOffer> offers() {
+    Map<String, Set<String>> listed = new HashMap<>();
+    jdbc.sql("SELECT plan_id, tenant_id FROM plan_offers").query(rs -> {
+      listed.computeIfAbsent(rs.getString(1), k -> new java.util.HashSet<>()).add(rs.getString(2));
+    });
+    Map<String, PlanOffer> offers = new HashMap<>();
+    jdbc.sql("SELECT id, offered_to_all FROM plans").query(rs -> {
+      String id = rs.getString(1);
+      offers.put(id, rs.getBoolean(2) ? PlanOffer.ALL
+          : new PlanOffer(false, listed.getOrDefault(id, Set.of())));
+    });
+    return offers;
   }
 
   /**

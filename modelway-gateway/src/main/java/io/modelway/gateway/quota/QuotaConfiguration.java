@@ -4,6 +4,7 @@ import io.github.bucket4j.TimeMeter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.gateway.auth.PlanOffers;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.usage.Prices;
 import io.modelway.gateway.usage.UsageLedger;
@@ -94,6 +95,12 @@ public class QuotaConfiguration {
       counters.sharedError().ifPresent(e -> health.withDetail("redisError", e));
       return health.build();
     };
+  }
+
+  /** Which plans tenant admins may put their keys on: those offered to their tenant. */
+  @Bean
+  PlanOffers planOffers(Plans plans) {
+    return (plan, tenant) -> plans.offer(plan).map(o -> o.offeredTo(tenant)).orElse(false);
   }
 
   @Bean

@@ -29,7 +29,9 @@ import tools.jackson.core.json.JsonFactory;
  * {@code key}, {@code model}, {@code request_id}, {@code from} and {@code to} (ISO-8601 instants,
  * {@code to} exclusive), newest first, at most {@code limit} (default 100, at most 10000) rows;
  * {@code format=csv} answers CSV. A platform admin sees every tenant, a tenant admin its own
- * tenant, a member its own key.
+ * tenant, a member its own key; a {@code tenant} (or, for a member, {@code key}) filter beyond
+ * that is a 404, never silently replaced. A tenant admin's {@code key} filter is taken within its
+ * tenant: another tenant's key matches no row.
  */
 final class UsageAdminApi {
   private static final JsonFactory JSON = new JsonFactory();
@@ -54,15 +56,17 @@ final class UsageAdminApi {
           request.headers().firstHeader(HttpHeaders.AUTHORIZATION));
       Optional<String> tenant = request.queryParam("tenant");
       Optional<String> key = request.queryParam("key");
-      if (caller.role() == Role.MEMBER) {
-        tenant = Optional.of(caller.tenantId());
-        key = Optional.of(caller.keyId());
-      } else if (caller.role() == Role.TENANT_ADMIN) {
+      if (caller.role() != Role.PLATFORM_ADMIN) {
         if (tenant.isPresent() && !tenant.get().equals(caller.tenantId())) {
-          return Mono.error(new OpenAiException(404, "invalid_request_error",
-              "No tenant '" + tenant.get() + "'.", "tenant", "not_found"));
+          return Mono.error(notFound("tenant", tenant.get()));
         }
         tenant = Optional.of(caller.tenantId());
+      }
+      if (caller.role() == Role.MEMBER) {
+        if (key.isPresent() && !key.get().equals(caller.keyId())) {
+          return Mono.error(notFound("key", key.get()));
+        }
+        key = Optional.of(caller.keyId());
       }
       UsageLedger.Filter filter = new UsageLedger.Filter(tenant, key,
           request.queryParam("model"), request.queryParam("request_id"),
@@ -135,6 +139,15 @@ final class UsageAdminApi {
       return '"' + v.replace("\"", "\"\"") + '"';
     }
     return v;
+  }
+
+  /**
+   * A filter the caller may not use: answered as if its target did not exist, never ignored (a
+   * script would take the caller's own rows for the ones it asked for).
+   */
+  private static OpenAiException notFound(String param, String value) {
+    return new OpenAiException(404, "invalid_request_error", "No " + param + " '" + value + "'.",
+        param, "not_found");
   }
 
   private static Optional<Instant> instant(ServerRequest request, String name) {

@@ -96,19 +96,50 @@ class ApiKeysTest {
       assertThat(revoked.revokedAt()).contains(NOW);
       assertThat(revoked.validAt(NOW)).isFalse();
 
-      ApiKeys.IssuedKey rotated = keys.rotate(second.id(), Duration.ofHours(1), ADMIN);
+      ApiKeys.IssuedKey rotated = keys.rotate(second.id(), Duration.ofHours(1), Optional.empty(), ADMIN);
       ApiKey old = keys.key(second.id()).orElseThrow();
       assertThat(old.expiresAt()).contains(NOW.plus(1, ChronoUnit.HOURS));
       assertThat(old.validAt(NOW.plus(59, ChronoUnit.MINUTES))).isTrue();
       assertThat(old.validAt(NOW.plus(61, ChronoUnit.MINUTES))).isFalse();
       assertThat(rotated.key().allowedModels()).isEqualTo(second.allowedModels());
-      assertThatThrownBy(() -> keys.rotate(first.id(), Duration.ofHours(1), ADMIN))
+      assertThatThrownBy(() -> keys.rotate(first.id(), Duration.ofHours(1), Optional.empty(), ADMIN))
           .hasMessageContaining("revoked");
 
       List<String> actions = keys.audit(10).stream().map(ApiKeys.AuditEntry::action).toList();
       assertThat(actions).containsExactly(
           "key.rotate", "key.revoke", "key.create", "key.create", "tenant.create");
       assertThat(keys.audit(1).get(0).actorKeyId()).contains("admin-env");
+    }
+  }
+
+  /** Regression: rotating an expired key gave a new key that never expired. */
+  @ParameterizedTest
+  @MethodSource("stores")
+  void rotationKeepsTheExpiryRuleAndNeverRevivesAnExpiredKey(String kind) {
+    try (Stores.Store store = open(kind)) {
+      ApiKeys issuing = keys(store, NOW);
+      issuing.createTenant("acme", "Acme", Optional.empty(), ADMIN);
+      ApiKey monthly = issuing.issue(new ApiKeys.NewKey("acme", Optional.empty(), "m",
+          Role.MEMBER, Set.of(), Optional.of(NOW.plus(30, ChronoUnit.DAYS)), Optional.empty()),
+          ADMIN).key();
+      ApiKey forever = issuing.issue(member("acme"), ADMIN).key();
+
+      Instant later = NOW.plus(10, ChronoUnit.DAYS);
+      ApiKeys keys = keys(store, later);
+      assertThat(keys.rotate(monthly.id(), Duration.ofHours(1), Optional.empty(), ADMIN).key()
+          .expiresAt()).contains(later.plus(30, ChronoUnit.DAYS));
+      assertThat(keys.rotate(forever.id(), Duration.ofHours(1), Optional.empty(), ADMIN).key()
+          .expiresAt()).isEmpty();
+      assertThat(keys.rotate(forever.id(), Duration.ofHours(1), Optional.of(Duration.ofDays(7)),
+          ADMIN).key().expiresAt()).contains(later.plus(7, ChronoUnit.DAYS));
+
+      ApiKeys afterExpiry = keys(store, NOW.plus(31, ChronoUnit.DAYS));
+      ApiKey lapsed = afterExpiry.keys(Optional.of("acme")).stream()
+          .filter(k -> k.expiresAt().isPresent() && !k.validAt(NOW.plus(31, ChronoUnit.DAYS)))
+          .findFirst().orElseThrow();
+      assertThatThrownBy(() -> afterExpiry.rotate(lapsed.id(), Duration.ofHours(1),
+          Optional.empty(), ADMIN))
+          .isInstanceOf(ApiKeys.Refused.class).hasMessageContaining("expired");
     }
   }
 

@@ -350,6 +350,29 @@ class ResponseCacheTest {
     });
   }
 
+  /** Regression: a key's own plan replaced its tenant's cache policy, and hits became free. */
+  @Test
+  void aKeysOwnPlanCannotMakeItsTenantsCacheHitsCheaper() {
+    ok(gateway.call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"hits-cost\",\"cache\":{\"answer_price\":0.01}}"));
+    ok(gateway.call("POST", "/admin/v1/plans", TestGateway.KEY,
+        "{\"id\":\"hits-free\",\"cache\":{\"mode\":\"always\",\"answer_price\":0}}"));
+    ok(gateway.call("POST", "/admin/v1/tenants", TestGateway.KEY,
+        "{\"id\":\"paying\",\"plan\":\"hits-cost\"}"));
+    String key = ok(gateway.call("POST", "/admin/v1/keys", TestGateway.KEY,
+        "{\"tenant\":\"paying\",\"plan\":\"hits-free\"}")).path("key").asString();
+
+    String body = chatBody("chat", "who pays for hits", 0.7);
+    assertThat(cacheResult(chat(key, body))).as("the key's plan fills the mode").isEqualTo("miss");
+    assertThat(cacheResult(chat(key, body, "x-request-id", "narrowed-hit"))).isEqualTo("hit");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      JsonNode hit = ok(gateway.get("/admin/v1/usage?request_id=narrowed-hit")).path("data");
+      assertThat(hit.size()).isEqualTo(1);
+      assertThat(hit.get(0).path("cost").decimalValue()).isEqualByComparingTo("0.01");
+      assertThat(hit.get(0).path("currency").asString()).isEqualTo("USD");
+    });
+  }
+
   @Test
   void anAnswerPastItsTtlIsServedOnlyWhenTheModelCannotAnswer() {
     String body = chatBody("staler", "still there?", 0.0);
