@@ -29,8 +29,9 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * Tenants, keys and the audit log over HTTP, under the callers' roles: a platform admin manages
  * everything; a tenant admin its own tenant's keys, issuing member keys only; a member nothing.
- * No caller changes, revokes or rotates a key whose role is above its own (403), so no call
- * yields a secret with more power than its caller's. A tenant admin asking about another
+ * No caller changes, revokes or rotates a key whose role is above its own (403), and a caller
+ * limited to some models issues and rotates only keys within them, so no call yields a secret
+ * with more power than its caller's. A tenant admin asking about another
  * tenant's keys gets 404, as if they did not exist. The store is blocking, so each call runs on
  * {@code blocking}.
  *
@@ -164,9 +165,15 @@ final class KeysAdminApi {
           return Mono.error(new OpenAiException(403, "permission_error", "A " + caller.role().label()
               + " key can issue member keys only.", "role", "insufficient_role"));
         }
+        Set<String> models = models(json);
+        if (models.isEmpty()) {
+          models = caller.allowedModels();
+        } else if (!caller.covers(models)) {
+          return Mono.error(modelsBeyondCaller(caller));
+        }
         ApiKeys.NewKey spec = new ApiKeys.NewKey(tenantId,
             Optional.ofNullable(text(json, "project", false)),
-            Optional.ofNullable(text(json, "name", false)).orElse("key"), role, models(json),
+            Optional.ofNullable(text(json, "name", false)).orElse("key"), role, models,
             expiry(json), plan(json));
         return run(HttpStatus.CREATED, () -> {
           spec.plan().ifPresent(p -> mayAttach(caller, spec.tenantId(), p));
@@ -219,7 +226,9 @@ final class KeysAdminApi {
         Duration grace = duration(json, "grace").orElse(DEFAULT_GRACE);
         Optional<Duration> lifetime = duration(json, "expires_in");
         return run(HttpStatus.CREATED, () -> {
-          actOn(caller, id);
+          if (!caller.covers(actOn(caller, id).allowedModels())) {
+            throw modelsBeyondCaller(caller);
+          }
           ApiKeys.IssuedKey fresh = keys.rotate(id, grace, lifetime, caller);
           authenticator.refresh();
           return key(fresh.key()).put("key", fresh.secret()).put("replaces", id);
@@ -354,6 +363,13 @@ final class KeysAdminApi {
       // below
     }
     throw OpenAiException.invalidRequest("'limit' must be 1 to 10000.", "limit");
+  }
+
+  /** A key that could call models its caller cannot: it would hand out more than it has. */
+  private static OpenAiException modelsBeyondCaller(Principal caller) {
+    return new OpenAiException(403, "permission_error", "Your key may call only "
+        + caller.allowedModels().stream().sorted().toList() + "; it cannot issue or rotate a key"
+        + " for other models.", "models", "insufficient_role");
   }
 
   private static OpenAiException notFound(String what, String id) {

@@ -42,6 +42,14 @@ public record Principal(String tenantId, String keyId, Optional<String> project,
     return allowedModels.isEmpty() || allowedModels.contains(model);
   }
 
+  /**
+   * Whether a key allowed {@code models} (empty: every model) reaches no model this principal
+   * cannot call, so that handing out its secret gives no more than the caller has.
+   */
+  public boolean covers(Set<String> models) {
+    return allowedModels.isEmpty() || (!models.isEmpty() && allowedModels.containsAll(models));
+  }
+
   /** Whether this principal may act on {@code tenant}'s keys and usage. */
   public boolean manages(String tenant) {
     return role == Role.PLATFORM_ADMIN || (role == Role.TENANT_ADMIN && tenantId.equals(tenant));

@@ -127,6 +127,26 @@ class AdminPrivilegesTest {
     assertThat(failures).isEmpty();
   }
 
+  /** A sibling of the rotation escalation: a key limited to some models handing out all. */
+  @Test
+  void aCallerLimitedToSomeModelsHandsOutNoKeyBeyondThem() {
+    String limited = ok(call("POST", "/admin/v1/keys", TestGateway.KEY,
+        "{\"tenant\":\"t\",\"role\":\"tenant_admin\",\"models\":[\"chat\"]}"))
+        .path("key").asString();
+    JsonNode issued = ok(call("POST", "/admin/v1/keys", limited, "{}"));
+    assertThat(issued.path("models").toString()).as("inherits the caller's list")
+        .isEqualTo("[\"chat\"]");
+    assertThat(call("POST", "/admin/v1/keys", limited, "{\"models\":[\"chat\",\"other\"]}")
+        .statusCode()).isEqualTo(403);
+    String unlimited = issue("t", "member").path("id").asString();
+    HttpResponse<String> rotated = call("POST", "/admin/v1/keys/" + unlimited + "/rotate",
+        limited, null);
+    assertThat(rotated.statusCode()).isEqualTo(403);
+    assertThat(rotated.body()).doesNotContain("\"key\":\"mw-");
+    assertThat(call("POST", "/admin/v1/keys/" + issued.path("id").asString() + "/rotate",
+        limited, null).statusCode()).isEqualTo(201);
+  }
+
   @Test
   void aTenantAdminSeesAndAttachesOnlyThePlansOfferedToItsTenant() {
     String admin = callers.get("tenant_admin");

@@ -160,7 +160,7 @@ class RateLimitsTest {
 
   @Test
   void onlyAPlatformAdminChangesPlans() {
-    ok(call("POST", "/admin/v1/plans", TestGateway.KEY, "{\"id\":\"offer\",\"max_concurrent\":3}"));
+    ok(call("POST", "/admin/v1/plans", TestGateway.KEY, "{\"id\":\"offer\",\"max_concurrent\":3,\"offered_to\":\"all\"}"));
     ok(call("POST", "/admin/v1/tenants", TestGateway.KEY, "{\"id\":\"roles\"}"));
     String tenantAdmin = ok(call("POST", "/admin/v1/keys", TestGateway.KEY,
         "{\"tenant\":\"roles\",\"role\":\"tenant_admin\"}")).path("key").asString();
