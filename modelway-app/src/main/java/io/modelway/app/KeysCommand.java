@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /** {@code modelway keys create|list|revoke|rotate|set-plan}: API keys, through the admin API. */
-@Command(name = "keys", mixinStandardHelpOptions = true,
+@Command(name = "keys", footer = {"", "Examples:", "  modelway keys create --tenant acme --role member --expires-in 90d", "  modelway keys list --tenant acme"},
+    mixinStandardHelpOptions = true,
     description = "Create, list, revoke and rotate API keys, and give them plans (admin API; key from MODELWAY_ADMIN_KEY).",
     subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class,
         KeysCommand.Rotate.class, KeysCommand.SetPlan.class})
@@ -26,7 +27,8 @@ final class KeysCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  @Command(name = "create", mixinStandardHelpOptions = true,
+  @Command(name = "create", footer = {"", "Example:", "  modelway keys create --tenant acme --name ci --model deepseek/deepseek-chat --expires-in 30d"},
+    mixinStandardHelpOptions = true,
       description = "Create a key; its secret is printed once.")
   static final class Create implements Callable<Integer> {
     @Option(names = "--tenant", paramLabel = "ID", description = "The key's tenant (default: the caller's).")
@@ -95,7 +97,8 @@ final class KeysCommand implements Runnable {
         + key.path("key").asString() + "\n";
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List keys (never their secrets).")
+  @Command(name = "list", footer = {"", "Example:", "  modelway keys list --tenant acme --json"},
+    mixinStandardHelpOptions = true, description = "List keys (never their secrets).")
   static final class ListKeys implements Callable<Integer> {
     @Option(names = "--tenant", paramLabel = "ID", description = "Only this tenant's keys.")
     @Nullable String tenant;
@@ -112,19 +115,19 @@ final class KeysCommand implements Runnable {
         if (admin.json) {
           return list.toString();
         }
-        String format = "%-18s %-10s %-16s %-15s %-8s %-21s %s%n";
-        StringBuilder out = new StringBuilder(String.format(format,
-            "ID", "PREFIX", "TENANT", "ROLE", "STATUS", "EXPIRES", "NAME"));
-        list.path("data").forEach(k -> out.append(String.format(format, k.path("id").asString(),
+        Table table = new Table("ID", "PREFIX", "TENANT", "ROLE", "STATUS", "PLAN", "EXPIRES",
+            "NAME");
+        list.path("data").forEach(k -> table.row(k.path("id").asString(),
             k.path("prefix").asString(), k.path("tenant").asString(), k.path("role").asString(),
-            k.path("status").asString(), k.path("expires_at").asString("-"),
-            k.path("name").asString())));
-        return out.toString().stripTrailing();
+            k.path("status").asString(), k.path("plan").asString("-"),
+            k.path("expires_at").asString("-"), k.path("name").asString()));
+        return table.toString();
       });
     }
   }
 
-  @Command(name = "set-plan", mixinStandardHelpOptions = true,
+  @Command(name = "set-plan", footer = {"", "Example:", "  modelway keys set-plan key_0123abcd pro"},
+    mixinStandardHelpOptions = true,
       description = "Give a key its own plan, or none.")
   static final class SetPlan implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "The key's id (key_…).")
@@ -142,7 +145,8 @@ final class KeysCommand implements Runnable {
     }
   }
 
-  @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a key at once.")
+  @Command(name = "revoke", footer = {"", "Example:", "  modelway keys revoke key_0123abcd"},
+    mixinStandardHelpOptions = true, description = "Revoke a key at once.")
   static final class Revoke implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "The key's id (key_…).")
     String id = "";
@@ -159,7 +163,8 @@ final class KeysCommand implements Runnable {
     }
   }
 
-  @Command(name = "rotate", mixinStandardHelpOptions = true,
+  @Command(name = "rotate", footer = {"", "Example:", "  modelway keys rotate key_0123abcd --grace 1h"},
+    mixinStandardHelpOptions = true,
       description = "Replace a key with a new one; the old one works for the grace period.")
   static final class Rotate implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "The key's id (key_…).")

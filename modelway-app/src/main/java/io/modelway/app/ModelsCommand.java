@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code modelway models}: the GGUF files in the data dir, read from their headers. */
-@Command(name = "models", mixinStandardHelpOptions = true,
+@Command(name = "models", footer = {"", "Example:", "  modelway models --data-dir ~/.modelway"},
+    mixinStandardHelpOptions = true,
     description = "List the GGUF models in DIR/models: size, architecture, quantization, context length.")
 final class ModelsCommand implements Callable<Integer> {
   @Option(names = "--data-dir", paramLabel = "DIR",

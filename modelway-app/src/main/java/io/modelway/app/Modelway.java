@@ -12,6 +12,10 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "An OpenAI-compatible LLM gateway and model worker for the JVM.",
+    footer = {"", "Examples:",
+        "  modelway up                                   # everything in one process on :8080",
+        "  modelway sim --port 8000 &  modelway up --upstream sim=http://127.0.0.1:8000/v1",
+        "  modelway help keys create                     # the help of one command"},
     subcommands = {
         UpCommand.class,
         GatewayCommand.class,
@@ -21,10 +25,11 @@ import picocli.CommandLine.Spec;
         TenantsCommand.class,
         KeysCommand.class,
         PlansCommand.class,
+        PricesCommand.class,
         UsageCommand.class,
         PullCommand.class,
         Version.Command.class,
-        CommandLine.HelpCommand.class})
+        HelpCommand.class})
 public final class Modelway implements Runnable {
   @Spec CommandSpec spec;
 
@@ -41,7 +46,40 @@ public final class Modelway implements Runnable {
   /** The command line, its commands made by {@code factory} (tests give their environment so). */
   static CommandLine commandLine(CommandLine.IFactory factory) {
     return new CommandLine(new Modelway(), factory)
-        .registerConverter(java.time.Duration.class, Converters::duration);
+        .registerConverter(java.time.Duration.class, Converters::duration)
+        .setParameterExceptionHandler(Modelway::badArguments);
+  }
+
+  /**
+   * A command line it cannot parse: one line that says what is wrong, what was probably meant,
+   * and where to read more, on standard error; exit code 2. No usage page: it would bury the
+   * line that matters.
+   */
+  static int badArguments(CommandLine.ParameterException e, String[] args) {
+    CommandLine at = e.getCommandLine();
+    String name = at.getCommandSpec().qualifiedName();
+    String problem = e.getMessage();
+    java.util.List<String> suggestions = java.util.List.of();
+    if (e instanceof CommandLine.UnmatchedArgumentException unmatched) {
+      suggestions = unmatched.getSuggestions();
+      java.util.List<String> words = unmatched.getUnmatched();
+      String first = words.isEmpty() ? "" : words.get(0);
+      if (!at.getSubcommands().isEmpty() && !first.startsWith("-")) {
+        problem = "unknown command '" + first + "' for '" + name + "'";
+      }
+    }
+    StringBuilder line = new StringBuilder("modelway: ")
+        .append(Character.toLowerCase(problem.charAt(0))).append(problem.substring(1));
+    if (line.charAt(line.length() - 1) == '.') {
+      line.setLength(line.length() - 1);
+    }
+    if (!suggestions.isEmpty()) {
+      line.append(" (did you mean '").append(String.join("' or '", suggestions)).append("'?)");
+    }
+    line.append("; see '").append(name).append(" --help'");
+    at.getErr().println(line);
+    at.getErr().flush();
+    return 2;
   }
 
   /**

@@ -17,7 +17,8 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /** {@code modelway plans create|update|list|delete}: plans, through the admin API. */
-@Command(name = "plans", mixinStandardHelpOptions = true,
+@Command(name = "plans", footer = {"", "Examples:", "  modelway plans create pro --rpm 600 --tpm 200000 --offered-to all", "  modelway plans list"},
+    mixinStandardHelpOptions = true,
     description = "Create, update, list and delete plans: the rate limits tenants and keys are held to"
         + " (admin API; key from MODELWAY_ADMIN_KEY).",
     subcommands = {PlansCommand.Create.class, PlansCommand.Update.class,
@@ -184,7 +185,8 @@ final class PlansCommand implements Runnable {
     }
   }
 
-  @Command(name = "create", mixinStandardHelpOptions = true,
+  @Command(name = "create", footer = {"", "Example:", "  modelway plans create team --rpm 600 --monthly-budget 500 --currency CNY --offered-to acme"},
+    mixinStandardHelpOptions = true,
       description = "Create a plan; a limit left out does not limit.")
   static final class Create implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "Lower-case letters, digits, -, _ and .")
@@ -200,7 +202,8 @@ final class PlansCommand implements Runnable {
     }
   }
 
-  @Command(name = "update", mixinStandardHelpOptions = true,
+  @Command(name = "update", footer = {"", "Example:", "  modelway plans update team --rpm 900 --monthly-budget 800 --currency CNY"},
+    mixinStandardHelpOptions = true,
       description = "Replace a plan's limits whole (a limit left out no longer limits).")
   static final class Update implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "The plan's id.")
@@ -216,7 +219,8 @@ final class PlansCommand implements Runnable {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List plans.")
+  @Command(name = "list", footer = {"", "Example:", "  modelway plans list --json"},
+    mixinStandardHelpOptions = true, description = "List plans.")
   static final class ListPlans implements Callable<Integer> {
     @Mixin AdminClient admin;
     @Spec CommandSpec spec;
@@ -228,18 +232,19 @@ final class PlansCommand implements Runnable {
         if (admin.json) {
           return list.toString();
         }
-        String format = "%-20s %-12s %-12s %-10s %-16s %s%n";
-        StringBuilder out = new StringBuilder(String.format(format,
-            "ID", "REQ/MIN", "TOKENS/MIN", "AT ONCE", "OFFERED TO", "MODELS"));
-        list.path("data").forEach(p -> out.append(String.format(format, p.path("id").asString(),
+        Table table = new Table("ID", "REQ/MIN>", "TOKENS/MIN>", "AT ONCE>", "PRIORITY",
+            "OFFERED TO", "MODELS");
+        list.path("data").forEach(p -> table.row(p.path("id").asString(),
             limit(p.path("requests_per_minute")), limit(p.path("tokens_per_minute")),
-            limit(p.path("max_concurrent")), offer(p), models(p))));
-        return out.toString().stripTrailing();
+            limit(p.path("max_concurrent")), p.path("priority").asString("standard"), offer(p),
+            models(p)));
+        return table.toString();
       });
     }
   }
 
-  @Command(name = "delete", mixinStandardHelpOptions = true,
+  @Command(name = "delete", footer = {"", "Example:", "  modelway plans delete team"},
+    mixinStandardHelpOptions = true,
       description = "Delete a plan no tenant or key is on.")
   static final class Delete implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "The plan's id.")
@@ -265,16 +270,64 @@ final class PlansCommand implements Runnable {
     });
   }
 
-  private static String describe(JsonNode plan) {
+  /**
+   * A plan in one line, naming only what it sets: {@code pro (revision 1): 600 requests/min,
+   * 2 at once; a month: 1000000 tokens, 12.5 CNY (soft); models: all; gpt-4o: 60 requests/min;
+   * offered to: none}.
+   */
+  static String describe(JsonNode plan) {
+    List<String> parts = new ArrayList<>();
+    String limits = limits(plan);
+    parts.add(limits.isEmpty() ? "no rate limits" : limits);
+    List<String> month = new ArrayList<>();
+    if (plan.path("monthly_tokens").isNumber()) {
+      month.add(plan.path("monthly_tokens").asLong() + " tokens");
+    }
+    if (plan.path("monthly_budget").isNumber()) {
+      month.add(plan.path("monthly_budget").decimalValue().stripTrailingZeros().toPlainString()
+          + " " + plan.path("budget_currency").asString());
+    }
+    if (!month.isEmpty()) {
+      parts.add("a month: " + String.join(", ", month)
+          + (plan.path("budget_mode").asString("hard").equals("soft") ? " (soft)" : ""));
+    }
+    JsonNode allowed = plan.path("models");
+    parts.add("models: " + (allowed.isEmpty() ? "all" : String.join(",", allowed.valueStream()
+        .map(JsonNode::asString).toList())));
+    plan.path("model_limits").properties().forEach(e -> parts.add(e.getKey() + ": "
+        + limits(e.getValue())));
+    parts.add("offered to: " + offer(plan));
     return plan.path("id").asString() + " (revision " + plan.path("revision").asLong() + "): "
-        + limit(plan.path("requests_per_minute")) + " requests/min, "
-        + limit(plan.path("tokens_per_minute")) + " tokens/min, "
-        + limit(plan.path("max_concurrent")) + " at once; a month: "
-        + limit(plan.path("monthly_tokens")) + " tokens, "
-        + (plan.path("monthly_budget").isNumber() ? plan.path("monthly_budget").decimalValue()
-            .toPlainString() + " " + plan.path("budget_currency").asString() : "-")
-        + (plan.path("budget_mode").asString("hard").equals("soft") ? " (soft)" : "")
-        + "; models: " + models(plan) + "; offered to: " + offer(plan);
+        + String.join("; ", parts);
+  }
+
+  /** The per-minute and at-once limits that {@code json} sets, e.g. {@code 600 requests/min}. */
+  private static String limits(JsonNode json) {
+    List<String> set = new ArrayList<>();
+    if (json.path("requests_per_minute").isNumber()) {
+      set.add(json.path("requests_per_minute").asLong() + " requests/min");
+    }
+    if (json.path("tokens_per_minute").isNumber()) {
+      set.add(json.path("tokens_per_minute").asLong() + " tokens/min");
+    }
+    if (json.path("max_concurrent").isNumber()) {
+      set.add(json.path("max_concurrent").asLong() + " at once");
+    }
+    return String.join(", ", set);
+  }
+
+  private static String limit(JsonNode value) {
+    return value.isNumber() ? Long.toString(value.asLong()) : "-";
+  }
+
+  private static String models(JsonNode plan) {
+    JsonNode allowed = plan.path("models");
+    List<String> parts = new ArrayList<>();
+    parts.add(allowed.isEmpty() ? "all" : String.join(",", allowed.valueStream()
+        .map(JsonNode::asString).toList()));
+    plan.path("model_limits").properties().forEach(e -> parts.add(e.getKey() + "["
+        + limits(e.getValue()) + "]"));
+    return String.join(" ", parts);
   }
 
   /** To whom a plan is offered, as a platform admin sees it ("-" to a tenant admin). */
@@ -288,21 +341,5 @@ final class PlansCommand implements Runnable {
     }
     return offer.isEmpty() ? "none"
         : String.join(",", offer.valueStream().map(JsonNode::asString).toList());
-  }
-
-  private static String limit(JsonNode value) {
-    return value.isNumber() ? Long.toString(value.asLong()) : "-";
-  }
-
-  private static String models(JsonNode plan) {
-    List<String> parts = new ArrayList<>();
-    JsonNode allowed = plan.path("models");
-    parts.add(allowed.isEmpty() ? "all" : String.join(",", allowed.valueStream()
-        .map(JsonNode::asString).toList()));
-    plan.path("model_limits").properties().forEach(e -> parts.add(e.getKey() + "["
-        + limit(e.getValue().path("requests_per_minute")) + " req/min, "
-        + limit(e.getValue().path("tokens_per_minute")) + " tokens/min, "
-        + limit(e.getValue().path("max_concurrent")) + " at once]"));
-    return String.join(" ", parts);
   }
 }

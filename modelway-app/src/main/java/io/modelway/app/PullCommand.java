@@ -37,7 +37,8 @@ import picocli.CommandLine.Spec;
  * <p>The environment is read through {@link #env} and the download's retries follow
  * {@link #policy}; tests replace both.
  */
-@Command(name = "pull", mixinStandardHelpOptions = true,
+@Command(name = "pull", footer = {"", "Example:", "  modelway pull Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf"},
+    mixinStandardHelpOptions = true,
     description = {
         "Download a GGUF model from Hugging Face into DIR/models/OWNER/NAME/FILE.",
         "Without FILE, the repository's only .gguf file is taken, or its only Q4_K_M one.",

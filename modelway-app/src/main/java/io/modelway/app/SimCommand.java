@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /** {@code modelway sim}: a simulated OpenAI-compatible LLM server. */
-@Command(name = "sim", mixinStandardHelpOptions = true,
+@Command(name = "sim", footer = {"", "Example:", "  modelway sim --port 8000 --ttft 200ms --tokens-per-second 30"},
+    mixinStandardHelpOptions = true,
     description = "Run a simulated OpenAI-compatible LLM server that answers for any model name.")
 final class SimCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(SimCommand.class);

@@ -12,7 +12,8 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /** {@code modelway tenants create|list|set-plan}: tenants, through the admin API. */
-@Command(name = "tenants", mixinStandardHelpOptions = true,
+@Command(name = "tenants", footer = {"", "Examples:", "  modelway tenants create acme --name \"Acme Inc\" --plan pro", "  modelway tenants list"},
+    mixinStandardHelpOptions = true,
     description = "Create and list tenants, and put them on plans (admin API; key from MODELWAY_ADMIN_KEY).",
     subcommands = {TenantsCommand.Create.class, TenantsCommand.ListTenants.class,
         TenantsCommand.SetPlan.class})
@@ -24,7 +25,8 @@ final class TenantsCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a tenant.")
+  @Command(name = "create", footer = {"", "Example:", "  modelway tenants create acme --name \"Acme Inc\" --plan pro"},
+    mixinStandardHelpOptions = true, description = "Create a tenant.")
   static final class Create implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "Lower-case letters, digits, - and _.")
     String id = "";
@@ -51,7 +53,8 @@ final class TenantsCommand implements Runnable {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List tenants.")
+  @Command(name = "list", footer = {"", "Example:", "  modelway tenants list --json"},
+    mixinStandardHelpOptions = true, description = "List tenants.")
   static final class ListTenants implements Callable<Integer> {
     @Mixin AdminClient admin;
     @Spec CommandSpec spec;
@@ -63,17 +66,17 @@ final class TenantsCommand implements Runnable {
         if (admin.json) {
           return list.toString();
         }
-        String format = "%-24s %-32s %-16s %s%n";
-        StringBuilder out = new StringBuilder(String.format(format, "ID", "NAME", "PLAN", "CREATED"));
-        list.path("data").forEach(t -> out.append(String.format(format,
-            t.path("id").asString(), t.path("name").asString(), t.path("plan").asString("-"),
-            t.path("created_at").asString())));
-        return out.toString().stripTrailing();
+        Table table = new Table("ID", "NAME", "PLAN", "CREATED");
+        list.path("data").forEach(t -> table.row(t.path("id").asString(),
+            t.path("name").asString(), t.path("plan").asString("-"),
+            t.path("created_at").asString()));
+        return table.toString();
       });
     }
   }
 
-  @Command(name = "set-plan", mixinStandardHelpOptions = true,
+  @Command(name = "set-plan", footer = {"", "Example:", "  modelway tenants set-plan acme none"},
+    mixinStandardHelpOptions = true,
       description = "Put a tenant on a plan, or on none.")
   static final class SetPlan implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ID", description = "The tenant's id.")

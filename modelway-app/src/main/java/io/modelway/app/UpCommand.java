@@ -9,7 +9,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code modelway up}: every role in one process, on embedded state. */
-@Command(name = "up", mixinStandardHelpOptions = true,
+@Command(name = "up", footer = {"", "Example:", "  modelway up --port 8080 --upstream deepseek=https://api.deepseek.com/v1 --upstream-key deepseek=DEEPSEEK_API_KEY"},
+    mixinStandardHelpOptions = true,
     description = "Run Modelway all-in-one: the gateway and its models in one process.")
 final class UpCommand implements Callable<Integer> {
   @Mixin GatewayFlags flags;

@@ -2,6 +2,9 @@ package io.modelway.app;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -12,7 +15,8 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /** {@code modelway usage}: the usage ledger, through the admin API. */
-@Command(name = "usage", mixinStandardHelpOptions = true,
+@Command(name = "usage", footer = {"", "Example:", "  modelway usage --tenant acme --from 2026-12-01T00:00:00Z --limit 50"},
+    mixinStandardHelpOptions = true,
     description = "Show the usage ledger: rows and totals by tenant, key, model and time (admin API).")
 final class UsageCommand implements Callable<Integer> {
   @Option(names = "--tenant", paramLabel = "ID", description = "Only this tenant.")
@@ -58,20 +62,32 @@ final class UsageCommand implements Callable<Integer> {
         return usage.toString();
       }
       JsonNode t = usage.path("totals");
-      StringBuilder out = new StringBuilder(String.format(
-          "%d requests, %d prompt tokens, %d completion tokens, %d cached%n%n",
+      StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
+          "%d requests, %d prompt tokens, %d completion tokens, %d cached; cost: %s%n%n",
           t.path("requests").asLong(), t.path("prompt_tokens").asLong(),
-          t.path("completion_tokens").asLong(), t.path("cached_tokens").asLong()));
-      String format = "%-24s %-12s %-16s %-24s %6s %-9s %8s %8s %8s%n";
-      out.append(String.format(format, "AT", "TENANT", "KEY", "MODEL", "STATUS", "OUTCOME",
-          "PROMPT", "OUTPUT", "MS"));
-      usage.path("data").forEach(r -> out.append(String.format(format,
-          r.path("at").asString(), r.path("tenant").asString(), r.path("key_id").asString(),
-          r.path("model").asString(), r.path("status").asInt(), r.path("outcome").asString(),
+          t.path("completion_tokens").asLong(), t.path("cached_tokens").asLong(),
+          costs(t.path("cost"))));
+      Table rows = new Table("AT", "TENANT", "KEY", "MODEL", "STATUS>", "OUTCOME", "PROMPT>",
+          "OUTPUT>", "COST>", "MS>");
+      usage.path("data").forEach(r -> rows.row(r.path("at").asString(),
+          r.path("tenant").asString(), r.path("key_id").asString(), r.path("model").asString(),
+          r.path("status").asInt(), r.path("outcome").asString()
+              + (r.path("cache_hit").asBoolean() ? " (cache)" : ""),
           r.path("prompt_tokens").asLong(), r.path("completion_tokens").asLong(),
-          r.path("latency_ms").asLong())));
+          r.path("cost").isNumber() ? r.path("cost").decimalValue().toPlainString() + " "
+              + r.path("currency").asString() : null,
+          r.path("latency_ms").asLong()));
+      out.append(rows);
       return out.toString().stripTrailing();
     });
+  }
+
+  /** The totals' cost per currency, such as {@code 1.25 USD, 8.4 CNY}; {@code -} without. */
+  static String costs(JsonNode cost) {
+    List<String> parts = new ArrayList<>();
+    cost.properties().forEach(e -> parts.add(e.getValue().decimalValue().stripTrailingZeros()
+        .toPlainString() + " " + e.getKey()));
+    return parts.isEmpty() ? "-" : String.join(", ", parts);
   }
 
   private static void param(StringBuilder query, String name, @Nullable String value) {

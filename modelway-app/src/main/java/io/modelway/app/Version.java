@@ -27,7 +27,8 @@ final class Version implements CommandLine.IVersionProvider {
   }
 
   /** {@code modelway version}. */
-  @CommandLine.Command(name = "version", description = "Print the version and exit.")
+  @CommandLine.Command(name = "version", description = "Print the version and exit.",
+      footer = {"", "Example:", "  modelway version"})
   static final class Command implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
  * {@code modelway worker}: runs models in this process, serves them over the same
  * OpenAI-compatible API as the gateway, and registers with a gateway when given one.
  */
-@Command(name = "worker", mixinStandardHelpOptions = true,
+@Command(name = "worker", footer = {"", "Example:", "  modelway worker --port 9001 --gateway http://gateway:8080 --model qwen=/models/qwen2.5-0.5b-instruct-q4_k_m.gguf"},
+    mixinStandardHelpOptions = true,
     description = "Run a model worker: models in this JVM, served over the OpenAI API, registered with a gateway.")
 final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "8090", paramLabel = "PORT",

@@ -71,7 +71,7 @@ class AdminCliTest {
 
       Run usage = run(env, "usage", "--url", url);
       assertThat(usage.code()).as(usage.err()).isZero();
-      assertThat(usage.out()).contains("requests,", "PROMPT");
+      assertThat(usage.out()).contains("requests,", "cost: -", "PROMPT", "COST");
       Run csv = run(env, "usage", "--csv", "--tenant", "acme", "--url", url);
       assertThat(csv.out()).startsWith("id,at,request_id,tenant,");
       Run badTime = run(env, "usage", "--from", "yesterday", "--url", url);
@@ -88,6 +88,41 @@ class AdminCliTest {
   }
 
   @Test
+  void setsListsAndDeletesPrices(@TempDir Path dir) {
+    try (ConfigurableApplicationContext gateway = GatewayRole.start(GatewayOptions.of(dir)
+        .withEnvironment(Map.of("MODELWAY_ADMIN_KEY", ADMIN)::get))) {
+      String url = "http://127.0.0.1:" + GatewayRole.port(gateway);
+      Map<String, String> env = Map.of("MODELWAY_ADMIN_KEY", ADMIN);
+
+      assertThat(run(env, "prices", "list", "--url", url).out()).contains("No prices set");
+      Run set = run(env, "prices", "set", "deepseek/deepseek-chat", "--input", "2", "--output",
+          "8", "--currency", "CNY", "--url", url);
+      assertThat(set.out()).as(set.err()).contains("Price of deepseek/deepseek-chat per million"
+          + " tokens: input 2, cached input 2, output 8 CNY");
+      run(env, "prices", "set", "gpt-4o-mini", "--input", "0.15", "--cached-input", "0.075",
+          "--output", "0.6", "--currency", "USD", "--url", url);
+      assertThat(run(env, "prices", "list", "--url", url).out().lines().toList()).containsExactly(
+          "MODEL                   CURRENCY  INPUT/1M  CACHED INPUT/1M  OUTPUT/1M",
+          "deepseek/deepseek-chat  CNY              2                2          8",
+          "gpt-4o-mini             USD           0.15            0.075        0.6");
+      Run bad = run(env, "prices", "set", "m", "--input", "-1", "--output", "1", "--currency",
+          "USD", "--url", url);
+      assertThat(bad.code()).isEqualTo(1);
+      assertThat(bad.err()).startsWith("modelway: ");
+      assertThat(run(env, "prices", "delete", "deepseek/deepseek-chat", "--url", url).out())
+          .isEqualTo("Deleted the price of deepseek/deepseek-chat\n");
+      assertThat(run(env, "prices", "list", "--json", "--url", url).out())
+          .doesNotContain("deepseek").contains("gpt-4o-mini");
+    }
+  }
+
+  @Test
+  void usageTotalsShowTheCostInEachCurrency() {
+    assertThat(UsageCommand.costs(tools.jackson.databind.json.JsonMapper.builder().build()
+        .readTree("{\"USD\":1.250000000,\"CNY\":8.4}"))).isEqualTo("1.25 USD, 8.4 CNY");
+  }
+
+  @Test
   void managesPlansAndPutsTenantsAndKeysOnThem(@TempDir Path dir) {
     try (ConfigurableApplicationContext gateway = GatewayRole.start(GatewayOptions.of(dir)
         .withEnvironment(Map.of("MODELWAY_ADMIN_KEY", ADMIN)::get))) {
@@ -98,15 +133,16 @@ class AdminCliTest {
           "--model-limit", "gpt-4o=rpm:60,concurrent:2", "--url", url);
       assertThat(created.code()).as(created.err()).isZero();
       assertThat(created.out()).contains("Created plan pro (revision 1): 600 requests/min,"
-          + " 200000 tokens/min, - at once; a month: - tokens, -;"
-          + " models: all gpt-4o[60 req/min, - tokens/min, 2 at once]");
+          + " 200000 tokens/min; models: all; gpt-4o: 60 requests/min, 2 at once;"
+          + " offered to: none");
       Run budget = run(env, "plans", "create", "capped", "--monthly-tokens", "1000000",
           "--monthly-budget", "12.5", "--currency", "CNY", "--soft", "--url", url);
       assertThat(budget.out()).as(budget.err())
-          .contains("a month: 1000000 tokens, 12.5 CNY (soft); models: all");
+          .contains("capped (revision 1): no rate limits; a month: 1000000 tokens, 12.5 CNY"
+              + " (soft); models: all");
       Run updated = run(env, "plans", "update", "pro", "--rpm", "900", "--url", url);
-      assertThat(updated.out()).contains("Updated plan pro (revision 2): 900 requests/min,"
-          + " - tokens/min");
+      assertThat(updated.out()).contains("Updated plan pro (revision 2): 900 requests/min;"
+          + " models: all;");
       assertThat(run(env, "plans", "list", "--url", url).out()).contains("pro", "900");
       Run cached = run(env, "plans", "create", "cached", "--cache", "always", "--semantic-cache",
           "true", "--cache-answer-price", "0.001", "--cache-currency", "EUR", "--url", url);

@@ -37,6 +37,47 @@ class ModelwayCommandTest {
   }
 
   @Test
+  void everyCommandsHelpHasAnExample() {
+    java.util.List<String> without = new java.util.ArrayList<>();
+    java.util.Deque<CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(
+        Modelway.commandLine()));
+    while (!todo.isEmpty()) {
+      CommandLine command = todo.pop();
+      if (!command.getUsageMessage().contains("Example")) {
+        without.add(command.getCommandSpec().qualifiedName());
+      }
+      todo.addAll(command.getSubcommands().values());
+    }
+    assertThat(without).isEmpty();
+  }
+
+  @Test
+  void anUnknownCommandOrOptionExitsWithOneLineThatSaysWhereToLook() {
+    Run unknown = run("frob");
+    assertThat(unknown.code()).isEqualTo(2);
+    assertThat(unknown.out()).isEmpty();
+    assertThat(unknown.err().strip()).isEqualTo(
+        "modelway: unknown command 'frob' for 'modelway'; see 'modelway --help'");
+
+    Run typo = run("keys", "rotat");
+    assertThat(typo.code()).isEqualTo(2);
+    assertThat(typo.err().strip()).startsWith(
+        "modelway: unknown command 'rotat' for 'modelway keys' (did you mean '")
+        .contains("rotate").endsWith("; see 'modelway keys --help'").doesNotContain("\n");
+
+    Run option = run("keys", "create", "--bogus");
+    assertThat(option.code()).isEqualTo(2);
+    assertThat(option.err().strip())
+        .isEqualTo("modelway: unknown option: '--bogus'; see 'modelway keys create --help'");
+
+    Run help = run("help", "frob");
+    assertThat(help.code()).isEqualTo(2);
+    assertThat(help.err().strip()).isEqualTo(
+        "modelway: unknown command 'frob' for 'modelway'; see 'modelway --help'");
+    assertThat(run("help", "keys", "rotate").out()).contains("Usage: modelway keys rotate");
+  }
+
+  @Test
   void upHelpDescribesEveryOption() {
     Run r = run("up", "--help");
     assertThat(r.code()).isZero();
