@@ -49,6 +49,22 @@ final class AdminClient {
     }
   }
 
+  /** A GET of what this server may not serve at all: empty when it answers 404. */
+  java.util.Optional<JsonNode> find(String path) {
+    HttpResponse<String> response = send("GET", path, null);
+    if (response.statusCode() == 404) {
+      return java.util.Optional.empty();
+    }
+    if (response.statusCode() >= 400) {
+      throw failure(response);
+    }
+    try {
+      return java.util.Optional.of(JSON.readTree(response.body()));
+    } catch (JacksonException e) {
+      throw new Failure(url + " answered " + response.statusCode() + " with no JSON");
+    }
+  }
+
   /** A call whose answer is not JSON when it succeeds (CSV). */
   String text(String method, String path) {
     HttpResponse<String> response = send(method, path, null);

@@ -10,6 +10,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,38 +28,49 @@ final class ModelsCommand implements Callable<Integer> {
       description = "Where Modelway keeps its files (default: ~/.modelway).")
   @Nullable Path dataDir;
 
+  @Option(names = "--json", description = "Print a JSON list, for scripts.")
+  boolean json;
+
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws IOException {
     Path dir = DataDir.orDefault(dataDir).resolve("models");
     PrintWriter out = spec.commandLine().getOut();
-    if (!Files.isDirectory(dir)) {
-      out.println("No models yet: " + dir + " does not exist.");
-      return 0;
+    List<Path> files = List.of();
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> walk = Files.walk(dir)) {
+        files = walk.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf"))
+            .filter(Files::isRegularFile)
+            .sorted()
+            .toList();
+      }
     }
-    List<Path> files;
-    try (Stream<Path> walk = Files.walk(dir)) {
-      files = walk.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf"))
-          .filter(Files::isRegularFile)
-          .sorted()
-          .toList();
-    }
-    if (files.isEmpty()) {
-      out.println("No models yet: no .gguf file in " + dir + ".");
-      return 0;
-    }
-    String format = "%-48s %10s %-12s %-10s %8s%n";
-    out.printf(format, "MODEL", "SIZE", "ARCH", "QUANT", "CONTEXT");
+    ArrayNode list = JsonMapper.builder().build().createArrayNode();
+    Table table = new Table("MODEL", "SIZE>", "ARCH", "QUANT", "CONTEXT>");
     for (Path file : files) {
       String name = dir.relativize(file).toString();
+      ObjectNode row = list.addObject().put("name", name).put("path", file.toString());
       try {
         GgufHeader h = GgufHeader.read(file);
-        out.printf(format, name, humanSize(h.fileSize()), h.architecture(), h.quantization(),
-            h.contextLength().isPresent() ? Long.toString(h.contextLength().getAsLong()) : "-");
+        row.put("size_bytes", h.fileSize()).put("architecture", h.architecture())
+            .put("quantization", h.quantization());
+        h.contextLength().ifPresent(c -> row.put("context_length", c));
+        table.row(name, humanSize(h.fileSize()), h.architecture(), h.quantization(),
+            h.contextLength().isPresent() ? Long.toString(h.contextLength().getAsLong()) : null);
       } catch (ModelLoadException e) {
-        out.printf("%-48s %10s unreadable: %s%n", name, humanSize(Files.size(file)), e.getMessage());
+        row.put("size_bytes", Files.size(file)).put("error", e.getMessage());
+        table.row(name, humanSize(Files.size(file)), "unreadable: " + e.getMessage(), null, null);
       }
+    }
+    if (json) {
+      out.println(list);
+    } else if (!Files.isDirectory(dir)) {
+      out.println("No models yet: " + dir + " does not exist.");
+    } else if (files.isEmpty()) {
+      out.println("No models yet: no .gguf file in " + dir + ".");
+    } else {
+      out.println(table);
     }
     out.flush();
     return 0;

@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
         PlansCommand.class,
         PricesCommand.class,
         UsageCommand.class,
+        PsCommand.class,
         PullCommand.class,
         Version.Command.class,
         HelpCommand.class})

@@ -19,9 +19,10 @@ import picocli.CommandLine;
 class AdminCliTest {
   private static final String ADMIN = "mw-cli-test-admin";
 
-  private record Run(int code, String out, String err) {}
+  record Run(int code, String out, String err) {}
 
-  private static Run run(Map<String, String> env, String... args) {
+  /** The CLI run with {@code env} as its environment. */
+  static Run run(Map<String, String> env, String... args) {
     CommandLine.IFactory factory = new CommandLine.IFactory() {
       @Override
       public <K> K create(Class<K> type) throws Exception {

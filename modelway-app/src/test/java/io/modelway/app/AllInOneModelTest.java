@@ -98,6 +98,14 @@ class AllInOneModelTest {
       assertThat(health.statusCode()).isEqualTo(200);
       assertThat(JSON.readTree(health.body()).path("components").path("models").path("details")
           .path("broken").asString()).startsWith("failed: ");
+
+      AdminCliTest.Run ps = AdminCliTest.run(Map.of("MODELWAY_ADMIN_KEY", KEY), "ps", "--url",
+          "http://127.0.0.1:" + port);
+      assertThat(ps.code()).as(ps.err()).isZero();
+      assertThat(ps.out()).containsPattern("(?m)^tiny +ready +2 +0 +0 +0 ")
+          .containsPattern("(?m)^broken +failed +0 ")
+          .containsPattern("(?m)^broken: .*broken\\.gguf")
+          .contains("No workers registered.");
     }
   }
 }

@@ -173,6 +173,9 @@ class ModelwayCommandTest {
     assertThat(r.out().lines().filter(l -> l.startsWith("tiny.gguf")).findFirst().orElseThrow())
         .contains("llama", "F32", "4096", "KiB");
     assertThat(r.out()).contains("junk.gguf").contains("unreadable");
+    Run json = run("models", "--json", "--data-dir", dir.toString());
+    assertThat(json.out()).contains("\"name\":\"tiny.gguf\"", "\"architecture\":\"llama\"",
+        "\"context_length\":4096", "\"name\":\"junk.gguf\"", "\"error\":");
   }
 
   @Test
