@@ -24,7 +24,6 @@ import picocli.CommandLine.TypeConversionException;
     mixinStandardHelpOptions = true,
     description = "Run a simulated OpenAI-compatible LLM server that answers for any model name.")
 final class SimCommand implements Callable<Integer> {
-  private static final Logger log = LoggerFactory.getLogger(SimCommand.class);
 
   /** The exit status of a sim that dies by chaos: that of a process killed by SIGKILL. */
   static final int DIE_STATUS = 137;
@@ -120,6 +119,9 @@ final class SimCommand implements Callable<Integer> {
     }
     SimServer sim = SimServer.start(options, SimCommand::halt);
     Runtime.getRuntime().addShutdownHook(new Thread(sim::close, "modelway-sim-stop"));
+    // Logging starts here, not when the class loads: every CLI command builds this command, and
+    // starting Logback costs a short-lived command a third of its start-up.
+    Logger log = LoggerFactory.getLogger(SimCommand.class);
     log.info("modelway sim listening on {} (ttft {}, {} tokens/s, {} tokens, error rate {}, seed {};"
             + " KV cache {} blocks, prefill {} tokens/s, max running {}, decode slowdown {}{})",
         sim.baseUrl(), ttft, tokensPerSecond == 0 ? "unlimited" : tokensPerSecond, outputTokens,
