@@ -96,9 +96,14 @@ class HardBudgetTest {
 
   /** A new tenant with a hard monthly budget of {@link #BUDGET} USD; its id and key. */
   private static String[] tenantWithHardBudget() {
+    return tenantOnPlan("\"monthly_budget\":" + BUDGET.toPlainString()
+        + ",\"budget_currency\":\"USD\",\"budget_mode\":\"hard\"");
+  }
+
+  /** A new tenant on a new plan of {@code quota} (JSON members); its id and key. */
+  private static String[] tenantOnPlan(String quota) {
     String id = "h" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-    ok(admin("POST", "/admin/v1/plans", "{\"id\":\"" + id + "\",\"monthly_budget\":"
-        + BUDGET.toPlainString() + ",\"budget_currency\":\"USD\",\"budget_mode\":\"hard\"}"));
+    ok(admin("POST", "/admin/v1/plans", "{\"id\":\"" + id + "\"," + quota + "}"));
     ok(admin("POST", "/admin/v1/tenants", "{\"id\":\"" + id + "\",\"plan\":\"" + id + "\"}"));
     String key = ok(admin("POST", "/admin/v1/keys", "{\"tenant\":\"" + id + "\"}")).path("key")
         .asString();
@@ -190,6 +195,35 @@ class HardBudgetTest {
         statuses.stream().filter(s -> s == 200).count(), spent.toPlainString(), BUDGET);
   }
 
+  @Test
+  void threeHundredAdversarialCallsOverThreeGatewaysNeverPassAHardTokenQuota() {
+    long quota = 20_000;
+    String[] tenant = tenantOnPlan("\"monthly_tokens\":" + quota);
+    List<String[]> calls = adversarialCalls(300);
+    List<Integer> statuses = sendAll(tenant[1], calls);
+    assertThat(statuses).containsOnly(200, 429).contains(200, 429);
+    String counter = "modelway:rl:q:t:" + tenant[0] + ":" + YearMonth.now(ZoneOffset.UTC)
+        + ":tokens";
+    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url());
+    long[] used = new long[1];
+    try (var connection = client.connect()) {
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        JsonNode totals = ok(TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
+            URI.create(gateways.get(0).url("/admin/v1/usage?limit=10000&tenant=" + tenant[0]))))
+            .build())).path("totals");
+        assertThat(totals.path("requests").asLong()).isEqualTo(300);
+        used[0] = totals.path("prompt_tokens").asLong() + totals.path("completion_tokens").asLong();
+        assertThat(connection.sync().get(counter)).isEqualTo(Long.toString(used[0]));
+      });
+    } finally {
+      client.shutdown();
+    }
+    assertThat(used[0]).as("tokens used of a hard quota of %d", quota).isPositive()
+        .isLessThanOrEqualTo(quota);
+    System.out.printf("adversarial x300 over 3 gateways: %d admitted, %d tokens of %d%n",
+        statuses.stream().filter(s -> s == 200).count(), used[0], quota);
+  }
+
   /**
    * The issue's test: 1,000 adversarial calls at once over three gateways — punctuation, CJK,
    * emoji, long numbers, base64, calls without {@code max_tokens}, with {@code n} and with
@@ -198,6 +232,19 @@ class HardBudgetTest {
   @Test
   void aThousandAdversarialCallsOverThreeGatewaysNeverOverspendAHardBudget() {
     String[] tenant = tenantWithHardBudget();
+    List<Integer> statuses = sendAll(tenant[1], adversarialCalls(1000));
+    assertThat(statuses).containsOnly(200, 429).contains(200, 429);
+    BigDecimal spent = spentWithinBudget(tenant[0], 1000);
+    System.out.printf("adversarial x1000 over 3 gateways: %d admitted, %s USD spent of %s%n",
+        statuses.stream().filter(s -> s == 200).count(), spent.toPlainString(), BUDGET);
+  }
+
+  /**
+   * {@code count} calls of prompts OpenAI's tokenizers make few tokens of — punctuation, CJK,
+   * emoji, digits, base64 — as chats with {@code max_tokens}, without it, with {@code n}, and as
+   * completions with {@code best_of} and in batches: the path and body of each.
+   */
+  private static List<String[]> adversarialCalls(int count) {
     Random random = new Random(13);
     byte[] noise = new byte[600];
     random.nextBytes(noise);
@@ -210,7 +257,7 @@ class HardBudgetTest {
         "\uD83D\uDE00\uD83D\uDC4D\uD83C\uDFFD".repeat(60), number.toString(), base64,
         "-".repeat(3000) + "\n" + ".".repeat(1000));
     List<String[]> calls = new ArrayList<>();
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < count; i++) {
       String prompt = prompts.get(i % prompts.size());
       calls.add(switch (i % 5) {
         case 0 -> new String[] {"/v1/chat/completions", chat(prompt, ",\"max_tokens\":16")};
@@ -223,10 +270,6 @@ class HardBudgetTest {
             + JSON.writeValueAsString(List.of(prompt, prompt)) + ",\"max_tokens\":8}"};
       });
     }
-    List<Integer> statuses = sendAll(tenant[1], calls);
-    assertThat(statuses).containsOnly(200, 429).contains(200, 429);
-    BigDecimal spent = spentWithinBudget(tenant[0], 1000);
-    System.out.printf("adversarial x1000 over 3 gateways: %d admitted, %s USD spent of %s%n",
-        statuses.stream().filter(s -> s == 200).count(), spent.toPlainString(), BUDGET);
+    return calls;
   }
 }
