@@ -197,8 +197,9 @@ public final class Admission {
     List<Rule> tokenRules = rules.stream()
         .filter(r -> r.limits().tokensPerMinute().isPresent()).toList();
     long maxTokens = request.maxTokens() == null ? 0 : request.maxTokens();
-    OptionalLong estimate = tokenRules.isEmpty() && quotas.isEmpty() ? OptionalLong.empty()
-        : OptionalLong.of(estimator.promptTokens(request, body));
+    // The estimate is for per-minute tokens and soft quotas; a hard quota reserves a bound.
+    OptionalLong estimate = tokenRules.isEmpty() && quotas.stream().allMatch(q -> q.quota().hard())
+        ? OptionalLong.empty() : OptionalLong.of(estimator.promptTokens(request, body));
     long prompt = estimate.orElse(0);
     long reserved = prompt + maxTokens;
     Optional<WorstCase> worst = quotas.stream().anyMatch(q -> q.quota().hard())
