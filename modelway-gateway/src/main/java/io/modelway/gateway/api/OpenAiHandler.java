@@ -247,7 +247,7 @@ public final class OpenAiHandler {
                 account.promptEstimate(() -> ticket.estimatedPrompt()
                     .orElseGet(() -> admission.estimatePrompt(inspected, body)));
                 account.onEnd(r -> ticket.settle(r.promptTokens() + r.completionTokens(),
-                    r.costNanos().orElse(0)));
+                    r.costNanos().orElse(0), r.currency()));
                 ticket.headers().forEach(response::header);
                 if (route == null) {
                   return fallback(invocation, 0, requireNonNull(unavailable));

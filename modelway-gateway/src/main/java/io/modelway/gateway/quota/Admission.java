@@ -6,6 +6,7 @@ import io.github.bucket4j.ConsumptionProbe;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.cache.CachePolicy;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.math.BigDecimal;
@@ -23,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -120,7 +122,7 @@ public final class Admission {
 
   /** An amount reserved against a month's counter. */
   private record Held(String counter, long amount, boolean shared, boolean money,
-      boolean hard) {}
+      boolean hard, String currency) {}
 
   /** A limit of one holder: the key its counters go by, and how a refusal names it. */
   private record Rule(String key, String holder, Limits limits, long revision) {
@@ -211,8 +213,8 @@ public final class Admission {
     return enter(rules, entered)
         .thenCompose(ignored -> take(perMinute, true, 1, calls))
         .thenCompose(ignored -> take(tokenRules, false, reserved, tokens))
-        .thenCompose(ignored -> reserve(quotas, request, prompt, worst, fallbacks, held,
-            exceeded))
+        .thenCompose(ignored -> reserve(quotas, request, prompt, worst, fallbacks,
+            cacheAnswer(principal), held, exceeded))
         .handle((ignored, failure) -> {
           if (failure == null) {
             Map<String, String> headers = headers(calls, tokens, Optional.empty());
@@ -271,6 +273,17 @@ public final class Admission {
     }
   }
 
+  /**
+   * The cache policy whose price a cache hit of {@code principal}'s is charged: its key's plan's
+   * when that says anything of the cache, else its tenant's plan's (as the Cache stage picks it).
+   */
+  private Optional<CachePolicy> cacheAnswer(Principal principal) {
+    Map<String, Plan> byId = plans.get();
+    Optional<CachePolicy> own =
+        principal.plan().map(byId::get).map(Plan::cache).filter(c -> c.any());
+    return own.isPresent() ? own : principal.tenantPlan().map(byId::get).map(Plan::cache);
+  }
+
   /** Takes a place among each rule's calls at once, in order; a 429 when one has none. */
   private CompletableFuture<Void> enter(List<Rule> rules, List<Counters.Place> entered) {
     CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
@@ -319,7 +332,8 @@ public final class Admission {
    * (else {@value #DEFAULT_COMPLETION_RESERVE}) tokens, and their cost at the model's price.
    */
   private CompletableFuture<Void> reserve(List<QuotaRule> quotas, InspectedRequest request,
-      long prompt, Optional<WorstCase> worst, List<String> fallbacks, List<Held> held,
+      long prompt, Optional<WorstCase> worst, List<String> fallbacks,
+      Optional<CachePolicy> cache, List<Held> held,
       List<String> exceeded) {
     long completion = request.maxTokens() == null ? DEFAULT_COMPLETION_RESERVE
         : request.maxTokens();
@@ -351,11 +365,16 @@ public final class Admission {
           continue;
         }
         OptionalLong dearest = !quota.hard() ? OptionalLong.empty()
-            : java.util.stream.Stream.concat(java.util.stream.Stream.of(request.model()),
+            : Stream.concat(Stream.of(request.model()),
                     fallbacks.stream())
                 .map(prices).flatMap(Optional::stream)
                 .filter(p -> p.currency().equals(currency))
                 .mapToLong(p -> worst.orElseThrow().costNanos(p)).max();
+        if (quota.hard() && cache.isPresent() && cache.get().currency().equals(currency)
+            && cache.get().answerNanos().isPresent()) { // an answer from the cache may cost more
+          long hit = cache.get().answerNanos().getAsLong();
+          dearest = OptionalLong.of(Math.max(dearest.orElse(0), hit));
+        }
         if (quota.hard() ? dearest.isEmpty() : price.isEmpty()) {
           continue; // nothing it may call is charged to this budget
         }
@@ -394,7 +413,8 @@ public final class Admission {
                 Duration.between(clock.instant(), month.plusMonths(1).atDay(1)
                     .atStartOfDay(ZoneOffset.UTC).toInstant()).toSeconds());
           }
-          held.add(new Held(counter, amount, reserved.shared(), money, rule.quota().hard()));
+          held.add(new Held(counter, amount, reserved.shared(), money, rule.quota().hard(),
+              money ? rule.quota().currency().orElseThrow() : ""));
           if (reserved.usedBefore() + amount > limit) {
             exceeded.add(rule.named() + (money ? " budget" : " monthly tokens"));
           }
@@ -538,15 +558,26 @@ public final class Admission {
 
     /**
      * The call ended having used {@code usedTokens} (prompt and completion) costing {@code
-     * costNanos} billionths of its price's currency: the token windows and the month's use are
-     * charged the difference from what was reserved, and the call's place is freed.
+     * costNanos} billionths of the currency of every budget it was reserved against.
      */
     public void settle(long usedTokens, long costNanos) {
+      settle(usedTokens, costNanos, Optional.empty());
+    }
+
+    /**
+     * The call ended having used {@code usedTokens} (prompt and completion) costing {@code
+     * costNanos} billionths of {@code currency} (empty: of each budget's): the token windows and
+     * the month's use are charged the difference from what was reserved — a budget in another
+     * currency is charged nothing, as the ledger's sums by currency have it — and the call's
+     * place is freed.
+     */
+    public void settle(long usedTokens, long costNanos, Optional<String> currency) {
       if (this == NONE || !settled.compareAndSet(false, true)) {
         return;
       }
       for (Held h : held) {
-        long delta = (h.money() ? costNanos : usedTokens) - h.amount();
+        long cost = currency.isEmpty() || currency.get().equals(h.currency()) ? costNanos : 0;
+        long delta = (h.money() ? cost : usedTokens) - h.amount();
         if (delta > 0 && h.hard()) {
           // Only a backend that reports more than a bound allows (or a price raised meanwhile)
           // gets here: the month is charged what the ledger says all the same.

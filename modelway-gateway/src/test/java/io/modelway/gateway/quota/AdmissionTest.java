@@ -372,6 +372,35 @@ class AdmissionTest {
   }
 
   @Test
+  void aHardBudgetReservesAtLeastWhatAnAnswerFromTheCacheCosts() {
+    prices.put("m", new Price("m", "USD", BigDecimal.ONE, BigDecimal.ONE, BigDecimal.ONE));
+    Quota budget = new Quota(OptionalLong.empty(), Optional.of(new BigDecimal("0.4")),
+        Optional.of("USD"), true);
+    plans.put("q", new Plan("q", Limits.NONE, Set.of(), Map.of(), budget,
+        io.modelway.gateway.scheduling.Priority.STANDARD, 1, new io.modelway.gateway.cache
+        .CachePolicy(Optional.empty(), Optional.empty(), Optional.of(new BigDecimal("0.5")),
+            "USD"), 1));
+    assertThat(refusal(() -> admit(caller("k1", "q", null), chat("m", "hi", 10))).getMessage())
+        .contains("may cost up to 0.5 USD");
+  }
+
+  @Test
+  void aCostInAnotherCurrencyIsNotChargedToTheBudget() {
+    prices.put("m", new Price("m", "USD", new BigDecimal("1000"), new BigDecimal("1000"),
+        new BigDecimal("1000")));
+    plans.put("q", quotaPlan(null, "10", true));
+    Principal caller = caller("k1", "q", null);
+    // A fallback priced in yuan answered: the ledger row is in CNY, the USD budget is not charged.
+    admit(caller, chat("m", "hi", 10)).settle(20, 7_000_000_000L, Optional.of("CNY"));
+    admit(caller, chat("m", "hi", 10)).settle(20, 20_000_000L, Optional.of("USD"));
+    // A dear price makes the next call's refusal say what the month holds.
+    prices.put("m", new Price("m", "USD", new BigDecimal("1000000"), new BigDecimal("1000000"),
+        new BigDecimal("1000000")));
+    assertThat(refusal(() -> admit(caller, chat("m", "hi", 10))).getMessage())
+        .contains("of which 0.02 USD is used");
+  }
+
+  @Test
   void usageBeyondTheReservationIsChargedAllTheSame() {
     plans.put("q", quotaPlan(1000L, null, true));
     Principal caller = caller("k1", "q", null);
