@@ -273,11 +273,12 @@ class SharedLimitsProcessTest {
   void aBudgetSharedByThreeGatewayProcessesIsNeverOverspentAndItsCounterIsTheLedgersTotal()
       throws Exception {
     // 1000 a million tokens: 0.001 USD a token. A call of "hi" with max_tokens 16 reserves its
-    // worst case, 24 tokens (3 + 4 + 1 estimated for the prompt, and 16), 0.024 USD; the sim
-    // answers it with 23 (7 and 16), so with room for ten worst cases the eleventh never fits.
+    // worst case, 368 tokens (its body's 80 bytes, 256 + 16 for the chat template, and 16),
+    // 0.368 USD; the sim answers it with 23 (7 and 16). The budget has room for five worst
+    // cases, so at least five calls are served, and far from all: a hundred would cost 2.3.
     admin("PUT", "/admin/v1/prices/" + MODEL,
         "{\"currency\":\"USD\",\"input\":1000,\"output\":1000}");
-    BigDecimal budget = new BigDecimal("0.24");
+    BigDecimal budget = new BigDecimal("1.84");
     Tenant tenant = tenantOnPlan("\"monthly_budget\":" + budget + ",\"budget_currency\":\"USD\"");
     awaitPricedEverywhere();
     awaitHeldToItsPlanEverywhere(tenant);
@@ -290,7 +291,8 @@ class SharedLimitsProcessTest {
     List<HttpResponse<String>> answers = calls.stream().map(CompletableFuture::join).toList();
 
     assertThat(answers).extracting(HttpResponse::statusCode).containsOnly(200, 429);
-    assertThat(answers).filteredOn(a -> a.statusCode() == 200).hasSize(10);
+    assertThat(answers).filteredOn(a -> a.statusCode() == 200).hasSizeGreaterThanOrEqualTo(5);
+    assertThat(answers).filteredOn(a -> a.statusCode() == 429).isNotEmpty();
     assertThat(answers).filteredOn(a -> a.statusCode() == 429).allSatisfy(a ->
         assertThat(JSON.readTree(a.body()).path("error").path("code").asString())
             .isEqualTo("insufficient_quota"));

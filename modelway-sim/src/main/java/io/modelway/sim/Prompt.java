@@ -31,7 +31,16 @@ record Prompt(int tokens, long[] blockHashes) {
 
   /** The prompt of a chat or completion request, {@code tree} being its parsed body. */
   static Prompt of(Endpoint endpoint, String model, JsonNode tree) {
-    Builder b = new Builder(model);
+    return of(endpoint, model, tree, false);
+  }
+
+  /**
+   * The prompt of a chat or completion request, its text cut one token per UTF-8 byte when
+   * {@code perByte} (the most tokens any byte-level tokenizer makes of it; the template's tokens
+   * stay three per message and three for the answer), else into four-character pieces.
+   */
+  static Prompt of(Endpoint endpoint, String model, JsonNode tree, boolean perByte) {
+    Builder b = new Builder(model, perByte);
     if (endpoint == Endpoint.CHAT_COMPLETIONS) {
       for (JsonNode message : tree.path("messages").values()) {
         b.token(START);
@@ -86,14 +95,22 @@ record Prompt(int tokens, long[] blockHashes) {
     private int tokens;
     private long[] blocks = new long[8];
     private int full;
+    private final boolean perByte;
 
-    Builder(String model) {
+    Builder(String model, boolean perByte) {
       hash = piece(model);
+      this.perByte = perByte;
     }
 
     void text(String text) {
       if (text.isEmpty()) {
         token(piece(""));
+      }
+      if (perByte) {
+        for (byte b : text.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+          token(Answer.mix(0x100 | (b & 0xff)));
+        }
+        return;
       }
       for (int i = 0; i < text.length(); i += 4) {
         token(piece(text, i, Math.min(text.length(), i + 4)));

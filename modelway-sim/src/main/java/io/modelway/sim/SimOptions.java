@@ -33,6 +33,9 @@ import java.util.List;
  *     between tokens is {@code 1 / tokensPerSecond × (1 + decodeSlowdown × (running − 1))}; default 0
  * @param hangTokens tokens a sequence may send in {@link ChaosMode#HANG} before it stalls; default 1
  * @param chaos moments at which the server switches to a chaos mode on its own; default none
+ * @param promptTokensPerByte whether a prompt's text counts one token per UTF-8 byte (the most
+ *     any byte-level tokenizer can make of it) instead of one per four characters; default
+ *     false. For tests of what the gateway reserves against hard quotas
  */
 public record SimOptions(
     String host,
@@ -48,7 +51,8 @@ public record SimOptions(
     int maxRunning,
     double decodeSlowdown,
     int hangTokens,
-    List<ChaosTrigger> chaos) {
+    List<ChaosTrigger> chaos,
+    boolean promptTokensPerByte) {
 
   public static final int DEFAULT_KV_CACHE_BLOCKS = 4096;
   public static final int DEFAULT_HANG_TOKENS = 1;
@@ -97,6 +101,16 @@ public record SimOptions(
     }
   }
 
+  /** The options before {@code promptTokensPerByte} existed: four characters a token. */
+  public SimOptions(String host, int port, Duration timeToFirstToken, double tokensPerSecond,
+      int outputTokens, double errorRate, long seed, int embeddingDimensions, int kvCacheBlocks,
+      double prefillTokensPerSecond, int maxRunning, double decodeSlowdown, int hangTokens,
+      List<ChaosTrigger> chaos) {
+    this(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate, seed,
+        embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning, decodeSlowdown,
+        hangTokens, chaos, false);
+  }
+
   /** The options before the engine knobs existed; those take their defaults. */
   public SimOptions(String host, int port, Duration timeToFirstToken, double tokensPerSecond,
       int outputTokens, double errorRate, long seed, int embeddingDimensions) {
@@ -115,55 +129,62 @@ public record SimOptions(
   public SimOptions withPort(int port) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withTiming(Duration timeToFirstToken, double tokensPerSecond) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withOutputTokens(int outputTokens) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withErrorRate(double errorRate) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withKvCacheBlocks(int kvCacheBlocks) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withPrefillTokensPerSecond(double prefillTokensPerSecond) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withMaxRunning(int maxRunning) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withDecodeSlowdown(double decodeSlowdown) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   public SimOptions withHangTokens(int hangTokens) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+  }
+
+  /** These options counting a prompt's text one token per UTF-8 byte, or not. */
+  public SimOptions withPromptTokensPerByte(boolean promptTokensPerByte) {
+    return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
+        seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
   }
 
   /** These options with {@code trigger} added to the chaos triggers. */
@@ -172,6 +193,6 @@ public record SimOptions(
     triggers.add(requireNonNull(trigger, "trigger"));
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, triggers);
+        decodeSlowdown, hangTokens, triggers, promptTokensPerByte);
   }
 }

@@ -293,7 +293,7 @@ public final class SimServer implements AutoCloseable {
       if (endpoint == Endpoint.EMBEDDINGS) {
         answer = Flux.from(playback.unlessHung(embeddings(request, tree)));
       } else {
-        Prompt prompt = Prompt.of(endpoint, request.model(), tree);
+        Prompt prompt = Prompt.of(endpoint, request.model(), tree, options.promptTokensPerByte());
         Text text = text(endpoint, request, tree);
         int length = text.tokens().size();
         if (prompt.tokens() + length > engine.maxTokens()) {
@@ -301,7 +301,7 @@ public final class SimServer implements AutoCloseable {
         }
         answer = request.stream()
             ? stream(endpoint, request, prompt, text)
-            : Flux.from(whole(endpoint, request, prompt, text));
+            : Flux.from(whole(endpoint, request, prompt, text, choices(tree)));
       }
       inflight.incrementAndGet();
       answer = answer
@@ -408,8 +408,19 @@ public final class SimServer implements AutoCloseable {
     return max == null ? options.outputTokens() : Math.min(max, options.outputTokens());
   }
 
+  /**
+   * The answers a request asks for ({@code n}) and those it is billed for ({@code best_of}, when
+   * larger), as {@code {n, billed}}: each of the {@code n} choices of a whole answer is the same
+   * text, and its usage counts the completion tokens of {@code billed} of them, as OpenAI bills
+   * {@code best_of}. A streamed answer has one choice.
+   */
+  private static int[] choices(JsonNode tree) {
+    int n = Math.max(1, tree.path("n").asInt(1));
+    return new int[] {n, Math.max(n, tree.path("best_of").asInt(1))};
+  }
+
   private Mono<byte[]> whole(Endpoint endpoint, InspectedRequest request, Prompt prompt,
-      Text answer) {
+      Text answer, int[] choices) {
     List<String> tokens = answer.tokens();
     int length = tokens.size();
     String text = String.join("", tokens);
@@ -419,22 +430,24 @@ public final class SimServer implements AutoCloseable {
           endpoint, request.model());
       g.writeName("choices");
       g.writeStartArray();
-      g.writeStartObject();
-      g.writeNumberProperty("index", 0);
-      if (endpoint == Endpoint.CHAT_COMPLETIONS) {
-        g.writeName("message");
+      for (int index = 0; index < choices[0]; index++) {
         g.writeStartObject();
-        g.writeStringProperty("role", "assistant");
-        g.writeStringProperty("content", text);
+        g.writeNumberProperty("index", index);
+        if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+          g.writeName("message");
+          g.writeStartObject();
+          g.writeStringProperty("role", "assistant");
+          g.writeStringProperty("content", text);
+          g.writeEndObject();
+        } else {
+          g.writeStringProperty("text", text);
+        }
+        g.writeNullProperty("logprobs");
+        g.writeStringProperty("finish_reason", finish);
         g.writeEndObject();
-      } else {
-        g.writeStringProperty("text", text);
       }
-      g.writeNullProperty("logprobs");
-      g.writeStringProperty("finish_reason", finish);
-      g.writeEndObject();
       g.writeEndArray();
-      usage(g, prompt.tokens(), length);
+      usage(g, prompt.tokens(), length * choices[1]);
     });
     return playback.whole(prompt, length, body);
   }

@@ -31,6 +31,21 @@ class PromptTest {
   }
 
   @Test
+  void perByteCountsEveryUtf8ByteOfTheTextAsAToken() {
+    // "é" is 2 bytes, "日本" 6, an emoji 4: 12 bytes with "abc" and a space... counted exactly.
+    String text = "abc é日本\uD83D\uDE00";
+    int bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    assertThat(bytes).isEqualTo(3 + 1 + 2 + 6 + 4);
+    JsonNode tree = JSON.readTree("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+        + "\"content\":" + JSON.writeValueAsString(text) + "}]}");
+    assertThat(Prompt.of(Endpoint.CHAT_COMPLETIONS, "m", tree, true).tokens())
+        .isEqualTo(3 + bytes + 3);
+    JsonNode completion = JSON.readTree("{\"model\":\"m\",\"prompt\":\"" + "=".repeat(800)
+        + "\"}");
+    assertThat(Prompt.of(Endpoint.COMPLETIONS, "m", completion, true).tokens()).isEqualTo(800);
+  }
+
+  @Test
   void hashesOneBlockPerSixteenTokens() {
     Prompt p = chat("m", "user", "x".repeat(4 * 40));
     assertThat(p.tokens()).isEqualTo(46);

@@ -64,6 +64,19 @@ class SimServerTest {
   }
 
   @Test
+  void answersNChoicesAndBillsTheCompletionsOfBestOf() throws Exception {
+    JsonNode n3 = JSON.readTree(post(sim, "/completions",
+        "{\"model\":\"m\",\"prompt\":\"hi\",\"n\":3,\"max_tokens\":5}").body());
+    assertThat(n3.path("choices").size()).isEqualTo(3);
+    assertThat(n3.path("usage").path("completion_tokens").asInt()).isEqualTo(15);
+    JsonNode bestOf = JSON.readTree(post(sim, "/completions",
+        "{\"model\":\"m\",\"prompt\":\"hi\",\"n\":2,\"best_of\":4,\"max_tokens\":5}")
+        .body());
+    assertThat(bestOf.path("choices").size()).isEqualTo(2);
+    assertThat(bestOf.path("usage").path("completion_tokens").asInt()).isEqualTo(20);
+  }
+
+  @Test
   void sameRequestGetsTheSameAnswerAndStreamConcatenatesToIt() throws Exception {
     String request = "{\"model\":\"any-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
     JsonNode a = JSON.readTree(post(sim, "/chat/completions", request).body());

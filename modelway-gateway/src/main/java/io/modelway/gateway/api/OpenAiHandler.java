@@ -236,25 +236,28 @@ public final class OpenAiHandler {
           }
           Catalog.Route route = resolved;
           OpenAiException unavailable = down;
-          Invocation invocation = new Invocation(current, body, inspected, principal, request,
-              response, requestId, started, account, fallbacks);
           return Mono.fromFuture(onRequestLoop(request,
-                  admission.admit(principal, asked.model(), inspected, body)))
+                  admission.admit(principal, asked.model(), inspected, body, fallbacks)))
               .flatMap(ticket -> {
+                // What the model gets: a call held to a hard quota carries the max_tokens its
+                // reservation counted on.
+                byte[] sent = ticket.bodyToSend(body);
+                Invocation invocation = new Invocation(current, sent, inspected, principal,
+                    request, response, requestId, started, account, fallbacks);
                 account.promptEstimate(() -> ticket.estimatedPrompt()
                     .orElseGet(() -> admission.estimatePrompt(inspected, body)));
                 account.onEnd(r -> ticket.settle(r.promptTokens() + r.completionTokens(),
-                    r.costNanos().orElse(0)));
+                    r.costNanos().orElse(0), r.currency()));
                 ticket.headers().forEach(response::header);
                 if (route == null) {
                   return fallback(invocation, 0, requireNonNull(unavailable));
                 }
-                // The body as the client sent it, renamed to the target's upstream name.
+                // The body as the client sent it (capped above), renamed to the upstream name.
                 BackendCall call = new BackendCall(endpoint,
-                    asked.withModel(body, route.upstreamModel()), inspected.stream(),
+                    asked.withModel(sent, route.upstreamModel()), inspected.stream(),
                     requestId, request.requestHeaders()::get);
                 Optional<CacheStage.Call> cached = cache.open(principal, current, route,
-                    inspected, body, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
+                    inspected, sent, request.requestHeaders().get(HttpHeaderNames.CACHE_CONTROL));
                 if (cached.isEmpty()) {
                   return withFallbacks(invocation, invoke(call, principal, response, inspected,
                       route, started, account, null));

@@ -6,6 +6,7 @@ import io.github.bucket4j.ConsumptionProbe;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelway.gateway.auth.Principal;
+import io.modelway.gateway.cache.CachePolicy;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.math.BigDecimal;
@@ -23,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,11 +47,19 @@ import org.jspecify.annotations.Nullable;
  * corrects the token windows with the tokens really used (taking more, or giving back the
  * difference) and frees its place.
  *
+ * <p>Monthly quotas and budgets are reserved last. A hard one reserves the call's {@link
+ * WorstCase} — prompt bounded by its bytes (or counted exactly by a model run here), {@code
+ * max_tokens} for each of {@code n} (or {@code best_of}) answers, and a cap sent with a call that
+ * sets none — so that no prompt can make a call use more than it reserved; only a backend that
+ * reports more than that bound allows can take a month past its limit, and the month is charged
+ * what it reported all the same. A soft one reserves the cheaper estimate.
+ *
  * <p>Rules are checked one after the other, not in one transaction: two calls racing for the last
  * places of two shared rules may both be refused where one could have passed, but a rule never
  * admits more than its limit. Thread-safe.
  */
 public final class Admission {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Admission.class);
   /** Completion tokens a call without {@code max_tokens} reserves against monthly quotas. */
   static final long DEFAULT_COMPLETION_RESERVE = 4096;
 
@@ -111,7 +121,8 @@ public final class Admission {
   private record QuotaRule(boolean key, String holder, String named, Quota quota) {}
 
   /** An amount reserved against a month's counter. */
-  private record Held(String counter, long amount, boolean shared, boolean money) {}
+  private record Held(String counter, long amount, boolean shared, boolean money,
+      boolean hard, String currency) {}
 
   /** A limit of one holder: the key its counters go by, and how a refusal names it. */
   private record Rule(String key, String holder, Limits limits, long revision) {
@@ -163,6 +174,19 @@ public final class Admission {
    */
   public CompletableFuture<Ticket> admit(Principal principal, String asked,
       InspectedRequest request, byte[] body) {
+    return admit(principal, asked, request, body, List.of());
+  }
+
+  /**
+   * Admits {@code request} as {@link #admit(Principal, String, InspectedRequest, byte[])} does,
+   * when {@code fallbacks} may answer in its place: a hard budget reserves the call's worst case
+   * at the dearest of their prices and the model's.
+   *
+   * @throws OpenAiException 404 when a plan of the caller's does not include {@code asked}
+   */
+  public CompletableFuture<Ticket> admit(Principal principal, String asked,
+      InspectedRequest request, byte[] body, List<String> fallbacks) {
+    requireNonNull(fallbacks, "fallbacks");
     List<Rule> rules = new ArrayList<>(4);
     List<QuotaRule> quotas = new ArrayList<>(2);
     rules(principal, asked, request.model(), rules, quotas);
@@ -175,10 +199,13 @@ public final class Admission {
     List<Rule> tokenRules = rules.stream()
         .filter(r -> r.limits().tokensPerMinute().isPresent()).toList();
     long maxTokens = request.maxTokens() == null ? 0 : request.maxTokens();
-    OptionalLong estimate = tokenRules.isEmpty() && quotas.isEmpty() ? OptionalLong.empty()
-        : OptionalLong.of(estimator.promptTokens(request, body));
+    // The estimate is for per-minute tokens and soft quotas; a hard quota reserves a bound.
+    OptionalLong estimate = tokenRules.isEmpty() && quotas.stream().allMatch(q -> q.quota().hard())
+        ? OptionalLong.empty() : OptionalLong.of(estimator.promptTokens(request, body));
     long prompt = estimate.orElse(0);
     long reserved = prompt + maxTokens;
+    Optional<WorstCase> worst = quotas.stream().anyMatch(q -> q.quota().hard())
+        ? Optional.of(estimator.worstCase(request, body)) : Optional.empty();
     List<Taken> calls = new ArrayList<>();
     List<Taken> tokens = new ArrayList<>();
     List<Held> held = new ArrayList<>();
@@ -186,14 +213,15 @@ public final class Admission {
     return enter(rules, entered)
         .thenCompose(ignored -> take(perMinute, true, 1, calls))
         .thenCompose(ignored -> take(tokenRules, false, reserved, tokens))
-        .thenCompose(ignored -> reserve(quotas, request, prompt, held, exceeded))
+        .thenCompose(ignored -> reserve(quotas, request, prompt, worst, fallbacks,
+            cacheAnswer(principal), held, exceeded))
         .handle((ignored, failure) -> {
           if (failure == null) {
             Map<String, String> headers = headers(calls, tokens, Optional.empty());
             if (!exceeded.isEmpty()) {
               headers.put("x-modelway-quota-exceeded", String.join(", ", exceeded));
             }
-            return new Ticket(headers, tokens, entered, held, counters, estimate);
+            return new Ticket(headers, tokens, entered, held, counters, estimate, worst);
           }
           giveBack(calls);
           giveBack(tokens);
@@ -245,6 +273,17 @@ public final class Admission {
     }
   }
 
+  /**
+   * The cache policy whose price a cache hit of {@code principal}'s is charged: its key's plan's
+   * when that says anything of the cache, else its tenant's plan's (as the Cache stage picks it).
+   */
+  private Optional<CachePolicy> cacheAnswer(Principal principal) {
+    Map<String, Plan> byId = plans.get();
+    Optional<CachePolicy> own =
+        principal.plan().map(byId::get).map(Plan::cache).filter(c -> c.any());
+    return own.isPresent() ? own : principal.tenantPlan().map(byId::get).map(Plan::cache);
+  }
+
   /** Takes a place among each rule's calls at once, in order; a 429 when one has none. */
   private CompletableFuture<Void> enter(List<Rule> rules, List<Counters.Place> entered) {
     CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
@@ -286,15 +325,19 @@ public final class Admission {
   }
 
   /**
-   * Reserves each quota's worst case — the estimated prompt plus {@code max_tokens} (else {@value
-   * #DEFAULT_COMPLETION_RESERVE}) tokens, and their cost at the model's price — against the
-   * month's use, in order; a hard quota that cannot fit refuses the call.
+   * Reserves what each quota may need against the month's use, in order; a hard quota that
+   * cannot fit refuses the call. A hard quota reserves the call's {@link WorstCase} — a bound
+   * its real usage cannot pass — and its cost at the dearest price of the model and its
+   * fallbacks in the budget's currency; a soft one the estimated prompt plus {@code max_tokens}
+   * (else {@value #DEFAULT_COMPLETION_RESERVE}) tokens, and their cost at the model's price.
    */
   private CompletableFuture<Void> reserve(List<QuotaRule> quotas, InspectedRequest request,
-      long prompt, List<Held> held, List<String> exceeded) {
+      long prompt, Optional<WorstCase> worst, List<String> fallbacks,
+      Optional<CachePolicy> cache, List<Held> held,
+      List<String> exceeded) {
     long completion = request.maxTokens() == null ? DEFAULT_COMPLETION_RESERVE
         : request.maxTokens();
-    long tokens = prompt + completion;
+    long estimated = prompt + completion;
     YearMonth month = YearMonth.now(clock.withZone(ZoneOffset.UTC));
     Instant since = month.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     Optional<Price> price = prices.apply(request.model());
@@ -304,13 +347,14 @@ public final class Admission {
       Quota quota = rule.quota();
       if (quota.monthlyTokens().isPresent()) {
         long limit = quota.monthlyTokens().getAsLong();
+        long tokens = quota.hard() ? worst.orElseThrow().tokens() : estimated;
         chain = chain.thenCompose(ignored -> hold(rule, base + ":tokens", tokens, limit, false,
             () -> ledger.used(rule.key(), rule.holder(), since, "")[0], held, exceeded,
             month));
       }
-      if (quota.monthlyBudget().isPresent() && price.isPresent()) {
+      if (quota.monthlyBudget().isPresent()) {
         String currency = quota.currency().orElseThrow();
-        if (!price.get().currency().equals(currency)) {
+        if (price.isPresent() && !price.get().currency().equals(currency)) {
           if (quota.hard()) {
             return CompletableFuture.failedFuture(new OpenAiException(403, "permission_error",
                 "The model '" + request.model() + "' is priced in " + price.get().currency()
@@ -320,7 +364,22 @@ public final class Admission {
           }
           continue;
         }
-        long cost = price.get().costNanos(prompt, 0, completion);
+        OptionalLong dearest = !quota.hard() ? OptionalLong.empty()
+            : Stream.concat(Stream.of(request.model()),
+                    fallbacks.stream())
+                .map(prices).flatMap(Optional::stream)
+                .filter(p -> p.currency().equals(currency))
+                .mapToLong(p -> worst.orElseThrow().costNanos(p)).max();
+        if (quota.hard() && cache.isPresent() && cache.get().currency().equals(currency)
+            && cache.get().answerNanos().isPresent()) { // an answer from the cache may cost more
+          long hit = cache.get().answerNanos().getAsLong();
+          dearest = OptionalLong.of(Math.max(dearest.orElse(0), hit));
+        }
+        if (quota.hard() ? dearest.isEmpty() : price.isEmpty()) {
+          continue; // nothing it may call is charged to this budget
+        }
+        long cost = quota.hard() ? dearest.getAsLong()
+            : price.get().costNanos(prompt, 0, completion);
         chain = chain.thenCompose(ignored -> hold(rule, base + ":" + currency, cost,
             quota.budgetNanos(), true,
             () -> ledger.used(rule.key(), rule.holder(), since, currency)[1], held, exceeded,
@@ -348,12 +407,14 @@ public final class Admission {
                     + currency
                 : "The monthly token quota of " + rule.named() + " would be exceeded: " + limit
                     + " tokens, of which " + reserved.usedBefore() + " are used or reserved;"
-                    + " this call may use up to " + amount + " (prompt and max_tokens)")
+                    + " this call may use up to " + amount + " (prompt and max_tokens"
+                    + (rule.quota().hard() ? ", each answer of n" : "") + ")")
                 + ". Lower max_tokens, or ask an admin to raise the plan's quota.",
                 Duration.between(clock.instant(), month.plusMonths(1).atDay(1)
                     .atStartOfDay(ZoneOffset.UTC).toInstant()).toSeconds());
           }
-          held.add(new Held(counter, amount, reserved.shared(), money));
+          held.add(new Held(counter, amount, reserved.shared(), money, rule.quota().hard(),
+              money ? rule.quota().currency().orElseThrow() : ""));
           if (reserved.usedBefore() + amount > limit) {
             exceeded.add(rule.named() + (money ? " budget" : " monthly tokens"));
           }
@@ -452,8 +513,8 @@ public final class Admission {
    * {@link #settle} gives them back when the call ends; later calls do nothing.
    */
   public static final class Ticket {
-    static final Ticket NONE =
-        new Ticket(Map.of(), List.of(), List.of(), List.of(), null, OptionalLong.empty());
+    static final Ticket NONE = new Ticket(Map.of(), List.of(), List.of(), List.of(), null,
+        OptionalLong.empty(), Optional.empty());
 
     private final Map<String, String> headers;
     private final List<Taken> tokens;
@@ -461,10 +522,13 @@ public final class Admission {
     private final List<Held> held;
     private final @Nullable Counters counters;
     private final OptionalLong estimatedPrompt;
+    private final Optional<WorstCase> worst;
     private final AtomicBoolean settled = new AtomicBoolean();
 
     private Ticket(Map<String, String> headers, List<Taken> tokens, List<Counters.Place> entered,
-        List<Held> held, @Nullable Counters counters, OptionalLong estimatedPrompt) {
+        List<Held> held, @Nullable Counters counters, OptionalLong estimatedPrompt,
+        Optional<WorstCase> worst) {
+      this.worst = worst;
       this.held = List.copyOf(held);
       this.estimatedPrompt = estimatedPrompt;
       this.headers = Map.copyOf(headers);
@@ -484,16 +548,42 @@ public final class Admission {
     }
 
     /**
+     * {@code body}, the request admitted, as it must go to the model: a call held to a hard quota
+     * that set no {@code max_tokens} gets {@value WorstCase#DEFAULT_CAP}, which its reservation
+     * counted on, as its last field; any other body is returned as it is.
+     */
+    public byte[] bodyToSend(byte[] body) {
+      return worst.isEmpty() ? body : worst.get().capped(body);
+    }
+
+    /**
      * The call ended having used {@code usedTokens} (prompt and completion) costing {@code
-     * costNanos} billionths of its price's currency: the token windows and the month's use are
-     * charged the difference from what was reserved, and the call's place is freed.
+     * costNanos} billionths of the currency of every budget it was reserved against.
      */
     public void settle(long usedTokens, long costNanos) {
+      settle(usedTokens, costNanos, Optional.empty());
+    }
+
+    /**
+     * The call ended having used {@code usedTokens} (prompt and completion) costing {@code
+     * costNanos} billionths of {@code currency} (empty: of each budget's): the token windows and
+     * the month's use are charged the difference from what was reserved — a budget in another
+     * currency is charged nothing, as the ledger's sums by currency have it — and the call's
+     * place is freed.
+     */
+    public void settle(long usedTokens, long costNanos, Optional<String> currency) {
       if (this == NONE || !settled.compareAndSet(false, true)) {
         return;
       }
       for (Held h : held) {
-        long delta = (h.money() ? costNanos : usedTokens) - h.amount();
+        long cost = currency.isEmpty() || currency.get().equals(h.currency()) ? costNanos : 0;
+        long delta = (h.money() ? cost : usedTokens) - h.amount();
+        if (delta > 0 && h.hard()) {
+          // Only a backend that reports more than a bound allows (or a price raised meanwhile)
+          // gets here: the month is charged what the ledger says all the same.
+          log.warn("A call used more than its worst case was reserved for ({} > {} on {}): the"
+              + " month is charged the real usage", h.amount() + delta, h.amount(), h.counter());
+        }
         if (delta != 0) {
           requireNonNull(counters).adjust(h.counter(), delta, h.shared());
         }

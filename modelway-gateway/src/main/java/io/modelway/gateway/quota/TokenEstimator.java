@@ -11,6 +11,7 @@ import io.modelway.openai.InspectedRequest;
 import io.modelway.runtime.TokenCounter;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
@@ -82,6 +83,63 @@ final class TokenEstimator {
       case COMPLETIONS -> count(encoding, json.path("prompt"));
       case EMBEDDINGS -> count(encoding, json.path("input"));
     };
+  }
+
+  /**
+   * The most {@code body}, a valid request to {@code request.endpoint()}, can use: see {@link
+   * WorstCase}. Exact prompt tokens for a chat or completion of a model this process runs (a body
+   * up to {@value #LOCAL_EXACT_BYTES} bytes), else bounded by the body's bytes.
+   */
+  WorstCase worstCase(InspectedRequest request, byte[] body) {
+    JsonNode json = InspectedRequest.tree(body);
+    Endpoint endpoint = request.endpoint();
+    long prompt = -1;
+    if (endpoint != Endpoint.EMBEDDINGS && body.length <= LOCAL_EXACT_BYTES) {
+      Optional<TokenCounter> counter = local.apply(request.model());
+      if (counter.isPresent()) {
+        try {
+          prompt = counter.get().promptTokens(endpoint, body);
+        } catch (RuntimeException e) {
+          // a request its template cannot render: the model refuses it; bound it by its bytes
+        }
+      }
+    }
+    if (prompt < 0) {
+      long pieces = 0;
+      long media = 0;
+      for (JsonNode message : json.path("messages")) {
+        pieces++;
+        for (JsonNode part : message.path("content")) {
+          if (part.isObject() && !part.path("text").isString()) {
+            media++;
+          }
+        }
+      }
+      pieces += json.path("tools").size() + json.path("functions").size();
+      prompt = body.length + WorstCase.PER_CALL + pieces * WorstCase.PER_MESSAGE
+          + media * WorstCase.PER_MEDIA;
+    }
+    if (endpoint == Endpoint.EMBEDDINGS) {
+      return new WorstCase(prompt, 0, OptionalInt.empty(), "");
+    }
+    long perAnswer = Math.max(json.path("max_tokens").asLong(-1),
+        json.path("max_completion_tokens").asLong(-1));
+    OptionalInt cap = OptionalInt.empty();
+    if (perAnswer < 0) {
+      perAnswer = WorstCase.DEFAULT_CAP;
+      cap = OptionalInt.of(WorstCase.DEFAULT_CAP);
+    }
+    long answers = Math.max(Math.max(1, json.path("n").asLong(1)),
+        json.path("best_of").asLong(1));
+    JsonNode prompts = json.path("prompt");
+    if (endpoint == Endpoint.COMPLETIONS && prompts.isArray() && !prompts.isEmpty()
+        && !prompts.get(0).isNumber()) {
+      answers *= prompts.size(); // a batch: each prompt is answered
+    }
+    long completion = answers > WorstCase.MAX / Math.max(1, perAnswer) ? WorstCase.MAX
+        : answers * perAnswer;
+    return new WorstCase(Math.min(prompt, WorstCase.MAX), completion, cap, cap.isEmpty() ? ""
+        : json.has("max_tokens") ? "max_completion_tokens" : "max_tokens");
   }
 
   /**

@@ -247,52 +247,167 @@ class AdmissionTest {
         Optional.ofNullable(budget).map(b -> "USD"), hard), 1);
   }
 
+  /**
+   * The prompt tokens a hard quota reserves for a one-message chat {@code body}: its bytes and
+   * the template's allowance.
+   */
+  private static long promptBound(byte[] body) {
+    return body.length + WorstCase.PER_CALL + WorstCase.PER_MESSAGE;
+  }
+
   @Test
   void aHardMonthlyQuotaRefusesACallThatMayNotFitAndSettlesWhatWasUsed() {
-    plans.put("q", quotaPlan(200L, null, true));
+    long worst = promptBound(chat("m", "hello world", 100)) + 100;
+    long quota = 50 + 2 * worst - 1;
+    plans.put("q", quotaPlan(quota, null, true));
     ledger.put("t:acme", new long[] {50, 0}); // used earlier this month, says the ledger
     Principal caller = caller("k1", "q", null);
-    // "hello world": 9 prompt tokens, plus max_tokens 100: 109 reserved of the 150 left.
     Admission.Ticket first = admit(caller, chat("m", "hello world", 100));
     OpenAiException refused = refusal(() -> admit(caller, chat("m", "hello world", 100)));
     assertThat(refused.status()).isEqualTo(429);
     assertThat(refused.code()).isEqualTo("insufficient_quota");
     assertThat(refused.getMessage()).contains("monthly token quota of tenant 'acme' (plan 'q')")
-        .contains("200 tokens, of which 159 are used or reserved");
+        .contains(quota + " tokens, of which " + (50 + worst) + " are used or reserved")
+        .contains("may use up to " + worst);
     // Until the month ends: 2026-12-01T00:00Z is 36 hours after the clock's noon on the 29th.
     assertThat(refused.retryAfter()).contains(Long.toString(36 * 3600));
-    first.settle(30, 0); // 79 of the 109 come back: 80 used, 120 left
+    first.settle(30, 0); // all but 30 of the reservation come back: 80 used
     Admission.Ticket second = admit(caller, chat("m", "hello world", 100));
-    second.settle(109, 0);
-    assertThat(refusal(() -> admit(caller, chat("m", "hello world", 10))).getMessage())
-        .contains("of which 189 are used");
-    admit(caller, chat("m", "hello world", 2)); // 11 fit in the 11 left
+    second.settle(worst, 0); // 80 + worst used: worst - 31 left
+    assertThat(refusal(() -> admit(caller, chat("m", "hello world", 100))).getMessage())
+        .contains("of which " + (80 + worst) + " are used");
+    long left = quota - 80 - worst;
+    assertThat(promptBound(chat("m", "hello world", 69)) + 69).isLessThanOrEqualTo(left);
+    admit(caller, chat("m", "hello world", 69));
   }
 
   @Test
-  void aCallWithoutMaxTokensReservesTheDefaultCompletion() {
-    plans.put("q", quotaPlan(Admission.DEFAULT_COMPLETION_RESERVE, null, true));
-    assertThat(refusal(() -> admit(caller("k1", "q", null), chat("m", "hi", null))).getMessage())
-        .contains("may use up to " + (Admission.DEFAULT_COMPLETION_RESERVE + 8));
+  void aCallWithoutMaxTokensReservesTheCapItIsSentWith() {
+    plans.put("q", quotaPlan((long) WorstCase.DEFAULT_CAP, null, true));
+    byte[] body = chat("m", "hi", null);
+    assertThat(refusal(() -> admit(caller("k1", "q", null), body)).getMessage())
+        .contains("may use up to " + (promptBound(body) + WorstCase.DEFAULT_CAP));
+    plans.put("q", quotaPlan(1_000_000L, null, true));
+    Admission.Ticket ticket = admit(caller("k1", "q", null), body);
+    assertThat(new String(ticket.bodyToSend(body), StandardCharsets.UTF_8))
+        .isEqualTo(new String(body, StandardCharsets.UTF_8).replaceFirst("}$",
+            ",\"max_tokens\":" + WorstCase.DEFAULT_CAP + "}"));
+    // A call that sets max_tokens, or that no hard quota holds, goes as it came.
+    byte[] bounded = chat("m", "hi", 5);
+    assertThat(admit(caller("k1", "q", null), bounded).bodyToSend(bounded)).isSameAs(bounded);
+    plans.put("q", quotaPlan(1_000_000L, null, false));
+    assertThat(admit(caller("k1", "q", null), body).bodyToSend(body)).isSameAs(body);
   }
 
   @Test
   void aBudgetReservesTheWorstCostAtTheModelsPrice() {
     prices.put("m", new Price("m", "USD", new BigDecimal("1000"), new BigDecimal("500"),
         new BigDecimal("2000"))); // 0.001 a prompt token, 0.002 a completion token
-    plans.put("q", quotaPlan(null, "0.5", true));
+    plans.put("q", quotaPlan(null, "1.2", true));
     Principal caller = caller("k1", "q", null);
-    // 9 prompt tokens and 100 completion tokens at most: 0.209.
+    long cost = promptBound(chat("m", "hello world", 100)) * 1_000_000L + 100 * 2_000_000L;
     Admission.Ticket a = admit(caller, chat("m", "hello world", 100));
     Admission.Ticket b = admit(caller, chat("m", "hello world", 100));
     OpenAiException refused = refusal(() -> admit(caller, chat("m", "hello world", 100)));
     assertThat(refused.getMessage()).contains("monthly budget of tenant 'acme' (plan 'q')")
-        .contains("0.5 USD, of which 0.418 USD is used or reserved")
-        .contains("may cost up to 0.209 USD");
-    a.settle(19, 29_000_000L); // it cost 0.029: 0.18 comes back
+        .contains("1.2 USD, of which " + Price.amount(2 * cost).stripTrailingZeros()
+            .toPlainString() + " USD is used or reserved")
+        .contains("may cost up to " + Price.amount(cost).stripTrailingZeros().toPlainString()
+            + " USD");
+    a.settle(19, 29_000_000L); // it cost 0.029: the rest comes back
     b.settle(19, 29_000_000L);
     admit(caller, chat("m", "hello world", 100));
     admit(caller, chat("m", "hello world", 100));
+  }
+
+  @Test
+  void aHardQuotaReservesThePromptsBytesWhereTheEstimateSeesFewTokens() {
+    // Regression (issue 13 item 5): 800 '=' are about a hundred tokens to OpenAI's tokenizers,
+    // and the reservation was that; a tokenizer may make 800 of them.
+    plans.put("q", quotaPlan(1_000_000L, null, true));
+    byte[] body = chat("gpt-4o", "=".repeat(800), 16);
+    assertThat(admission.estimatePrompt(InspectedRequest.inspect(Endpoint.CHAT_COMPLETIONS,
+        body), body)).isLessThan(200);
+    Admission.Ticket ticket = admit(caller("k1", "q", null), body);
+    assertThat(ticket.estimatedPrompt()).as("not needed: nothing reserves the estimate").isEmpty();
+    plans.put("q2", quotaPlan(promptBound(body) + 16 + promptBound(body) + 15, null, true));
+    Principal other = caller("k2", null, "q2"); // the key's own counter: one call fits
+    admit(other, body);
+    assertThat(refusal(() -> admit(other, body)).getMessage())
+        .contains("may use up to " + (promptBound(body) + 16));
+  }
+
+  @Test
+  void nAndBestOfMultiplyTheCompletionAHardQuotaReserves() {
+    plans.put("q", quotaPlan(1L, null, true));
+    byte[] n = ("{\"model\":\"m\",\"n\":4,\"max_completion_tokens\":100,\"messages\":"
+        + "[{\"role\":\"user\",\"content\":\"hi\"}]}").getBytes(StandardCharsets.UTF_8);
+    assertThat(refusal(() -> admit(caller("k1", "q", null), n)).getMessage())
+        .contains("may use up to " + (promptBound(n) + 400));
+    byte[] bestOf = "{\"model\":\"m\",\"prompt\":[\"a\",\"b\"],\"n\":2,\"best_of\":3,\"max_tokens\":10}"
+        .getBytes(StandardCharsets.UTF_8);
+    OpenAiException refused = refusal(() -> admission.admit(caller("k1", "q", null),
+        InspectedRequest.inspect(Endpoint.COMPLETIONS, bestOf), bestOf).join());
+    // best_of 3 answers billed for each of the 2 prompts, 10 tokens each.
+    assertThat(refused.getMessage()).contains("may use up to "
+        + (bestOf.length + WorstCase.PER_CALL + 60));
+  }
+
+  @Test
+  void aHardBudgetReservesAtTheDearestPriceOfTheModelAndItsFallbacks() {
+    prices.put("m", new Price("m", "USD", new BigDecimal("1"), new BigDecimal("1"),
+        new BigDecimal("1")));
+    prices.put("dear", new Price("dear", "USD", new BigDecimal("1000"), new BigDecimal("1000"),
+        new BigDecimal("1000")));
+    prices.put("yuan", new Price("yuan", "CNY", new BigDecimal("9000"), new BigDecimal("9000"),
+        new BigDecimal("9000")));
+    plans.put("q", quotaPlan(null, "0.01", true));
+    byte[] body = chat("m", "hi", 10);
+    InspectedRequest request = InspectedRequest.inspect(Endpoint.CHAT_COMPLETIONS, body);
+    admission.admit(caller("k1", "q", null), "m", request, body, List.of("yuan")).join();
+    OpenAiException refused = refusal(() -> admission.admit(caller("k1", "q", null), "m",
+        request, body, List.of("yuan", "dear")).join());
+    assertThat(refused.getMessage()).contains("may cost up to " + Price.amount(
+        (promptBound(body) + 10) * 1_000_000L).stripTrailingZeros().toPlainString() + " USD");
+  }
+
+  @Test
+  void aHardBudgetReservesAtLeastWhatAnAnswerFromTheCacheCosts() {
+    prices.put("m", new Price("m", "USD", BigDecimal.ONE, BigDecimal.ONE, BigDecimal.ONE));
+    Quota budget = new Quota(OptionalLong.empty(), Optional.of(new BigDecimal("0.4")),
+        Optional.of("USD"), true);
+    plans.put("q", new Plan("q", Limits.NONE, Set.of(), Map.of(), budget,
+        io.modelway.gateway.scheduling.Priority.STANDARD, 1, new io.modelway.gateway.cache
+        .CachePolicy(Optional.empty(), Optional.empty(), Optional.of(new BigDecimal("0.5")),
+            "USD"), 1));
+    assertThat(refusal(() -> admit(caller("k1", "q", null), chat("m", "hi", 10))).getMessage())
+        .contains("may cost up to 0.5 USD");
+  }
+
+  @Test
+  void aCostInAnotherCurrencyIsNotChargedToTheBudget() {
+    prices.put("m", new Price("m", "USD", new BigDecimal("1000"), new BigDecimal("1000"),
+        new BigDecimal("1000")));
+    plans.put("q", quotaPlan(null, "10", true));
+    Principal caller = caller("k1", "q", null);
+    // A fallback priced in yuan answered: the ledger row is in CNY, the USD budget is not charged.
+    admit(caller, chat("m", "hi", 10)).settle(20, 7_000_000_000L, Optional.of("CNY"));
+    admit(caller, chat("m", "hi", 10)).settle(20, 20_000_000L, Optional.of("USD"));
+    // A dear price makes the next call's refusal say what the month holds.
+    prices.put("m", new Price("m", "USD", new BigDecimal("1000000"), new BigDecimal("1000000"),
+        new BigDecimal("1000000")));
+    assertThat(refusal(() -> admit(caller, chat("m", "hi", 10))).getMessage())
+        .contains("of which 0.02 USD is used");
+  }
+
+  @Test
+  void usageBeyondTheReservationIsChargedAllTheSame() {
+    plans.put("q", quotaPlan(1000L, null, true));
+    Principal caller = caller("k1", "q", null);
+    Admission.Ticket ticket = admit(caller, chat("m", "hi", 10));
+    ticket.settle(90_000, 0); // a backend reporting far more than the bound allows
+    assertThat(refusal(() -> admit(caller, chat("m", "hi", 10))).getMessage())
+        .contains("of which 90000 are used");
   }
 
   @Test
@@ -314,8 +429,9 @@ class AdmissionTest {
 
   @Test
   void aRefusedQuotaGivesBackWhatTheCallTookElsewhere() {
+    long quota = promptBound(chat("m", "hi", 1)) + 1; // enough for that call alone
     plans.put("team", new Plan("team", limits(10L, null, null), Set.of(), Map.of(),
-        new Quota(OptionalLong.of(10), Optional.empty(), Optional.empty(), true), 1));
+        new Quota(OptionalLong.of(quota), Optional.empty(), Optional.empty(), true), 1));
     Principal caller = caller("k1", "team", null);
     refusal(() -> admit(caller, chat("m", "hello world", 100)));
     assertThat(admit(caller, chat("m", "hi", 1)).headers())
@@ -326,7 +442,8 @@ class AdmissionTest {
   void concurrentCallsNeverReserveMoreThanAHardBudget() throws Exception {
     prices.put("m", new Price("m", "USD", new BigDecimal("1000"), BigDecimal.ZERO,
         new BigDecimal("1000")));
-    plans.put("q", quotaPlan(null, "0.2", true)); // 0.019 a call: 10 fit
+    long cost = (promptBound(chat("m", "hello world", 10)) + 10) * 1_000_000L;
+    plans.put("q", quotaPlan(null, Price.amount(10 * cost).toPlainString(), true)); // 10 fit
     Principal caller = caller("k1", "q", null);
     ExecutorService pool = Executors.newFixedThreadPool(16);
     List<CompletableFuture<Boolean>> calls = new ArrayList<>();
