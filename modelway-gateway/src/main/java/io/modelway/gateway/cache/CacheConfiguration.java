@@ -14,7 +14,6 @@ import io.modelway.gateway.quota.Plan;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.routing.ModelRouter;
 import java.time.Clock;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -91,13 +90,8 @@ public class CacheConfiguration {
   @Bean
   CacheStage cacheStage(ResponseCache store, SemanticCache semantic, Namespaces namespaces,
       LivePlans plans, MeterRegistry meters) {
-    Function<Principal, CachePolicy> policies = principal -> {
-      Map<String, Plan> byId = plans.get();
-      CachePolicy tenant = principal.tenantPlan().map(byId::get).map(Plan::cache)
-          .orElse(CachePolicy.NONE);
-      return principal.plan().map(byId::get).map(Plan::cache).map(tenant::narrowedBy)
-          .orElse(tenant);
-    };
+    Function<Principal, CachePolicy> policies =
+        principal -> Plan.cachePolicy(principal, plans.get());
     return new CacheStage(store, Optional.of(semantic), namespaces, policies, Clock.systemUTC(),
         meters);
   }

@@ -273,15 +273,9 @@ public final class Admission {
     }
   }
 
-  /**
-   * The cache policy whose price a cache hit of {@code principal}'s is charged: its key's plan's
-   * when that says anything of the cache, else its tenant's plan's (as the Cache stage picks it).
-   */
+  /** The cache policy whose price a cache hit of {@code principal}'s is charged. */
   private Optional<CachePolicy> cacheAnswer(Principal principal) {
-    Map<String, Plan> byId = plans.get();
-    Optional<CachePolicy> own =
-        principal.plan().map(byId::get).map(Plan::cache).filter(c -> c.any());
-    return own.isPresent() ? own : principal.tenantPlan().map(byId::get).map(Plan::cache);
+    return Optional.of(Plan.cachePolicy(principal, plans.get())).filter(CachePolicy::any);
   }
 
   /** Takes a place among each rule's calls at once, in order; a 429 when one has none. */

@@ -2,6 +2,7 @@ package io.modelway.gateway.quota;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.cache.CachePolicy;
 import io.modelway.gateway.scheduling.Priority;
 import java.util.Map;
@@ -81,6 +82,18 @@ public record Plan(String id, Limits limits, Set<String> allowedModels,
   /** Whether {@code id} is a well-formed plan id. */
   public static boolean validId(String id) {
     return ID.matcher(id).matches();
+  }
+
+  /**
+   * The cache policy of {@code principal}'s calls, among the plans {@code byId}: its tenant's
+   * plan's, narrowed by its key's own plan's ({@link CachePolicy#narrowedBy}). The one place
+   * that says so, for the Cache stage and for what a hard budget reserves for a hit.
+   */
+  public static CachePolicy cachePolicy(Principal principal, Map<String, Plan> byId) {
+    CachePolicy tenant = principal.tenantPlan().map(byId::get).map(Plan::cache)
+        .orElse(CachePolicy.NONE);
+    return principal.plan().map(byId::get).map(Plan::cache).map(tenant::narrowedBy)
+        .orElse(tenant);
   }
 
   /** Whether the plan lets its holder call {@code model}. */
