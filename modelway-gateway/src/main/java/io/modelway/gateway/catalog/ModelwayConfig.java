@@ -21,7 +21,8 @@ import org.springframework.util.unit.DataSize;
  *
  * @param gateway settings of the gateway itself
  * @param backends OpenAI-compatible servers, by name
- * @param models the public model names clients send, each routed to a backend
+ * @param models the public model names clients send, each routed to a backend; on a hot reload,
+ *     a file without any while some are served is refused unless it says {@code models: []}
  * @param auth how callers may authenticate besides API keys
  * @param aliases public names that stand for one or more concrete models, with weights (traffic
  *     splits for canaries and A/B tests, blue-green switches)
