@@ -170,8 +170,12 @@ class InstancePoolsTest {
     assertThat(chat(chat)).isEqualTo(200);
 
     b.switchChaosMode(ChaosMode.FAIL); // its /health answers 503
-    pools.tick();
-    await().atMost(Duration.ofSeconds(5)).until(() -> !health(key(1, b)).probeUp());
+    clock.advance(InstanceHealth.RECENT_SUCCESS); // its last call, if it had it, is long past
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      pools.tick(); // probes again once its interval passed: out after a few failures in a row
+      return !health(key(1, b)).probeUp();
+    });
+    assertThat(health(key(1, b)).probeFailures()).isEqualTo(InstanceHealth.PROBE_FAILURES);
     long before = b.stats().requests();
     for (int i = 0; i < 6; i++) {
       assertThat(chat(chat)).isEqualTo(200);
