@@ -45,8 +45,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * A probe's timeout widens with the probes' own latency: {@value #PROBE_TIMEOUT_FACTOR} × the
  * slowest of the last {@value #PROBE_SAMPLES} answered probes when that is above the configured
- * timeout, at most {@value #PROBE_TIMEOUT_CAP} × the configured one. Unanswered probes are not
- * samples, so a hung instance cannot widen its own timeout.
+ * timeout, at most {@value #PROBE_TIMEOUT_CAP} × the configured one. A probe waits twice its
+ * timeout (within that cap) for an answer: one that comes late fails the probe but is a sample,
+ * so a gateway whose every answer turns late widens its timeout after one of them; an
+ * unanswered probe is not a sample, so a hung instance cannot widen its own timeout.
  *
  * <p>OPEN → HALF_OPEN is driven by {@link #tick()} from the prober's thread, with the breaker's
  * own wait set beyond reach: Resilience4j takes a lock for that transition, which must not happen
@@ -84,6 +86,7 @@ public final class InstanceHealth {
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
   private volatile boolean probeUp = true;
   private final AtomicInteger probeFailuresInARow = new AtomicInteger();
+  private final AtomicLong probes = new AtomicLong();
   private final AtomicLong probeFailures = new AtomicLong();
   private final AtomicLong probeEjections = new AtomicLong();
   private final AtomicLong callEjections = new AtomicLong();
@@ -219,29 +222,37 @@ public final class InstanceHealth {
   }
 
   /**
-   * A probe answered after {@code nanos}: up when its status was below 500. Its latency widens
-   * the {@link #probeTimeout} of the next probes.
+   * A probe sent with {@code timeout} (at least its {@link #probeTimeout}) answered after {@code
+   * nanos}, with a status below 500 when {@code up}. It succeeded when up and in time. An answer
+   * later than {@code timeout} (but within the {@link #probeDeadline}) fails, yet its latency is
+   * kept, so that the timeout widens when every answer is late, as on a saturated gateway.
    */
-  public void probeAnswered(boolean up, long nanos) {
+  public void probeAnswered(boolean up, long nanos, Duration timeout) {
+    boolean inTime = nanos <= timeout.toNanos();
     synchronized (probeNanos) {
       probeNanos[nextSample] = nanos;
       nextSample = (nextSample + 1) % PROBE_SAMPLES;
       probeSamples = Math.min(probeSamples + 1, PROBE_SAMPLES);
     }
-    probed(up);
+    probed(up && inTime);
   }
 
-  /** A probe got no answer: it timed out, or the connection failed. */
+  /** A probe got no answer within its {@link #probeDeadline}, or its connection failed. */
   public void probeUnanswered() {
     probed(false);
   }
 
-  /** Not probed, being alone in its pools: counts as a successful probe. */
+  /** Not probed, being alone in its pools: as if a probe had succeeded. */
   public void unprobed() {
-    probed(true);
+    probeFailuresInARow.set(0);
+    if (!probeUp) {
+      probeUp = true;
+      log.info("Instance {} is alone in its pools; not probed", name);
+    }
   }
 
   private void probed(boolean up) {
+    probes.incrementAndGet();
     if (up) {
       probeFailuresInARow.set(0);
       if (!probeUp) {
@@ -282,6 +293,22 @@ public final class InstanceHealth {
     long widened = Math.min(slowest * PROBE_TIMEOUT_FACTOR,
         configured.toNanos() * PROBE_TIMEOUT_CAP);
     return widened > configured.toNanos() ? Duration.ofNanos(widened) : configured;
+  }
+
+  /**
+   * How long a probe waits for an answer before it gives up: twice its {@link #probeTimeout},
+   * at most {@value #PROBE_TIMEOUT_CAP} × {@code configured}. An answer after the timeout but
+   * before this fails the probe and widens the timeout.
+   */
+  public Duration probeDeadline(Duration configured) {
+    Duration twice = probeTimeout(configured).multipliedBy(2);
+    Duration cap = configured.multipliedBy(PROBE_TIMEOUT_CAP);
+    return twice.compareTo(cap) < 0 ? twice : cap;
+  }
+
+  /** Probes that ended, however (not counting the instance's time alone in its pools). */
+  public long probes() {
+    return probes.get();
   }
 
   /** Probes that failed, taken out of rotation or not. */

@@ -72,8 +72,8 @@ import reactor.core.publisher.Mono;
  * the instances that share a pool with another ({@link ModelwayConfig.HealthCheck}; workers are
  * probed at {@code /v1/models} with the cluster secret), ends ejections that are over, and
  * forgets instances that left every pool. Probes are non-blocking HTTP calls on the shared
- * client, each with the timeout {@link InstanceHealth#probeTimeout} widens by the probes' recent
- * latency. Metrics per instance: {@code modelway.routing.in.flight},
+ * client; {@link InstanceHealth} widens their timeouts by the probes' recent latency. Metrics per
+ * instance: {@code modelway.routing.in.flight},
  * {@code modelway.routing.breaker.state} (0 closed, 1 half-open, 2 open),
  * {@code modelway.routing.calls} (calls sent to each instance), {@code
  * modelway.routing.ejections} (by {@code cause}: {@code probe} or {@code calls}) and {@code
@@ -702,11 +702,13 @@ public final class InstancePools implements AutoCloseable {
       }
       if (now - member.nextProbeNanos >= 0 && member.probing.compareAndSet(false, true)) {
         member.nextProbeNanos = now + probe.check().interval().toNanos();
+        Duration timeout = member.health.probeTimeout(probe.check().timeout());
+        Duration deadline = member.health.probeDeadline(probe.check().timeout());
         long sent = ticker.getAsLong();
-        probe.client().probe(probe.check().path(),
-                member.health.probeTimeout(probe.check().timeout()))
+        probe.client().probe(probe.check().path(), deadline)
             .subscribe(
-                status -> member.health.probeAnswered(status < 500, ticker.getAsLong() - sent),
+                status -> member.health.probeAnswered(status < 500, ticker.getAsLong() - sent,
+                    timeout),
                 failure -> {
                   if (!closed) { // a probe cut short by the shutdown says nothing of the instance
                     member.health.probeUnanswered();

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class InstanceHealthTest {
   private static final IOException BROKEN = new IOException("connection reset");
+  private static final Duration TIMEOUT = Duration.ofMillis(500);
 
   private final TestClock clock = new TestClock();
   private final InstanceHealth health = new InstanceHealth("test", clock);
@@ -160,7 +161,7 @@ class InstanceHealthTest {
     health.tick();
     assertThat(health.state()).as("no trial while the probe fails").isEqualTo(State.OPEN);
 
-    health.probeAnswered(true, 1_000_000);
+    health.probeAnswered(true, 1_000_000, TIMEOUT);
     health.tick();
     assertThat(health.state()).isEqualTo(State.HALF_OPEN);
     assertThat(health.tryTrial()).isTrue();
@@ -170,7 +171,7 @@ class InstanceHealthTest {
   void slowOrFailedProbesBetweenSuccessfulOnesNeverTakeTheInstanceOut() {
     for (int i = 0; i < 100; i++) {
       probesFail(InstanceHealth.PROBE_FAILURES - 1);
-      health.probeAnswered(true, 450_000_000);
+      health.probeAnswered(true, 450_000_000, TIMEOUT);
       assertThat(health.probeUp()).isTrue();
       clock.advance(Duration.ofSeconds(1));
     }
@@ -183,14 +184,14 @@ class InstanceHealthTest {
   void takesTheInstanceOutAfterConsecutiveProbeFailuresAndBackAtTheFirstAnswer() {
     probesFail(InstanceHealth.PROBE_FAILURES - 1);
     assertThat(health.probeUp()).isTrue();
-    health.probeAnswered(false, 1_000_000); // a 5xx answer fails as a timeout does
+    health.probeAnswered(false, 1_000_000, TIMEOUT); // a 5xx answer fails as a timeout does
     assertThat(health.probeUp()).isFalse();
     assertThat(health.admits(random)).isFalse();
     assertThat(health.probeEjections()).isEqualTo(1);
 
     probesFail(5);
     assertThat(health.probeEjections()).as("out once, however long").isEqualTo(1);
-    health.probeAnswered(true, 1_000_000);
+    health.probeAnswered(true, 1_000_000, TIMEOUT);
     assertThat(health.probeUp()).isTrue();
     assertThat(health.admits(random)).isTrue();
   }
@@ -234,21 +235,38 @@ class InstanceHealthTest {
   }
 
   @Test
+  void aLateAnswerFailsTheProbeButWidensTheTimeoutSoLateAnswersNeverEject() {
+    Duration configured = Duration.ofMillis(100);
+    assertThat(health.probeDeadline(configured)).isEqualTo(Duration.ofMillis(200));
+    // A saturated gateway: every answer late.
+    health.probeAnswered(true, 120_000_000, health.probeTimeout(configured));
+    assertThat(health.probeFailures()).as("late: failed").isEqualTo(1);
+    assertThat(health.probeTimeout(configured)).isEqualTo(Duration.ofMillis(360));
+    assertThat(health.probeDeadline(configured)).as("at most 4 × configured")
+        .isEqualTo(Duration.ofMillis(400));
+    for (int i = 0; i < 50; i++) {
+      health.probeAnswered(true, 120_000_000, health.probeTimeout(configured));
+    }
+    assertThat(health.probeFailures()).isEqualTo(1);
+    assertThat(health.probeEjections()).isZero();
+  }
+
+  @Test
   void theProbeTimeoutWidensWithSlowAnswersButNotWithUnansweredProbes() {
-    Duration configured = Duration.ofMillis(500);
+    Duration configured = TIMEOUT;
     assertThat(health.probeTimeout(configured)).isEqualTo(configured);
-    health.probeAnswered(true, 100_000_000);
+    health.probeAnswered(true, 100_000_000, configured);
     assertThat(health.probeTimeout(configured)).as("3 × 100ms < 500ms").isEqualTo(configured);
-    health.probeAnswered(true, 300_000_000);
+    health.probeAnswered(true, 300_000_000, TIMEOUT);
     assertThat(health.probeTimeout(configured)).isEqualTo(Duration.ofMillis(900));
     probesFail(2);
     assertThat(health.probeTimeout(configured)).isEqualTo(Duration.ofMillis(900));
-    health.probeAnswered(true, 5_000_000_000L);
+    health.probeAnswered(true, 5_000_000_000L, TIMEOUT);
     assertThat(health.probeTimeout(configured)).as("at most 4 × configured")
         .isEqualTo(configured.multipliedBy(InstanceHealth.PROBE_TIMEOUT_CAP));
 
     for (int i = 0; i < InstanceHealth.PROBE_SAMPLES; i++) {
-      health.probeAnswered(true, 10_000_000);
+      health.probeAnswered(true, 10_000_000, TIMEOUT);
     }
     assertThat(health.probeTimeout(configured)).as("slow answers age out").isEqualTo(configured);
   }
