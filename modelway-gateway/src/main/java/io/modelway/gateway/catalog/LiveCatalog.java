@@ -134,8 +134,9 @@ public final class LiveCatalog implements AutoCloseable {
     int serving = old.catalog().config().models().size();
     if (catalog.config().models().isEmpty() && serving > 0 && !declaresModels(source)) {
       return refuse(file + ": " + (source.length == 0 ? "the file is empty" : "no models")
-          + " while " + serving + " are served; an empty file or one cut short mid-write would"
-          + " make every call a 404 (expected: models; to serve none, write 'models: []')", true);
+          + " while the config in force serves " + serving + (serving == 1 ? " model" : " models")
+          + "; an empty file or one cut short mid-write would make every call a 404 (expected:"
+          + " models; to serve none, write 'models: []')", true);
     }
     Status s = old.status();
     state.set(new State(catalog, source, new Status(

@@ -133,7 +133,7 @@ class LiveCatalogTest {
       assertThat(catalog.reload()).isFalse();
       assertThat(catalog.current().models()).containsExactly("a");
       assertThat(catalog.status().lastError()).hasValueSatisfying(
-          e -> assertThat(e).contains("no models while 1 are served"));
+          e -> assertThat(e).contains("no models while the config in force serves 1 model"));
     }
   }
 
