@@ -20,6 +20,7 @@ import org.springframework.boot.context.properties.bind.UnboundConfigurationProp
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.core.convert.ConversionFailedException;
+import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.io.ByteArrayResource;
 
@@ -40,18 +41,42 @@ public final class ConfigLoader {
    */
   public static ModelwayConfig parse(String source, byte[] yaml) {
     requireNonNull(source, "source");
-    List<PropertySource<?>> documents;
-    try {
-      documents = new YamlPropertySourceLoader().load(source, new ByteArrayResource(yaml));
-    } catch (IOException | RuntimeException e) {
-      throw new ConfigException(source + ": not valid YAML: " + firstLine(e.getMessage()));
-    }
+    List<PropertySource<?>> documents = load(source, yaml);
     Binder binder = new Binder(ConfigurationPropertySources.from(documents));
     try {
       return binder.bindOrCreate(ConfigurationPropertyName.EMPTY,
           Bindable.of(ModelwayConfig.class), new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
     } catch (BindException e) {
       throw new ConfigException(source + ": " + describe(e));
+    }
+  }
+
+  /**
+   * Whether the file names the field {@code models} at all, as {@code models: []} does, rather
+   * than leaving it out (an empty file, or one cut short before its models). A hot reload takes
+   * an explicit {@code models: []} as meaning "serve no models"; see {@link LiveCatalog}.
+   *
+   * @throws ConfigException when the file is not valid YAML
+   */
+  public static boolean declaresModels(String source, byte[] yaml) {
+    requireNonNull(source, "source");
+    for (PropertySource<?> document : load(source, yaml)) {
+      if (document instanceof EnumerablePropertySource<?> names) {
+        for (String name : names.getPropertyNames()) {
+          if (name.equals("models") || name.startsWith("models[")) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  private static List<PropertySource<?>> load(String source, byte[] yaml) {
+    try {
+      return new YamlPropertySourceLoader().load(source, new ByteArrayResource(yaml));
+    } catch (IOException | RuntimeException e) {
+      throw new ConfigException(source + ": not valid YAML: " + firstLine(e.getMessage()));
     }
   }
 

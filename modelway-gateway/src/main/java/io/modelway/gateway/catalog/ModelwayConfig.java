@@ -21,7 +21,8 @@ import org.springframework.util.unit.DataSize;
  *
  * @param gateway settings of the gateway itself
  * @param backends OpenAI-compatible servers, by name
- * @param models the public model names clients send, each routed to a backend
+ * @param models the public model names clients send, each routed to a backend; on a hot reload,
+ *     a file without any while some are served is refused unless it says {@code models: []}
  * @param auth how callers may authenticate besides API keys
  * @param aliases public names that stand for one or more concrete models, with weights (traffic
  *     splits for canaries and A/B tests, blue-green switches)
@@ -268,15 +269,17 @@ public record ModelwayConfig(
   /**
    * The active health probe of a backend. Probes run only while the backend shares a model's pool
    * with another instance (with nowhere else to go, a probe could change nothing): a {@code GET}
-   * of {@code path} every {@code interval}; an answer below 500 within {@code timeout} counts as
-   * up, anything else as down, and a backend that is down gets no new calls until a probe
-   * answers again.
+   * of {@code path} every {@code interval}; an answer below 500 within the timeout counts as up,
+   * anything else as a failure. Three failures in a row, with no successful call to the backend
+   * in the last 3 s, take it out: it gets no new calls until a probe or a call succeeds again
+   * ({@code io.modelway.gateway.routing.InstanceHealth}).
    *
    * @param path below the base URL ({@code models}: {@code …/v1/models}, which every
    *     OpenAI-compatible server answers), or from the server's root when it starts with {@code /}
    *     ({@code /health} for vLLM and {@code modelway sim}); default {@code models}
    * @param interval between two probes (default 1s)
-   * @param timeout for an answer, connection included (default 500ms)
+   * @param timeout for an answer, connection included (default 500ms); widened to 3 × the
+   *     slowest of the last 20 answered probes when that is longer, up to 4 × this
    */
   public record HealthCheck(
       @DefaultValue("models") String path,

@@ -9,13 +9,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether one instance may take calls: its circuit breaker (Resilience4j), the outcome of its
- * last active probe, and its ramp back after recovering.
+ * Whether one instance may take calls: its circuit breaker (Resilience4j), what its active
+ * probes say, and its ramp back after recovering.
  *
  * <p>States, as the breaker's: {@code CLOSED} takes calls; {@code OPEN} (ejected) takes none;
  * {@code HALF_OPEN} takes {@value #TRIAL_CALLS} trial calls at a time and closes when most of
@@ -34,8 +35,20 @@ import org.slf4j.LoggerFactory;
  * {@link #SLOW_START}: it is offered to the policy on a growing share of calls, from 10 % to all,
  * so that a least-loaded policy does not send it every call at once.
  *
- * <p>A probe that fails takes the instance out of rotation at once, whatever the breaker says,
- * until a probe succeeds.
+ * <p>Active probes take an instance out of rotation, whatever the breaker says, until a probe
+ * succeeds or a call to it does; so that a busy gateway (whose probes answer late because its own
+ * CPU is saturated) does not flap, a probe alone takes it out only when
+ * <ul>
+ *   <li>{@value #PROBE_FAILURES} probes in a row failed (no answer below 500 in time), and
+ *   <li>no call to it succeeded in the last {@link #RECENT_SUCCESS} since its last failed call:
+ *       with traffic, the calls themselves are the better evidence, and the breaker judges them.
+ * </ul>
+ * A probe's timeout widens with the probes' own latency: {@value #PROBE_TIMEOUT_FACTOR} × the
+ * slowest of the last {@value #PROBE_SAMPLES} answered probes when that is above the configured
+ * timeout, at most {@value #PROBE_TIMEOUT_CAP} × the configured one. A probe waits twice its
+ * timeout (within that cap) for an answer: one that comes late fails the probe but is a sample,
+ * so a gateway whose every answer turns late widens its timeout after one of them; an
+ * unanswered probe is not a sample, so a hung instance cannot widen its own timeout.
  *
  * <p>OPEN → HALF_OPEN is driven by {@link #tick()} from the prober's thread, with the breaker's
  * own wait set beyond reach: Resilience4j takes a lock for that transition, which must not happen
@@ -56,12 +69,32 @@ public final class InstanceHealth {
   static final Duration EJECTION_MEMORY = Duration.ofMinutes(1);
   static final Duration SLOW_START = Duration.ofSeconds(10);
   static final double SLOW_START_FLOOR = 0.1;
+  /** Failed probes in a row that take the instance out (without recent successful calls). */
+  static final int PROBE_FAILURES = 3;
+  /** How long a successful call outranks failing probes. */
+  static final Duration RECENT_SUCCESS = Duration.ofSeconds(3);
+  /** Answered probes whose latency widens the timeout. */
+  static final int PROBE_SAMPLES = 20;
+  /** The widened timeout: this many times the slowest recent answer… */
+  static final int PROBE_TIMEOUT_FACTOR = 3;
+  /** …and at most this many times the configured timeout. */
+  static final int PROBE_TIMEOUT_CAP = 4;
 
   private final String name;
   private final Clock clock;
   private final CircuitBreaker breaker;
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
   private volatile boolean probeUp = true;
+  private final AtomicInteger probeFailuresInARow = new AtomicInteger();
+  private final AtomicLong probes = new AtomicLong();
+  private final AtomicLong probeFailures = new AtomicLong();
+  private final AtomicLong probeEjections = new AtomicLong();
+  private final AtomicLong callEjections = new AtomicLong();
+  /** Epoch millis of the last successful call since the last failed one; 0: none. */
+  private volatile long lastSuccessMillis;
+  private final long[] probeNanos = new long[PROBE_SAMPLES]; // guarded by itself
+  private int probeSamples; // guarded by probeNanos
+  private int nextSample; // guarded by probeNanos
   private volatile Instant openedAt = Instant.EPOCH;
   private volatile Duration ejection = BASE_EJECTION;
   private volatile Instant closedAt = Instant.EPOCH;
@@ -96,6 +129,7 @@ public final class InstanceHealth {
       }
       openedAt = now;
       consecutiveFailures.set(0);
+      callEjections.incrementAndGet();
       log.warn("Instance {} ejected for {} ms", name, ejection.toMillis());
     } else if (to == CircuitBreaker.State.CLOSED) {
       closedAt = now;
@@ -113,7 +147,10 @@ public final class InstanceHealth {
     return breaker.getState();
   }
 
-  /** Whether the last probe answered (true until a probe says otherwise). */
+  /**
+   * Whether probes let the instance take calls: false once they failed as the class comment
+   * says, true again at the next successful probe or call.
+   */
   public boolean probeUp() {
     return probeUp;
   }
@@ -157,11 +194,17 @@ public final class InstanceHealth {
   /** A call that the instance answered, well or with a 4xx, after {@code nanos}. */
   public void onSuccess(long nanos) {
     consecutiveFailures.set(0);
+    lastSuccessMillis = clock.millis();
+    if (!probeUp) {
+      probeUp = true;
+      log.info("Instance {} answers calls again; back in rotation despite its probe", name);
+    }
     breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** A call that failed at the instance (5xx, timeout, broken connection) after {@code nanos}. */
   public void onFailure(long nanos, Throwable failure) {
+    lastSuccessMillis = 0;
     breaker.onError(nanos, TimeUnit.NANOSECONDS, failure);
     if (consecutiveFailures.incrementAndGet() >= CONSECUTIVE_FAILURES
         && breaker.getState() == CircuitBreaker.State.CLOSED) {
@@ -171,22 +214,119 @@ public final class InstanceHealth {
 
   /** A connection to the instance could not be made: it is ejected at once. */
   public void onUnreachable() {
+    lastSuccessMillis = 0;
     CircuitBreaker.State state = breaker.getState();
     if (state == CircuitBreaker.State.CLOSED || state == CircuitBreaker.State.HALF_OPEN) {
       breaker.transitionToOpenState();
     }
   }
 
-  /** The outcome of an active probe. */
-  public void probed(boolean up) {
-    if (up != probeUp) {
-      probeUp = up;
-      if (up) {
+  /**
+   * A probe sent with {@code timeout} (at least its {@link #probeTimeout}) answered after {@code
+   * nanos}, with a status below 500 when {@code up}. It succeeded when up and in time. An answer
+   * later than {@code timeout} (but within the {@link #probeDeadline}) fails, yet its latency is
+   * kept, so that the timeout widens when every answer is late, as on a saturated gateway.
+   */
+  public void probeAnswered(boolean up, long nanos, Duration timeout) {
+    boolean inTime = nanos <= timeout.toNanos();
+    synchronized (probeNanos) {
+      probeNanos[nextSample] = nanos;
+      nextSample = (nextSample + 1) % PROBE_SAMPLES;
+      probeSamples = Math.min(probeSamples + 1, PROBE_SAMPLES);
+    }
+    probed(up && inTime);
+  }
+
+  /** A probe got no answer within its {@link #probeDeadline}, or its connection failed. */
+  public void probeUnanswered() {
+    probed(false);
+  }
+
+  /** Not probed, being alone in its pools: as if a probe had succeeded. */
+  public void unprobed() {
+    probeFailuresInARow.set(0);
+    if (!probeUp) {
+      probeUp = true;
+      log.info("Instance {} is alone in its pools; not probed", name);
+    }
+  }
+
+  private void probed(boolean up) {
+    probes.incrementAndGet();
+    if (up) {
+      probeFailuresInARow.set(0);
+      if (!probeUp) {
+        probeUp = true;
         log.info("Instance {} answers its health probe again", name);
-      } else {
-        log.warn("Instance {} failed its health probe; no new calls until it answers", name);
+      }
+      return;
+    }
+    probeFailures.incrementAndGet();
+    int inARow = probeFailuresInARow.incrementAndGet();
+    if (!probeUp || inARow < PROBE_FAILURES) {
+      return;
+    }
+    long since = clock.millis() - lastSuccessMillis;
+    if (lastSuccessMillis != 0 && since < RECENT_SUCCESS.toMillis()) {
+      log.debug("Instance {} failed {} probes in a row but answered a call {} ms ago: kept",
+          name, inARow, since);
+      return;
+    }
+    probeUp = false;
+    probeEjections.incrementAndGet();
+    log.warn("Instance {} failed {} health probes in a row; no new calls until it answers one",
+        name, inARow);
+  }
+
+  /**
+   * The timeout of the next probe: {@code configured}, or {@value #PROBE_TIMEOUT_FACTOR} × the
+   * slowest of the last answered probes when that is longer, at most {@value #PROBE_TIMEOUT_CAP}
+   * × {@code configured}.
+   */
+  public Duration probeTimeout(Duration configured) {
+    long slowest = 0;
+    synchronized (probeNanos) {
+      for (int i = 0; i < probeSamples; i++) {
+        slowest = Math.max(slowest, probeNanos[i]);
       }
     }
+    long widened = Math.min(slowest * PROBE_TIMEOUT_FACTOR,
+        configured.toNanos() * PROBE_TIMEOUT_CAP);
+    return widened > configured.toNanos() ? Duration.ofNanos(widened) : configured;
+  }
+
+  /**
+   * How long a probe waits for an answer before it gives up: twice its {@link #probeTimeout},
+   * at most {@value #PROBE_TIMEOUT_CAP} × {@code configured}. An answer after the timeout but
+   * before this fails the probe and widens the timeout.
+   */
+  public Duration probeDeadline(Duration configured) {
+    Duration twice = probeTimeout(configured).multipliedBy(2);
+    Duration cap = configured.multipliedBy(PROBE_TIMEOUT_CAP);
+    return twice.compareTo(cap) < 0 ? twice : cap;
+  }
+
+  /** Probes that ended, however (not counting the instance's time alone in its pools). */
+  public long probes() {
+    return probes.get();
+  }
+
+  /** Probes that failed, taken out of rotation or not. */
+  public long probeFailures() {
+    return probeFailures.get();
+  }
+
+  /** Times its probes took it out of rotation. */
+  public long probeEjections() {
+    return probeEjections.get();
+  }
+
+  /**
+   * Times its breaker opened on its calls' failures (ejections by passive health, failed trials
+   * included).
+   */
+  public long callEjections() {
+    return callEjections.get();
   }
 
   /** Ends an ejection whose time is up, if the probe says up: the instance goes on trial. */

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -71,9 +72,12 @@ import reactor.core.publisher.Mono;
  * the instances that share a pool with another ({@link ModelwayConfig.HealthCheck}; workers are
  * probed at {@code /v1/models} with the cluster secret), ends ejections that are over, and
  * forgets instances that left every pool. Probes are non-blocking HTTP calls on the shared
- * client. Metrics per instance: {@code modelway.routing.in.flight},
- * {@code modelway.routing.breaker.state} (0 closed, 1 half-open, 2 open) and
- * {@code modelway.routing.calls} (calls sent to each instance).
+ * client; {@link InstanceHealth} widens their timeouts by the probes' recent latency. Metrics per
+ * instance: {@code modelway.routing.in.flight},
+ * {@code modelway.routing.breaker.state} (0 closed, 1 half-open, 2 open),
+ * {@code modelway.routing.calls} (calls sent to each instance), {@code
+ * modelway.routing.ejections} (by {@code cause}: {@code probe} or {@code calls}) and {@code
+ * modelway.routing.probe.failures}.
  *
  * <p>An instance may have a limit of calls at once: a configured backend's {@code
  * max-concurrent}, a worker's reported slots. A pool in which some instance has one is a {@link
@@ -331,6 +335,20 @@ public final class InstancePools implements AutoCloseable {
     member.meters.add(Gauge.builder("modelway.routing.breaker.state", member.health,
             h -> breakerLevel(h.state()))
         .description("An instance's circuit breaker: 0 closed, 1 half-open (on trial), 2 open (ejected)")
+        .tag("instance", member.label).tag("kind", kind).register(meters));
+    member.meters.add(FunctionCounter.builder("modelway.routing.ejections", member.health,
+            InstanceHealth::probeEjections)
+        .description("Times an instance was taken out of rotation, by cause: probe (its health"
+            + " probes failed) or calls (its breaker opened)")
+        .tag("instance", member.label).tag("kind", kind).tag("cause", "probe").register(meters));
+    member.meters.add(FunctionCounter.builder("modelway.routing.ejections", member.health,
+            InstanceHealth::callEjections)
+        .description("Times an instance was taken out of rotation, by cause: probe (its health"
+            + " probes failed) or calls (its breaker opened)")
+        .tag("instance", member.label).tag("kind", kind).tag("cause", "calls").register(meters));
+    member.meters.add(FunctionCounter.builder("modelway.routing.probe.failures", member.health,
+            InstanceHealth::probeFailures)
+        .description("Health probes of an instance that failed, whether or not they took it out")
         .tag("instance", member.label).tag("kind", kind).register(meters));
     return member;
   }
@@ -679,17 +697,21 @@ public final class InstancePools implements AutoCloseable {
       }
       member.health.tick();
       if (!probe.shared()) {
-        member.health.probed(true); // alone in its pools: nothing to steer away from
+        member.health.unprobed(); // alone in its pools: nothing to steer away from
         continue;
       }
       if (now - member.nextProbeNanos >= 0 && member.probing.compareAndSet(false, true)) {
         member.nextProbeNanos = now + probe.check().interval().toNanos();
-        probe.client().probe(probe.check().path(), probe.check().timeout())
+        Duration timeout = member.health.probeTimeout(probe.check().timeout());
+        Duration deadline = member.health.probeDeadline(probe.check().timeout());
+        long sent = ticker.getAsLong();
+        probe.client().probe(probe.check().path(), deadline)
             .subscribe(
-                status -> member.health.probed(status < 500),
+                status -> member.health.probeAnswered(status < 500, ticker.getAsLong() - sent,
+                    timeout),
                 failure -> {
                   if (!closed) { // a probe cut short by the shutdown says nothing of the instance
-                    member.health.probed(false);
+                    member.health.probeUnanswered();
                     if (member.workerId != null && OpenAiHttpBackend.neverSent(failure)) {
                       // The registry lists it as unreachable, as a refused call would.
                       registry.ifPresent(r -> r.markUnreachable(member.workerId));

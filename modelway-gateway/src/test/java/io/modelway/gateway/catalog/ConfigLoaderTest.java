@@ -228,4 +228,16 @@ class ConfigLoaderTest {
           a: {url: http://127.0.0.1:8001/v1, health-check: {interval: 1s, timeout: 2s}}
         """, "backends.a.health-check.timeout: 2s (expected: > 0 and <= interval 1s)");
   }
+
+  @Test
+  void tellsAnExplicitlyEmptyModelListFromNone() {
+    byte[] explicit = "models: []\n".getBytes(StandardCharsets.UTF_8);
+    assertThat(ConfigLoader.parse("test.yaml", explicit).models()).isEmpty();
+    assertThat(ConfigLoader.declaresModels("test.yaml", explicit)).isTrue();
+    assertThat(ConfigLoader.declaresModels("test.yaml",
+        "models:\n  - {name: a}\n".getBytes(StandardCharsets.UTF_8))).isTrue();
+    assertThat(ConfigLoader.declaresModels("test.yaml",
+        "backends: {}\n".getBytes(StandardCharsets.UTF_8))).isFalse();
+    assertThat(ConfigLoader.declaresModels("test.yaml", new byte[0])).isFalse();
+  }
 }
