@@ -101,6 +101,11 @@ public class ApiConfiguration {
     return edge::apply;
   }
 
+  @Bean
+  ShutdownDrain shutdownDrain(ServerEdge edge) {
+    return new ShutdownDrain(edge);
+  }
+
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */
   @Bean
   @Order(-2)
