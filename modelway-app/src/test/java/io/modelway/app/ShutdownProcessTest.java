@@ -9,6 +9,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.Socket;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -95,6 +97,39 @@ class ShutdownProcessTest {
         up.awaitExit(Duration.ofSeconds(60));
         assertThat(up.output()).contains("Shutting down: no call in progress");
       }
+    }
+  }
+
+  @Test
+  void aCallThatOutlastsTheGraceIsClosedAndTheProcessExits() throws Exception {
+    Path config = dir.resolve("modelway.yaml");
+    Files.writeString(config, """
+        gateway:
+          server: {shutdown-grace: 2s, request-body-timeout: 10m}
+        """);
+    int port = ModelwayProcess.freePort();
+    try (ModelwayProcess up = ModelwayProcess.start("up-grace", dir,
+        Map.of("MODELWAY_ADMIN_KEY", KEY), "up", "--host", "127.0.0.1", "--port",
+        Integer.toString(port), "--data-dir", dir.resolve("data").toString(),
+        "--no-embedding-model", "--config", config.toString())) {
+      String base = "http://127.0.0.1:" + port;
+      await().atMost(Duration.ofMinutes(2)).until(() -> status(base + "/actuator/health/readiness") == 200);
+      try (Socket slow = new Socket("127.0.0.1", port)) {
+        // A call whose body never ends: in progress until the grace period is over.
+        slow.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            + "Authorization: Bearer " + KEY + "\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 100\r\n\r\n{").getBytes(StandardCharsets.UTF_8));
+        await().atMost(Duration.ofSeconds(30)).until(() -> up.output().contains("HTTP server:"));
+        up.terminate();
+        up.awaitExit(Duration.ofSeconds(60));
+        slow.setSoTimeout(10_000);
+        try {
+          assertThat(slow.getInputStream().read()).isEqualTo(-1);
+        } catch (SocketException reset) {
+          // closed by a reset: closed all the same
+        }
+      }
+      assertThat(up.output()).contains("the grace period of 2000 ms is over; closing 1 call(s)");
     }
   }
 

@@ -261,12 +261,26 @@ final class ServerEdge {
   }
 
   /**
-   * Starts the drain: new requests are answered with {@code Connection: close}; returns once no
-   * request is in progress, or after {@code grace}, whichever is first.
+   * Starts the drain: new requests are answered with {@code Connection: close}; once no request is
+   * in progress, or after {@code grace}, whichever is first, closes every connection (idle
+   * keep-alive ones, and past the grace those with a call still running), so that the server then
+   * stops at once instead of waiting on them.
    *
    * @return whether every request ended within the grace period
    */
   boolean drain(Duration grace) {
+    try {
+      return awaitDrained(grace);
+    } finally {
+      for (EdgeHandler edge : admitted) {
+        if (!edge.closed()) {
+          edge.evict();
+        }
+      }
+    }
+  }
+
+  private boolean awaitDrained(Duration grace) {
     draining = true;
     int calls = inFlight.get();
     if (calls == 0) {
