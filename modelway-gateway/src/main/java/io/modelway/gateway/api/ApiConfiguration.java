@@ -30,6 +30,7 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import reactor.core.publisher.Mono;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.WebFilter;
 
 /** Wires the OpenAI-compatible API: its routes, its handler and its error mapping. */
 @Configuration(proxyBeanMethods = false)
@@ -104,6 +105,16 @@ public class ApiConfiguration {
   @Bean
   ShutdownDrain shutdownDrain(ServerEdge edge) {
     return new ShutdownDrain(edge);
+  }
+
+  /**
+   * WebFlux's routes (the admin API, the model listing) read bodies as the data plane does: a
+   * body's timeout signalled twice by Reactor Netty goes to the debug log, not the error log.
+   */
+  @Bean
+  WebFilter bodyTimeoutDropped() {
+    return (exchange, chain) -> chain.filter(exchange)
+        .contextWrite(OpenAiHandler.BODY_TIMEOUT_DROPPED);
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

@@ -93,7 +93,7 @@ public final class OpenAiHandler {
    * connection of a slow-body flood. Here it goes to the debug log; any other dropped error is
    * logged as Reactor would.
    */
-  private static final Context BODY_TIMEOUT_DROPPED = Context.of("reactor.onErrorDropped.local",
+  static final Context BODY_TIMEOUT_DROPPED = Context.of("reactor.onErrorDropped.local",
       (Consumer<Throwable>) e -> {
         if (OpenAiErrorHandler.isBodyTimeout(e)) {
           log.debug("A request body's timeout, signalled again as its connection closed", e);

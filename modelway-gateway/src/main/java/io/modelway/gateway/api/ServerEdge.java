@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -63,8 +64,8 @@ final class ServerEdge {
   private final Counter evicted;
   /**
    * Admitted connections in the order they came, for eviction: each is polled at most once per
-   * eviction attempt, put back when it has a request in progress, dropped once closed (and purged
-   * when closed ones pile up), so it stays near the number open.
+   * eviction attempt, put back when it has a request in progress, dropped once found closed, and
+   * purged when closed ones pile up ({@link #purgeClosed()}).
    */
   private final ConcurrentLinkedQueue<EdgeHandler> admitted = new ConcurrentLinkedQueue<>();
   private final AtomicInteger queued = new AtomicInteger();
@@ -205,11 +206,24 @@ final class ServerEdge {
     channel.closeFuture().addListener(f -> open.decrementAndGet());
     if (edge != null) {
       admitted.add(edge);
-      if (queued.incrementAndGet() > 2 * maxConnections + 1024) {
-        admitted.removeIf(e -> e.closed() && queued.decrementAndGet() >= 0);
+      if (queued.incrementAndGet() > 2 * open.get() + 1024) {
+        purgeClosed();
       }
     }
     return true;
+  }
+
+  /**
+   * Drops closed connections from the queue: run when it holds twice as many as are open (plus
+   * 1024), so it costs O(1) a connection and keeps few closed ones from being collected.
+   */
+  private void purgeClosed() {
+    for (Iterator<EdgeHandler> i = admitted.iterator(); i.hasNext(); ) {
+      if (i.next().closed()) {
+        i.remove();
+        queued.decrementAndGet();
+      }
+    }
   }
 
   /** The oldest admitted connection that waits for a request, taken out of the queue; or none. */

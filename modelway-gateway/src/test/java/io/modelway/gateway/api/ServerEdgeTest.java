@@ -95,8 +95,10 @@ class ServerEdgeTest {
       Socket head = connect();
       send(head, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: app");
       heads.add(head);
+      // On the data plane and on a WebFlux route (the admin API) alike.
       Socket body = connect();
-      send(body, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+      send(body, "POST " + (i % 2 == 0 ? "/v1/chat/completions" : "/admin/v1/tenants")
+          + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
           + TestGateway.KEY + "\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
           + "{\"model\":\"chat\",");
       bodies.add(body);
@@ -122,8 +124,10 @@ class ServerEdgeTest {
   void whenEveryConnectionHasARequestInProgressANewOneIsClosedAtOnce() throws Exception {
     start("{max-connections: 50, request-body-timeout: 10m}");
     for (int i = 0; i < 50; i++) {
+      // On the data plane and on a WebFlux route (the admin API) alike.
       Socket body = connect();
-      send(body, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+      send(body, "POST " + (i % 2 == 0 ? "/v1/chat/completions" : "/admin/v1/tenants")
+          + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
           + TestGateway.KEY + "\r\nContent-Length: 100\r\n\r\n{");
       sockets.add(body);
     }
