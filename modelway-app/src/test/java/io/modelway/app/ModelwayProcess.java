@@ -60,6 +60,11 @@ final class ModelwayProcess implements AutoCloseable {
     process.waitFor();
   }
 
+  /** SIGTERM, as a container runtime or {@code kill} sends it; does not wait. */
+  void terminate() {
+    process.destroy();
+  }
+
   boolean isAlive() {
     return process.isAlive();
   }

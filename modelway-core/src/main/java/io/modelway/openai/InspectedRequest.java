@@ -110,9 +110,36 @@ public record InspectedRequest(
     try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), body)) {
       return read(endpoint, p, body);
     } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest(
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+      throw OpenAiException.invalidRequest(notJson(e), null);
     }
+  }
+
+  /**
+   * What is wrong with a body Jackson could not read, in words that name none of its classes or
+   * settings (its own messages do: {@code `JsonToken.START_OBJECT`}, {@code
+   * `DeserializationFeature.FAIL_ON_TRAILING_TOKENS`}, {@code StreamReadConstraints}).
+   */
+  static String notJson(JacksonException e) {
+    String prefix = "We could not parse the JSON body of your request: ";
+    String message = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+    if (message.startsWith("Trailing token")) {
+      return prefix + "more follows the first JSON value; send exactly one JSON object.";
+    }
+    String words = message
+        .replaceAll("\\s*\\(bound as `[^`]*`\\)", "")
+        .replaceAll(":? *not allowed as per `[^`]*`", "")
+        .replaceAll(", from `[^`]*`", "")
+        .replace("`JsonToken.START_OBJECT`", "'{'").replace("`JsonToken.END_OBJECT`", "'}'")
+        .replace("`JsonToken.START_ARRAY`", "'['").replace("`JsonToken.END_ARRAY`", "']'")
+        .lines().findFirst().orElse("").strip();
+    if (words.isEmpty() || words.contains("`") || words.contains("jackson")
+        || words.contains("Feature") || words.contains("Constraints") || words.contains("JsonToken")) {
+      words = "it is not valid JSON";
+    }
+    var where = e.getLocation();
+    String at = where == null || where.getLineNr() < 1 ? ""
+        : " (at line " + where.getLineNr() + ", column " + where.getColumnNr() + ")";
+    return prefix + words + at + (words.endsWith(".") && at.isEmpty() ? "" : ".");
   }
 
   /**
@@ -141,8 +168,7 @@ public record InspectedRequest(
     try {
       return TREES.readTree(body);
     } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest(
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+      throw OpenAiException.invalidRequest(notJson(e), null);
     }
   }
 

@@ -68,7 +68,12 @@ public class GatewayRole {
     Map<String, Object> p = new HashMap<>();
     p.put("server.address", options.host());
     p.put("server.port", options.port());
-    p.put("server.shutdown", "graceful");
+    // The drain is api.ShutdownDrain's (readiness 503 while calls finish, up to
+    // gateway.server.shutdown-grace); after it the server stops at once, and the event loops close
+    // without Reactor Netty's 2 s quiet period, which only delayed the exit: the server is closed
+    // and nothing is left for the loops to run.
+    p.put("server.shutdown", "immediate");
+    p.put("spring.reactor.netty.shutdown-quiet-period", "0s");
     p.put("spring.main.banner-mode", "off");
     p.put("spring.jmx.enabled", false);
     p.put("spring.application.name",

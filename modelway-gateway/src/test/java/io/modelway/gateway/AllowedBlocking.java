@@ -11,6 +11,9 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * when its magazines are contended, grows their array and frees the old magazines under a
  * {@code StampedLock} that guards only that swap (no I/O); Armeria allows it for the same reason
  * (line/armeria#6344). Hundreds of concurrent calls over three gateways in one JVM reach it.
+ * An io_uring event loop that shuts down spins ({@code Thread.onSpinWait}) in its last clean-up
+ * until its ring's wake-up gate closes: once, when the loop ends, never while it serves (seen
+ * since the loops close without a quiet period, as the gateway's shutdown now has them do).
  */
 public final class AllowedBlocking implements BlockHoundIntegration {
   @Override
@@ -19,5 +22,6 @@ public final class AllowedBlocking implements BlockHoundIntegration {
     builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "decrementWriters");
     builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup",
         "tryExpandMagazines");
+    builder.allowBlockingCallsInside("io.netty.channel.uring.IoUringIoHandler", "closeWakeupGate");
   }
 }

@@ -14,6 +14,9 @@ import io.modelway.gateway.routing.ModelRouter;
 import io.modelway.gateway.scheduling.Schedule;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
@@ -25,13 +28,14 @@ import org.springframework.web.reactive.function.server.RequestPredicates;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import reactor.core.publisher.Mono;
-import reactor.netty.NettyPipeline;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.WebFilter;
 
 /** Wires the OpenAI-compatible API: its routes, its handler and its error mapping. */
 @Configuration(proxyBeanMethods = false)
 public class ApiConfiguration {
+  private static final Logger log = LoggerFactory.getLogger(ApiConfiguration.class);
 
   @Bean
   ModelRouter modelRouter(LiveCatalog catalog, LiveAliases aliases, GatewayOptions options,
@@ -76,15 +80,41 @@ public class ApiConfiguration {
     return new DataPlane(handler);
   }
 
-  /** A request's {@code Connection: close} carried out behind the HTTP codec of each connection. */
+  /**
+   * The HTTP server's edges: the cap on open connections, the idle, head and body timeouts, and
+   * the drain at shutdown ({@code gateway.server}, read at start-up).
+   */
   @Bean
-  NettyServerCustomizer connectionClose() {
-    return server -> server.doOnChannelInit((observer, channel, remoteAddress) -> {
-      if (channel.pipeline().get(NettyPipeline.HttpCodec) != null) {
-        channel.pipeline().addAfter(NettyPipeline.HttpCodec, ConnectionCloseHandler.NAME,
-            new ConnectionCloseHandler());
-      }
-    });
+  ServerEdge serverEdge(LiveCatalog catalog, MeterRegistry meters) {
+    OptionalLong fileLimit = ServerEdge.fileLimit();
+    ServerEdge edge = new ServerEdge(catalog.current().config().gateway().server(), fileLimit,
+        meters, System::nanoTime);
+    log.info(edge.describe(fileLimit));
+    return edge;
+  }
+
+  /**
+   * Each connection counted and capped, with its timeouts, {@link EdgeHandler} and
+   * {@link ConnectionCloseHandler} behind the HTTP codec.
+   */
+  @Bean
+  NettyServerCustomizer serverEdges(ServerEdge edge) {
+    return edge::apply;
+  }
+
+  @Bean
+  ShutdownDrain shutdownDrain(ServerEdge edge) {
+    return new ShutdownDrain(edge);
+  }
+
+  /**
+   * WebFlux's routes (the admin API, the model listing) read bodies as the data plane does: a
+   * body's timeout signalled twice by Reactor Netty goes to the debug log, not the error log.
+   */
+  @Bean
+  WebFilter bodyTimeoutDropped() {
+    return (exchange, chain) -> chain.filter(exchange)
+        .contextWrite(OpenAiHandler.BODY_TIMEOUT_DROPPED);
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

@@ -1,6 +1,7 @@
 package io.modelway.gateway.api;
 
 import io.modelway.openai.OpenAiException;
+import io.netty.handler.timeout.ReadTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -53,8 +54,9 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
     Mono<Void> answer = response.writeWith(Mono.just(response.bufferFactory().wrap(error.toJson())));
     // A call refused before its body was read (403 on a POST, say) leaves the body unread, and
     // Reactor Netty then never starts the next request on that keep-alive connection: read the
-    // body away first (a body already read, or too large, is left as it is).
-    return error.status() == 413 ? answer : request.getBody()
+    // body away first (a body already read, too large, or that stopped arriving is left as it
+    // is).
+    return error.status() == 413 || error.status() == 408 ? answer : request.getBody()
         .takeWhile(buffer -> {
           DataBufferUtils.release(buffer);
           return true;
@@ -63,6 +65,18 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
         .then()
         .onErrorResume(e -> Mono.empty())
         .then(answer);
+  }
+
+  /**
+   * Reactor Netty's failure of a request whose body did not arrive within its
+   * {@code requestTimeout}; the class is not public.
+   */
+  private static final String REQUEST_TIMEOUT = "reactor.netty.http.server.RequestTimeoutException";
+
+  /** Whether {@code failure} is a request body that stopped arriving. */
+  static boolean isBodyTimeout(Throwable failure) {
+    return failure instanceof ReadTimeoutException
+        || failure.getClass().getName().equals(REQUEST_TIMEOUT);
   }
 
   /** The most buffers of an unread body read away before answering an error (about 10 MB). */
@@ -81,6 +95,12 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
       // The client hung up before its answer went out: nothing to log, nobody to tell.
       return new OpenAiException(499, "client_closed", "The client closed the connection.", null,
           null);
+    }
+    if (isBodyTimeout(failure)) {
+      // The body stopped arriving (gateway.server.request-body-timeout): the connection is being
+      // closed; nothing went wrong here.
+      return new OpenAiException(408, "invalid_request_error",
+          "The request body did not arrive in time.", null, "request_timeout");
     }
     if (failure instanceof DataBufferLimitException) {
       return OpenAiException.bodyTooLarge(-1);

@@ -50,6 +50,9 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.context.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.json.JsonFactory;
@@ -64,6 +67,7 @@ import tools.jackson.core.json.JsonFactory;
  * a WebFlux functional route like any other.
  */
 public final class OpenAiHandler {
+  private static final Logger log = LoggerFactory.getLogger(OpenAiHandler.class);
   /** The request id header, taken from the client when well-formed, else generated. */
   public static final String REQUEST_ID = "x-request-id";
 
@@ -82,6 +86,21 @@ public final class OpenAiHandler {
    * The concrete model that served a call: an alias's chosen target, else the model asked for.
    */
   public static final String MODEL_HEADER = "x-modelway-model";
+
+  /**
+   * Reactor Netty (1.3.8) signals a body's timeout to its reader twice, the second time when the
+   * connection ends, and Reactor logs that second one as an error dropped: one ERROR line per
+   * connection of a slow-body flood. Here it goes to the debug log; any other dropped error is
+   * logged as Reactor would.
+   */
+  static final Context BODY_TIMEOUT_DROPPED = Context.of("reactor.onErrorDropped.local",
+      (Consumer<Throwable>) e -> {
+        if (OpenAiErrorHandler.isBodyTimeout(e)) {
+          log.debug("A request body's timeout, signalled again as its connection closed", e);
+        } else {
+          log.error("Operator called default onErrorDropped", e);
+        }
+      });
 
   private record MetricKey(Endpoint endpoint, String model, String backend, int status) {}
 
@@ -136,8 +155,9 @@ public final class OpenAiHandler {
           Mono<Void> answer = response.status(error.status()).sendByteArray(Mono.just(json)).then();
           // Refused before its body was read (no key, wrong content type): read the body away
           // first, so the connection is clean for the client's next request (a body left
-          // unread held that request up). A body declared too large is not read at all.
-          return bodyRead.get() || error.status() == 413 ? answer
+          // unread held that request up). A body declared too large is not read at all, nor one
+          // that stopped arriving (408: its connection is being closed).
+          return bodyRead.get() || error.status() == 413 || error.status() == 408 ? answer
               : discardBody(request, response).then(answer);
         });
   }
@@ -199,6 +219,7 @@ public final class OpenAiHandler {
           }
           out.writeBytes(chunk);
         })
+        .contextWrite(BODY_TIMEOUT_DROPPED)
         .flatMap(buffer -> {
           bodyRead.set(true);
           byte[] body = buffer.toByteArray();

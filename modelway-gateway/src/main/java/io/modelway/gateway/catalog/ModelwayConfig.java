@@ -173,16 +173,73 @@ public record ModelwayConfig(
   /**
    * @param maxRequestBody larger request bodies are refused with 413 (default 10MB)
    * @param cache the response cache of every model that sets none of its own
+   * @param server the HTTP server's connection limits, timeouts and shutdown drain
    */
-  public record Gateway(@DefaultValue("10MB") DataSize maxRequestBody, @DefaultValue Cache cache) {
-    static final Gateway DEFAULT = new Gateway(DataSize.ofMegabytes(10), Cache.DEFAULT);
+  public record Gateway(@DefaultValue("10MB") DataSize maxRequestBody, @DefaultValue Cache cache,
+      @DefaultValue Server server) {
+    static final Gateway DEFAULT = new Gateway(DataSize.ofMegabytes(10), Cache.DEFAULT,
+        Server.DEFAULT);
 
     public Gateway {
       requireNonNull(maxRequestBody, "maxRequestBody");
       requireNonNull(cache, "cache");
+      requireNonNull(server, "server");
       if (maxRequestBody.toBytes() < 1 || maxRequestBody.toBytes() > Integer.MAX_VALUE) {
         throw new IllegalArgumentException(
             "max-request-body: " + maxRequestBody + " (expected: 1B to 2GB)");
+      }
+    }
+  }
+
+  /**
+   * The HTTP server's edges, read once at start-up (a change applies at the next start): how long
+   * a connection may wait, how many may be open, and how long a shutdown waits for calls.
+   *
+   * @param idleTimeout a connection with no request in progress (before its first, or between two)
+   *     is closed after this long (default 60s)
+   * @param requestHeadTimeout a request's line and headers must arrive within this long of their
+   *     first byte, else 408 and the connection is closed (default 30s)
+   * @param requestBodyTimeout a request's body must arrive within this long of its headers, else
+   *     the connection is closed (default 60s)
+   * @param maxConnections the most client connections open at once; one more is closed as soon as
+   *     it is accepted. None (the default): from the process's open-file limit, keeping a reserve
+   *     for everything else the process opens ({@code api.ServerEdge#defaultMaxConnections})
+   * @param shutdownGrace on SIGTERM, how long calls in progress (streams included) may take to
+   *     finish before the process closes them and exits (default 30s)
+   */
+  public record Server(
+      @DefaultValue("60s") Duration idleTimeout,
+      @DefaultValue("30s") Duration requestHeadTimeout,
+      @DefaultValue("60s") Duration requestBodyTimeout,
+      @Nullable Integer maxConnections,
+      @DefaultValue("30s") Duration shutdownGrace) {
+    public static final Server DEFAULT = new Server(Duration.ofSeconds(60), Duration.ofSeconds(30),
+        Duration.ofSeconds(60), null, Duration.ofSeconds(30));
+
+    public Server {
+      between("server.idle-timeout", idleTimeout, Duration.ofMillis(100), Duration.ofDays(1),
+          "100ms to 1d");
+      between("server.request-head-timeout", requestHeadTimeout, Duration.ofMillis(100),
+          Duration.ofHours(1), "100ms to 1h");
+      between("server.request-body-timeout", requestBodyTimeout, Duration.ofMillis(100),
+          Duration.ofDays(1), "100ms to 1d");
+      between("server.shutdown-grace", shutdownGrace, Duration.ZERO, Duration.ofHours(1),
+          "0s to 1h");
+      if (maxConnections != null && (maxConnections < 1 || maxConnections > 10_000_000)) {
+        throw new IllegalArgumentException(
+            "server.max-connections: " + maxConnections + " (expected: 1 to 10000000)");
+      }
+    }
+
+    private static void between(String field, @Nullable Duration value, Duration min,
+        Duration max, String range) {
+      if (value == null) {
+        throw new IllegalArgumentException(field + ": missing (expected: " + range + ")");
+      }
+      if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+        throw new IllegalArgumentException(field + ": "
+            + value.toString().substring(2).toLowerCase(java.util.Locale.ROOT)
+            + " (expected: " + range + ")");
       }
     }
   }

@@ -150,19 +150,107 @@ class MalformedInputTest {
     assertThat(failures).as("requests not answered with a 4xx OpenAI error").isEmpty();
   }
 
+  /**
+   * Bodies that are not one JSON object, on the admin API too: each gets a 400 whose message names
+   * none of the JSON library's classes or settings (regression: "Trailing token
+   * (`JsonToken.START_ARRAY`) found after value (bound as `tools.jackson.databind.JsonNode`): not
+   * allowed as per `DeserializationFeature.FAIL_ON_TRAILING_TOKENS`").
+   */
+  @Test
+  void aBodyThatIsNotJsonGetsA400ThatNamesNoLibrary() {
+    List<String> failures = new ArrayList<>();
+    for (String path : List.of("/admin/v1/tenants", "/admin/v1/keys", "/v1/chat/completions",
+        "/v1/embeddings")) {
+      for (String body : List.of("[1] [2]", "{} {}", "{\"a\":1} x", "{\"a\":1}}", "{\"a\":",
+          "{\"a\":" + "[".repeat(2000) + "]".repeat(2000) + "}", "{'a':1}", "{\"a\":\"\u0000\"}",
+          "{\"a\" 1}", "nul", "{\"a\":1,}", "{\"a\":01}", "{\"a\":NaN}")) {
+        HttpResponse<String> r = gateway.post(path, body);
+        String problem = problem(r);
+        if (problem == null && r.statusCode() != 400) {
+          problem = "status is not 400";
+        }
+        if (problem != null) {
+          failures.add(path + " " + abbreviate(body) + " → " + r.statusCode() + " "
+              + abbreviate(r.body()) + ": " + problem);
+        }
+      }
+    }
+    assertThat(failures).as("bodies not answered with a 400 OpenAI error in plain words").isEmpty();
+  }
+
+  /**
+   * Requests Netty's HTTP codec refuses before any route sees them get their status and an
+   * OpenAI error body, on every kind of path (regression: 157 of them came back with an empty
+   * body).
+   */
+  @Test
+  void everyRequestTheHttpCodecRefusesGetsItsStatusWithAnOpenAiBody() throws Exception {
+    String auth = "Authorization: Bearer " + TestGateway.KEY + "\r\n";
+    Map<String, String> statusOf = new LinkedHashMap<>();
+    for (String path : List.of("/v1/chat/completions", "/v1/models", "/admin/v1/tenants",
+        "/actuator/health")) {
+      String post = "POST " + path + " HTTP/1.1\r\nHost: x\r\n" + auth
+          + "Content-Type: application/json\r\n";
+      statusOf.put(post + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n", "400");
+      statusOf.put(post + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n", "400");
+      statusOf.put(post + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{} ", "400");
+      statusOf.put(post + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400");
+      statusOf.put(post + "Content-Length: -1\r\n\r\n", "400");
+      statusOf.put("GET " + path + "?q=" + "a".repeat(4096) + " HTTP/1.1\r\nHost: x\r\n" + auth
+          + "\r\n", "414");
+      statusOf.put("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + auth + "X-Big: "
+          + "b".repeat(8192) + "\r\n\r\n", "431");
+    }
+    URI uri = URI.create(gateway.url("/"));
+    List<String> failures = new ArrayList<>();
+    for (Map.Entry<String, String> c : statusOf.entrySet()) {
+      String answer;
+      try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(c.getKey().getBytes(StandardCharsets.ISO_8859_1));
+        answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      }
+      String what = abbreviate(c.getKey().replace("\r\n", "|"));
+      int split = answer.indexOf("\r\n\r\n");
+      if (!answer.startsWith("HTTP/1.1 " + c.getValue() + " ") || split < 0) {
+        failures.add(what + " → " + abbreviate(answer) + ": not a " + c.getValue());
+        continue;
+      }
+      String body = answer.substring(split + 4);
+      String problem = errorProblem(body);
+      if (problem != null || !answer.toLowerCase(java.util.Locale.ROOT)
+          .contains("content-type: application/json")) {
+        failures.add(what + " → " + abbreviate(answer) + ": " + problem);
+      }
+    }
+    assertThat(failures).as("codec refusals without an OpenAI error body").isEmpty();
+  }
+
   private static String problem(HttpResponse<String> r) {
     if (r.statusCode() < 400 || r.statusCode() >= 500) {
       return "status is not 4xx";
     }
+    return errorProblem(r.body());
+  }
+
+  /** What is wrong with {@code body} as an OpenAI error that names no library; null: nothing. */
+  private static String errorProblem(String body) {
     JsonNode error;
     try {
-      error = JSON.readTree(r.body()).path("error");
+      error = JSON.readTree(body).path("error");
     } catch (RuntimeException e) {
       return "body is not JSON";
     }
     if (!error.path("message").isString() || !error.path("type").isString()
         || !error.has("param") || !error.has("code")) {
       return "body is not an OpenAI error";
+    }
+    String message = error.path("message").asString();
+    for (String internal : List.of("jackson", "Jackson", "`", "Feature", "JsonToken",
+        "Constraints", "io.netty", "reactor.", "Exception", "java.")) {
+      if (message.contains(internal)) {
+        return "the message names a library's internals (" + internal + ")";
+      }
     }
     return null;
   }

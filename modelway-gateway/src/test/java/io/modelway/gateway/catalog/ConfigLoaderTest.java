@@ -91,6 +91,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void readsTheServerEdgesWithTheirDefaults() {
+    ModelwayConfig.Server defaults = parse("# nothing yet\n").gateway().server();
+    assertThat(defaults).isEqualTo(ModelwayConfig.Server.DEFAULT);
+    assertThat(defaults.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(defaults.maxConnections()).isNull();
+    ModelwayConfig.Server set = parse("""
+        gateway:
+          server: {idle-timeout: 5s, request-head-timeout: 2s, max-connections: 100, shutdown-grace: 0s}
+        """).gateway().server();
+    assertThat(set.idleTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(set.requestHeadTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(set.requestBodyTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(set.maxConnections()).isEqualTo(100);
+    assertThat(set.shutdownGrace()).isZero();
+    assertRejected("gateway:\n  server: {request-head-timeout: 10ms}\n",
+        "server.request-head-timeout: 0.01s (expected: 100ms to 1h)");
+    assertRejected("gateway:\n  server: {max-connections: 0}\n",
+        "server.max-connections: 0 (expected: 1 to 10000000)");
+  }
+
+  @Test
   void namesAValueThatIsNotADuration() {
     assertRejected("""
         backends:
