@@ -19,6 +19,7 @@ import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import io.modelway.openai.OpenAiException;
 import org.springframework.web.reactive.function.server.RequestPredicates;
@@ -28,6 +29,7 @@ import reactor.core.publisher.Mono;
 import reactor.netty.NettyPipeline;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.WebFilter;
 
 /** Wires the OpenAI-compatible API: its routes, its handler and its error mapping. */
 @Configuration(proxyBeanMethods = false)
@@ -85,6 +87,13 @@ public class ApiConfiguration {
             new ConnectionCloseHandler());
       }
     });
+  }
+
+  /** A path with '.' or '..' segments is refused before any route or endpoint sees it. */
+  @Bean
+  @Order(Ordered.HIGHEST_PRECEDENCE)
+  WebFilter dotSegments() {
+    return new DotSegments();
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */
