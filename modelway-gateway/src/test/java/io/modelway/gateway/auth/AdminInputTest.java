@@ -116,6 +116,25 @@ class AdminInputTest {
   }
 
   @Test
+  void changesWithinTheLimitsAreAuditedEvenWhenTheirRecordIsLong() {
+    // A plan as large as the limits allow: its audit record (the plan as JSON) is cut, not
+    // refused by the audit log's column.
+    StringBuilder models = new StringBuilder("[");
+    for (int i = 0; i < 25; i++) {
+      models.append(i == 0 ? "" : ",").append("\"model-").append("x".repeat(140)).append(i)
+          .append('"');
+    }
+    HttpResponse<String> plan = gateway.post("/admin/v1/plans",
+        "{\"id\":\"large\",\"models\":" + models + "]}");
+    assertThat(plan.statusCode()).as(plan.body()).isEqualTo(201);
+    HttpResponse<String> purge = gateway.call("DELETE", "/admin/v1/cache?tenant="
+        + "t".repeat(200) + "&model=" + "m".repeat(200), TestGateway.KEY, null);
+    assertThat(purge.statusCode()).as(purge.body()).isEqualTo(200);
+    assertThat(gateway.get("/admin/v1/audit?limit=5").body()).contains("plan.create",
+        "cache.purge");
+  }
+
+  @Test
   void numbersOutOfEveryRangeAreRefused() {
     for (String number : new String[] {"1.7976931348623157e309", "1e400", "1e999999999",
         "-1e-999999999"}) {
