@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.modelway.openai.OpenAiException;
 import java.util.List;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.server.PathContainer;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.core.authority.SimpleGrantedAuthority;
 import org.springframework.security.core.context.ReactiveSecurityContextHolder;
@@ -37,7 +38,7 @@ public final class ActuatorAccess implements WebFilter {
 
   @Override
   public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    String path = exchange.getRequest().getPath().pathWithinApplication().value();
+    String path = matched(exchange.getRequest().getPath().pathWithinApplication());
     if (!path.startsWith("/actuator")) {
       return chain.filter(exchange);
     }
@@ -65,5 +66,20 @@ public final class ActuatorAccess implements WebFilter {
         caller.keyId(), null, List.of(new SimpleGrantedAuthority("ROLE_" + ROLE)));
     return chain.filter(exchange)
         .contextWrite(ReactiveSecurityContextHolder.withAuthentication(token));
+  }
+
+  /**
+   * {@code path} as the router matches it: its segments decoded, without matrix parameters
+   * ({@code ;x=1}) and empty segments, so {@code /actuator;x/%70rometheus} is prometheus here too.
+   */
+  private static String matched(PathContainer path) {
+    StringBuilder out = new StringBuilder();
+    for (PathContainer.Element element : path.elements()) {
+      if (element instanceof PathContainer.PathSegment segment
+          && !segment.valueToMatch().isEmpty()) {
+        out.append('/').append(segment.valueToMatch());
+      }
+    }
+    return out.toString();
   }
 }

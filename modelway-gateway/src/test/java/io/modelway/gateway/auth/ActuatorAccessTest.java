@@ -62,6 +62,12 @@ class ActuatorAccessTest {
       assertThat(anonymous.statusCode()).isEqualTo(401);
       assertThat(JSON.readTree(anonymous.body()).path("error").path("message").isString()).isTrue();
       assertThat(get(base, "/actuator/prometheus", member).statusCode()).isEqualTo(403);
+      // Spellings the router matches to the same endpoint.
+      for (String path : new String[] {"/actuator;x=1/prometheus", "/actuator/%70rometheus",
+          "/actuator/prometheus;x", "/actuator//prometheus", "/actuator/prometheus/"}) {
+        assertThat(get(base, path, null).statusCode()).as(path).isNotEqualTo(200);
+      }
+      assertThat(get(base, "/actuator;x=1/health", null).body()).doesNotContain("components");
       assertThat(get(base, "/actuator/prometheus", TestGateway.KEY).body())
           .contains("jvm_memory_used_bytes");
     }
