@@ -50,7 +50,8 @@ class LedgerStoreOutageTest {
   /** The {@code ledger} component of {@code /actuator/health}: always UP, with its details. */
   private static JsonNode ledgerHealth(String base) throws Exception {
     HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
-            URI.create(base + "/actuator/health/ledger")).timeout(Duration.ofSeconds(10)).build(),
+            URI.create(base + "/actuator/health/ledger")).timeout(Duration.ofSeconds(10))
+            .header("Authorization", "Bearer " + KEY).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return JSON.readTree(r.body()).path("details");

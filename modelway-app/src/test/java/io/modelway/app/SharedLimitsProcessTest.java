@@ -189,7 +189,7 @@ class SharedLimitsProcessTest {
   /** The sum of a Prometheus metric's series on {@code gateway}. */
   private static double metric(String gateway, String name) {
     String text = send(HttpRequest.newBuilder(URI.create(gateway + "/actuator/prometheus"))
-        .build()).body();
+        .header("Authorization", "Bearer " + ADMIN_KEY).build()).body();
     return text.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
   }

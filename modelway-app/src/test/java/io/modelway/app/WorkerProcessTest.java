@@ -86,7 +86,7 @@ class WorkerProcessTest {
 
   /** Calls of model tiny a worker answered with 200, from its own metrics. */
   private static long served(String worker) throws Exception {
-    Matcher m = SERVED.matcher(get(worker + "/actuator/prometheus", null).body());
+    Matcher m = SERVED.matcher(get(worker + "/actuator/prometheus", ADMIN).body());
     return m.find() ? Long.parseLong(m.group(1)) : 0;
   }
 

@@ -20,6 +20,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
@@ -43,6 +45,7 @@ import reactor.netty.http.client.HttpClientResponse;
  * <p>Thread-safe and immutable: a configuration change builds a new instance.
  */
 public final class OpenAiHttpBackend implements Backend {
+  private static final Logger log = LoggerFactory.getLogger(OpenAiHttpBackend.class);
   private static final byte[] EMPTY = new byte[0];
   /** Answers up to this size (with a Content-Length) are read whole before they are relayed. */
   public static final long WHOLE_BODY_LIMIT = 1024 * 1024;
@@ -268,6 +271,7 @@ public final class OpenAiHttpBackend implements Backend {
       return OpenAiException.upstreamTimeout(
           name, "no connection within connect " + fmt(t.connect()), e);
     }
+    log.warn("Backend {} unreachable: {}", name, e.toString());
     return OpenAiException.upstreamUnreachable(name, e);
   }
 

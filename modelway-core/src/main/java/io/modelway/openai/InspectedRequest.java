@@ -13,6 +13,7 @@ import tools.jackson.core.ObjectReadContext;
 import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.json.JsonFactory;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -46,10 +47,17 @@ public record InspectedRequest(
 
   private static final JsonMapper TREES = JsonMapper.builder().build();
 
+  /** Objects of the admin and registration APIs: no duplicate keys, numbers read exactly. */
+  private static final JsonMapper STRICT_TREES = JsonMapper.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      .build();
+
   static {
     // Builds and caches the tree deserializer now: built on first use, under a lock that
     // concurrent first calls on event loops would wait on.
     TREES.readTree("{}");
+    STRICT_TREES.readTree("{}");
   }
 
   /** The JSON type a known field must have; {@code null} is accepted for every optional one. */
@@ -152,12 +160,20 @@ public record InspectedRequest(
   }
 
   /**
-   * {@code body} as one JSON object, for the admin and registration APIs' small bodies.
+   * {@code body} as one JSON object, for the admin and registration APIs' small bodies. Like a
+   * request's body, it must not repeat a key; its numbers are read as {@link java.math.BigDecimal}
+   * (so {@code 1e400} is a number out of range, not infinity).
    *
-   * @throws OpenAiException 400 when it is not JSON, or not an object
+   * @throws OpenAiException 400 when it is not JSON, not an object, or repeats a key
    */
   public static JsonNode object(byte[] body) {
-    JsonNode tree = parseTree(body);
+    JsonNode tree;
+    try {
+      tree = STRICT_TREES.readTree(body);
+    } catch (JacksonException e) {
+      throw OpenAiException.invalidRequest(
+          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+    }
     if (tree == null || !tree.isObject()) {
       throw OpenAiException.invalidRequest("The request body must be a JSON object.", null);
     }

@@ -132,13 +132,16 @@ public final class OpenAiException extends RuntimeException {
         "request_too_large");
   }
 
-  /** 502: the backend could not be reached or closed the connection before answering. */
+  /**
+   * 502: the backend could not be reached or closed the connection before answering. The message
+   * names the kind of failure, not its text: that names the backend's internal address, which
+   * the caller has no use for (the cause keeps it, for the log).
+   */
   public static OpenAiException upstreamUnreachable(String backend, Throwable cause) {
     return new OpenAiException(
         502,
         "upstream_error",
-        "Backend '" + backend + "' is unreachable: " + cause.getClass().getSimpleName()
-            + (cause.getMessage() == null ? "" : " " + cause.getMessage()),
+        "Backend '" + backend + "' is unreachable (" + cause.getClass().getSimpleName() + ").",
         null,
         "upstream_unreachable",
         null,

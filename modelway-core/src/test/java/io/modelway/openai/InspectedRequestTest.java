@@ -113,6 +113,15 @@ class InspectedRequestTest {
   }
 
   @Test
+  void anAdminObjectRefusesDuplicateKeysAndReadsNumbersExactly() {
+    assertThatThrownBy(() -> InspectedRequest.object(utf8("{\"id\":\"x\",\"id\":\"y\"}")))
+        .isInstanceOfSatisfying(OpenAiException.class, e -> assertThat(e.status()).isEqualTo(400))
+        .hasMessageContaining("id");
+    assertThat(InspectedRequest.object(utf8("{\"a\":1e400}")).path("a").decimalValue())
+        .isEqualByComparingTo("1e400");
+  }
+
+  @Test
   void acceptsNullForOptionalFields() {
     InspectedRequest r = chat("""
         {"model":"m","messages":[{"role":"user"}],"temperature":null,"stream":null,"max_tokens":null}""");

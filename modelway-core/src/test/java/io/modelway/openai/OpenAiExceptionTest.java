@@ -16,6 +16,16 @@ class OpenAiExceptionTest {
   }
 
   @Test
+  void anUnreachableBackendIsNamedWithoutItsAddress() {
+    java.net.ConnectException cause =
+        new java.net.ConnectException("Connection refused: /10.1.2.3:8000");
+    OpenAiException e = OpenAiException.upstreamUnreachable("vllm", cause);
+    assertThat(e.status()).isEqualTo(502);
+    assertThat(e.getMessage()).contains("vllm", "ConnectException").doesNotContain("10.1.2.3");
+    assertThat(e.getCause()).isSameAs(cause);
+  }
+
+  @Test
   void relaysAnUpstreamOpenAiErrorWithItsStatus() {
     byte[] body = "{\"error\":{\"message\":\"Rate limit\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}"
         .getBytes(StandardCharsets.UTF_8);

@@ -12,7 +12,9 @@ import io.modelway.gateway.routing.RoutingConfiguration;
 import io.modelway.gateway.scheduling.SchedulingConfiguration;
 import io.modelway.gateway.runtime.RuntimeConfiguration;
 import io.modelway.gateway.usage.UsageConfiguration;
+import io.modelway.gateway.auth.ActuatorAccess;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
@@ -20,7 +22,11 @@ import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.web.server.WebFilter;
 
 /**
  * The server as a Spring Boot application: WebFlux on Reactor Netty, the OpenAI API, the catalog
@@ -59,6 +65,46 @@ public class GatewayRole {
         .run();
   }
 
+  /**
+   * Who sees {@code /actuator} on the API port: health's status for anyone, its details and
+   * prometheus for a platform admin's key (prometheus for anyone with {@code
+   * MODELWAY_PROMETHEUS=open}). On a separate management port the filter lets everything through.
+   */
+  @Bean
+  @Order(Ordered.HIGHEST_PRECEDENCE + 1)
+  WebFilter actuatorAccess(Access access, GatewayOptions options) {
+    String prometheus = Optional.ofNullable(options.environment().apply(PROMETHEUS_ENV))
+        .orElse("admin");
+    if (!prometheus.equals("admin") && !prometheus.equals("open")) {
+      throw new IllegalArgumentException(PROMETHEUS_ENV + ": '" + prometheus
+          + "' (expected: admin or open)");
+    }
+    boolean open = prometheus.equals("open") || managementPort(options).isPresent();
+    return new ActuatorAccess(access.admin(), open);
+  }
+
+  /** {@code admin} (default: a platform admin's key) or {@code open}: who may read metrics. */
+  public static final String PROMETHEUS_ENV = "MODELWAY_PROMETHEUS";
+  /** A port for {@code /actuator} alone (health with details, prometheus), off the API port. */
+  public static final String MANAGEMENT_PORT_ENV = "MODELWAY_MANAGEMENT_PORT";
+
+  private static Optional<Integer> managementPort(GatewayOptions options) {
+    String value = options.environment().apply(MANAGEMENT_PORT_ENV);
+    if (value == null || value.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      int port = Integer.parseInt(value.strip());
+      if (port >= 0 && port <= 65_535) {
+        return Optional.of(port);
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new IllegalArgumentException(MANAGEMENT_PORT_ENV + ": '" + value
+        + "' (expected: a port, 0 to 65535)");
+  }
+
   /** The port the gateway of {@code context} listens on. */
   public static int port(ConfigurableApplicationContext context) {
     return Integer.parseInt(context.getEnvironment().getRequiredProperty("local.server.port"));
@@ -79,7 +125,17 @@ public class GatewayRole {
     p.put("spring.application.name",
         options.role() == GatewayOptions.Role.WORKER ? "modelway-worker" : "modelway-gateway");
     p.put("management.endpoints.web.exposure.include", "health,prometheus,info");
-    p.put("management.endpoint.health.show-details", "always");
+    Optional<Integer> managementPort = managementPort(options);
+    if (managementPort.isPresent()) {
+      // The actuator moves to its own port, for the operators' network: everything shown there.
+      p.put("management.server.port", managementPort.get());
+      p.put("management.server.address", options.host());
+      p.put("management.endpoint.health.show-details", "always");
+    } else {
+      // On the API port: status only, details to a platform admin's key (ActuatorAccess).
+      p.put("management.endpoint.health.show-details", "when-authorized");
+      p.put("management.endpoint.health.roles", ActuatorAccess.ROLE);
+    }
     p.put("management.endpoint.health.probes.enabled", true);
     if (options.role() != GatewayOptions.Role.GATEWAY) {
       p.put("management.endpoint.health.group.readiness.include", "readinessState,models");

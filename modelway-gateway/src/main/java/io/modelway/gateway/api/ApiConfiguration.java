@@ -22,6 +22,7 @@ import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import io.modelway.openai.OpenAiException;
 import org.springframework.web.reactive.function.server.RequestPredicates;
@@ -115,6 +116,13 @@ public class ApiConfiguration {
   WebFilter bodyTimeoutDropped() {
     return (exchange, chain) -> chain.filter(exchange)
         .contextWrite(OpenAiHandler.BODY_TIMEOUT_DROPPED);
+  }
+
+  /** A path with '.' or '..' segments is refused before any route or endpoint sees it. */
+  @Bean
+  @Order(Ordered.HIGHEST_PRECEDENCE)
+  WebFilter dotSegments() {
+    return new DotSegments();
   }
 
   /** Ahead of Spring Boot's own handler (order -1), so no error leaves in Spring's shape. */

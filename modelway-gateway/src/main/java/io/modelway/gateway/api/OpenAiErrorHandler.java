@@ -8,6 +8,7 @@ import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -104,6 +105,11 @@ public final class OpenAiErrorHandler implements WebExceptionHandler {
     }
     if (failure instanceof DataBufferLimitException) {
       return OpenAiException.bodyTooLarge(-1);
+    }
+    if (failure instanceof InvalidMediaTypeException) {
+      return new OpenAiException(415, "invalid_request_error",
+          "Content-Type must be application/json (the header could not be read).", null,
+          "unsupported_media_type");
     }
     if (failure instanceof ServerWebInputException e) {
       return OpenAiException.invalidRequest(

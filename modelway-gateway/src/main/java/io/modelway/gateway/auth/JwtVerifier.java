@@ -30,7 +30,9 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.oauth2.core.OAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2TokenValidatorResult;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtClaimNames;
 import org.springframework.security.oauth2.jwt.JwtClaimValidator;
@@ -43,7 +45,8 @@ import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
  * request path: the issuer's signing keys (JWKS) are fetched by {@link #refresh} — off the event
  * loops, every {@link #RELOAD} and whenever the config names another issuer — and a token is
  * checked against that in-memory copy with Spring Security's {@link NimbusJwtDecoder} (signature,
- * {@code exp}/{@code nbf} with a minute of skew, {@code iss}, {@code aud} when configured). A
+ * {@code exp}/{@code nbf} with a minute of skew, {@code iss}, {@code aud} when configured), and
+ * must carry an {@code exp} within the config's {@code max-lifetime} (see {@link #lifetime}). A
  * token signed by a key not in the copy (the issuer rotated its keys) is refused and a reload is
  * started at once, at most every {@link #RETRY}. If the issuer cannot be reached the last keys
  * stay in use. Thread-safe.
@@ -101,14 +104,15 @@ public final class JwtVerifier {
     Keys current = keys.get();
     if (current == null || !current.config().equals(settings)) {
       reloadSoon();
-      throw unauthorized("the signing keys of " + settings.issuer() + " are not loaded yet"
-          + " (from " + settings.jwksUrl() + "); retry in a few seconds");
+      throw unauthorized("the signing keys of the issuer are not loaded yet; retry in a few"
+          + " seconds");
     }
     String kid = keyId(token);
     if (kid != null && current.set().getKeyByKeyId(kid) == null) {
       reloadSoon();
-      throw unauthorized("it is signed with key '" + kid + "', which " + settings.jwksUrl()
-          + " did not list when last read; retry in a few seconds");
+      // The JWKS URL is an internal address: the log has it, the caller does not need it.
+      throw unauthorized("it is signed with key '" + abbreviate(kid) + "', which the issuer did"
+          + " not list when last read; retry in a few seconds");
     }
     try {
       return current.decoder().decode(token);
@@ -158,8 +162,9 @@ public final class JwtVerifier {
       processor.setJWSKeySelector(
           new JWSVerificationKeySelector<>(ALGORITHMS, new ImmutableJWKSet<>(set)));
       NimbusJwtDecoder decoder = new NimbusJwtDecoder(processor);
-      OAuth2TokenValidator<Jwt> validator = JwtValidators.createDefaultWithIssuer(
-          settings.issuer());
+      OAuth2TokenValidator<Jwt> validator = new DelegatingOAuth2TokenValidator<>(
+          JwtValidators.createDefaultWithIssuer(settings.issuer()),
+          lifetime(settings.maxLifetime(), clock));
       if (settings.audience() != null) {
         String audience = settings.audience();
         validator = new DelegatingOAuth2TokenValidator<>(validator, new JwtClaimValidator<List<String>>(
@@ -175,6 +180,37 @@ public final class JwtVerifier {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Refuses a token without {@code exp}, or whose {@code exp} is more than {@code max} (and a
+   * minute of skew) after now or after its {@code iat}: without it a leaked token would never
+   * stop working.
+   */
+  static OAuth2TokenValidator<Jwt> lifetime(Duration max, Clock clock) {
+    Duration skew = Duration.ofMinutes(1);
+    String limit = max.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+    return jwt -> {
+      Instant exp = jwt.getExpiresAt();
+      if (exp == null) {
+        return OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token",
+            "The token has no exp claim (expected: an expiry at most " + limit + " ahead)", null));
+      }
+      if (exp.isAfter(clock.instant().plus(max).plus(skew))) {
+        return OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token",
+            "The token's exp is more than " + limit + " ahead (max-lifetime)", null));
+      }
+      Instant iat = jwt.getIssuedAt();
+      if (iat != null && exp.isAfter(iat.plus(max).plus(skew))) {
+        return OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token",
+            "The token's exp is more than " + limit + " after its iat (max-lifetime)", null));
+      }
+      return OAuth2TokenValidatorResult.success();
+    };
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 64 ? s.substring(0, 64) + "…" : s;
   }
 
   private static @Nullable String keyId(String token) {

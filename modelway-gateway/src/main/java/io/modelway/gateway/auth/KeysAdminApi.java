@@ -2,7 +2,6 @@ package io.modelway.gateway.auth;
 
 import static java.util.Objects.requireNonNull;
 
-import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,6 +50,12 @@ import tools.jackson.databind.node.ObjectNode;
 final class KeysAdminApi {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   static final Duration DEFAULT_GRACE = Duration.ofHours(24);
+  private static final Set<String> TENANT_FIELDS = Set.of("id", "name", "plan");
+  private static final Set<String> PLAN_FIELD = Set.of("plan");
+  private static final Set<String> KEY_FIELDS =
+      Set.of("tenant", "name", "role", "project", "models", "expires_in", "plan");
+  /** What the store's {@code allowed_models} column holds. */
+  private static final int MAX_MODELS_LENGTH = 4000;
 
   private final ApiKeys keys;
   private final Authenticator authenticator;
@@ -85,7 +90,7 @@ final class KeysAdminApi {
   private Mono<ServerResponse> createTenant(ServerRequest request) {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.PLATFORM_ADMIN);
-      return body(request).flatMap(json -> run(HttpStatus.CREATED, () -> {
+      return body(request, TENANT_FIELDS).flatMap(json -> run(HttpStatus.CREATED, () -> {
         String id = text(json, "id", true);
         if (!ApiKeys.validTenantId(id)) {
           throw OpenAiException.invalidRequest("'id' must be 1 to 64 lower-case letters, digits,"
@@ -115,7 +120,7 @@ final class KeysAdminApi {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.PLATFORM_ADMIN);
       String id = request.pathVariable("id");
-      return body(request).flatMap(json -> run(HttpStatus.OK, () -> {
+      return body(request, PLAN_FIELD).flatMap(json -> run(HttpStatus.OK, () -> {
         ApiKeys.Tenant tenant = keys.setTenantPlan(id, requiredPlan(json), caller);
         authenticator.refresh();
         return tenant(tenant);
@@ -127,7 +132,7 @@ final class KeysAdminApi {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.TENANT_ADMIN);
       String id = request.pathVariable("id");
-      return body(request).flatMap(json -> run(HttpStatus.OK, () -> {
+      return body(request, PLAN_FIELD).flatMap(json -> run(HttpStatus.OK, () -> {
         Optional<String> plan = requiredPlan(json);
         ApiKey current = actOn(caller, id);
         current.plan().ifPresent(p -> mayAttach(caller, current.tenantId(), p));
@@ -155,7 +160,7 @@ final class KeysAdminApi {
   private Mono<ServerResponse> issue(ServerRequest request) {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.TENANT_ADMIN);
-      return body(request).flatMap(json -> {
+      return body(request, KEY_FIELDS).flatMap(json -> {
         String tenantId = Optional.ofNullable(text(json, "tenant", false)).orElse(caller.tenantId());
         Role role = role(json);
         if (!caller.manages(tenantId)) {
@@ -222,7 +227,8 @@ final class KeysAdminApi {
       Principal caller = caller(request, Role.TENANT_ADMIN);
       String id = request.pathVariable("id");
       return request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]).flatMap(bytes -> {
-        JsonNode json = bytes.length == 0 ? JSON.createObjectNode() : InspectedRequest.object(bytes);
+        JsonNode json = bytes.length == 0 ? JSON.createObjectNode()
+            : AdminCalls.object(bytes, Set.of("grace", "expires_in"));
         Duration grace = duration(json, "grace").orElse(DEFAULT_GRACE);
         Optional<Duration> lifetime = duration(json, "expires_in");
         return run(HttpStatus.CREATED, () -> {
@@ -287,8 +293,8 @@ final class KeysAdminApi {
     return AdminCalls.run(blocking, status, work);
   }
 
-  private static Mono<JsonNode> body(ServerRequest request) {
-    return AdminCalls.body(request);
+  private static Mono<JsonNode> body(ServerRequest request, Set<String> fields) {
+    return AdminCalls.body(request, fields);
   }
 
   private static @Nullable String text(JsonNode json, String field, boolean required) {
@@ -329,6 +335,7 @@ final class KeysAdminApi {
       }
       models.add(m.asString());
     }
+    AdminCalls.fits(models, MAX_MODELS_LENGTH, "models");
     return models;
   }
 

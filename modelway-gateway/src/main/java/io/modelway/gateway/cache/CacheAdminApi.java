@@ -9,6 +9,7 @@ import io.modelway.gateway.auth.Principal;
 import io.modelway.gateway.auth.Role;
 import io.modelway.openai.OpenAiException;
 import java.util.Optional;
+import java.util.Set;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -83,8 +84,10 @@ final class CacheAdminApi {
   private Mono<ServerResponse> purge(ServerRequest request) {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.TENANT_ADMIN);
-      Optional<String> tenant = request.queryParam("tenant").filter(t -> !t.isBlank());
-      Optional<String> model = request.queryParam("model").filter(m -> !m.isBlank());
+      Optional<String> tenant = request.queryParam("tenant").filter(t -> !t.isBlank())
+          .map(t -> AdminCalls.name(t, "tenant"));
+      Optional<String> model = request.queryParam("model").filter(m -> !m.isBlank())
+          .map(m -> AdminCalls.name(m, "model"));
       Optional<String> key = request.queryParam("key").filter(k -> !k.isBlank());
       if (key.isPresent() && !CacheKey.validHash(key.get())) {
         return Mono.error(OpenAiException.invalidRequest("'key' must be the 64 hex digits of an"
@@ -131,8 +134,8 @@ final class CacheAdminApi {
   private Mono<ServerResponse> share(ServerRequest request) {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.PLATFORM_ADMIN);
-      String tenant = request.pathVariable("tenant");
-      return AdminCalls.body(request).flatMap(json -> {
+      String tenant = AdminCalls.name(request.pathVariable("tenant"), "tenant");
+      return AdminCalls.body(request, Set.of("namespace")).flatMap(json -> {
         JsonNode name = json.path("namespace");
         if (!name.isString() || !Namespaces.validName(name.asString())) {
           return Mono.error(OpenAiException.invalidRequest("'namespace' must be 1 to 64 lower-case"

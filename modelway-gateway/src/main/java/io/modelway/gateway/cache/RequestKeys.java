@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.modelway.gateway.catalog.ModelwayConfig.CacheMode;
 import io.modelway.openai.Endpoint;
 import io.modelway.openai.InspectedRequest;
+import io.modelway.openai.OpenAiException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -15,7 +16,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Makes the cache key of a request, or none when the request is not to be cached.
@@ -34,6 +38,14 @@ import tools.jackson.databind.JsonNode;
 public final class RequestKeys {
   private static final Set<String> DELIVERY_FIELDS = Set.of("model", "stream", "stream_options", "user");
   private static final byte SEPARATOR = 0;
+  /** Numbers read exactly: {@code 1e400} is a number, not infinity, and digits beyond a double's count. */
+  private static final JsonMapper EXACT = JsonMapper.builder()
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
+
+  static {
+    // Builds the tree deserializer now rather than under a lock on the first event-loop call.
+    EXACT.readTree("{}");
+  }
 
   private RequestKeys() {}
 
@@ -48,7 +60,13 @@ public final class RequestKeys {
     if (mode == CacheMode.OFF || (mode == CacheMode.DETERMINISTIC && !deterministic)) {
       return Optional.empty();
     }
-    JsonNode request = InspectedRequest.tree(body);
+    JsonNode request;
+    try {
+      request = EXACT.readTree(body);
+    } catch (JacksonException e) {
+      throw OpenAiException.invalidRequest(
+          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+    }
     MessageDigest digest = sha256();
     text(digest, "modelway-cache-v1");
     text(digest, namespace);
@@ -88,8 +106,7 @@ public final class RequestKeys {
       digest.update((byte) ']');
     } else if (node.isNumber()) {
       digest.update((byte) '#');
-      BigDecimal number = node.decimalValue();
-      text(digest, number.signum() == 0 ? "0" : number.stripTrailingZeros().toPlainString());
+      text(digest, canonical(node.decimalValue()));
     } else if (node.isString()) {
       digest.update((byte) '"');
       text(digest, node.stringValue());
@@ -98,6 +115,19 @@ public final class RequestKeys {
     } else {
       digest.update((byte) 'n');
     }
+  }
+
+  /**
+   * {@code number} written the same for equal values and differently otherwise ({@code 1.50} and
+   * {@code 1.5} are one): plainly, or in E notation when plain digits would be many ({@code
+   * 1e999999999} is not written out).
+   */
+  static String canonical(BigDecimal number) {
+    if (number.signum() == 0) {
+      return "0";
+    }
+    BigDecimal stripped = number.stripTrailingZeros();
+    return Math.abs(stripped.scale()) > 100 ? stripped.toString() : stripped.toPlainString();
   }
 
   /** A string, length-prefixed so that no two sequences of strings feed the same bytes. */

@@ -11,6 +11,7 @@ import io.modelway.openai.OpenAiException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.springframework.http.HttpHeaders;
@@ -42,6 +43,8 @@ import tools.jackson.databind.node.ObjectNode;
  * </pre>
  */
 final class AliasesAdminApi {
+  private static final Set<String> FIELDS = Set.of("targets", "sticky", "session_header");
+  private static final Set<String> TARGET_FIELDS = Set.of("model", "weight");
   private final AliasOverrides store;
   private final LiveAliases live;
   private final Supplier<Catalog> catalog;
@@ -102,8 +105,8 @@ final class AliasesAdminApi {
   private Mono<ServerResponse> set(ServerRequest request) {
     return Mono.defer(() -> {
       Principal caller = caller(request, Role.PLATFORM_ADMIN);
-      String name = request.pathVariable("name");
-      return AdminCalls.body(request).flatMap(json -> {
+      String name = AdminCalls.name(request.pathVariable("name"), "name");
+      return AdminCalls.body(request, FIELDS).flatMap(json -> {
         ModelwayConfig.Alias alias = read(name, json);
         return AdminCalls.run(blocking, HttpStatus.OK, () -> {
           check(alias);
@@ -182,6 +185,9 @@ final class AliasesAdminApi {
       List<ModelwayConfig.Target> list = new ArrayList<>();
       for (int j = 0; j < targets.size(); j++) {
         JsonNode t = targets.get(j);
+        if (t.isObject()) {
+          AdminCalls.only(t, TARGET_FIELDS, "targets[" + j + "].");
+        }
         JsonNode weight = t.path("weight");
         if (!t.path("model").isString() || !(weight.isMissingNode() || weight.isInt())) {
           throw new IllegalArgumentException("targets[" + j + "]: " + t

@@ -143,6 +143,8 @@ public record ModelwayConfig(
    *     platform_admin} (default {@code role}; without the claim: member)
    * @param projectClaim the claim holding a project inside the tenant, if any (default {@code
    *     project})
+   * @param maxLifetime the longest a token may live: it must carry {@code exp}, no further than
+   *     this from now (and from its {@code iat}, when it has one), 1m to 30d (default 24h)
    */
   public record Jwt(
       String issuer,
@@ -150,8 +152,14 @@ public record ModelwayConfig(
       @Nullable String audience,
       @DefaultValue("tenant") String tenantClaim,
       @DefaultValue("role") String roleClaim,
-      @DefaultValue("project") String projectClaim) {
+      @DefaultValue("project") String projectClaim,
+      @DefaultValue("24h") Duration maxLifetime) {
     public Jwt {
+      if (maxLifetime == null || maxLifetime.compareTo(Duration.ofMinutes(1)) < 0
+          || maxLifetime.compareTo(Duration.ofDays(30)) > 0) {
+        throw new IllegalArgumentException("max-lifetime: " + maxLifetime
+            + " (expected: 1m to 30d)");
+      }
       if (issuer == null || issuer.isBlank()) {
         throw new IllegalArgumentException("issuer: missing (expected: the iss of the tokens,"
             + " such as https://idp.example.com/realms/acme)");

@@ -1,5 +1,6 @@
 package io.modelway.gateway.quota;
 
+import io.modelway.gateway.auth.AdminCalls;
 import io.modelway.gateway.cache.CachePolicy;
 import io.modelway.gateway.catalog.ModelwayConfig.CacheMode;
 import io.modelway.gateway.scheduling.Priority;
@@ -29,12 +30,16 @@ final class PlanJson {
   static final JsonMapper JSON = JsonMapper.builder().build();
   private static final Set<String> LIMIT_FIELDS =
       Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent");
-  private static final Set<String> PLAN_FIELDS = Set.of("id", "object", "requests_per_minute",
+  static final Set<String> FIELDS = Set.of("id", "object", "requests_per_minute",
       "tokens_per_minute", "max_concurrent", "models", "model_limits", "monthly_tokens",
       "monthly_budget", "budget_currency", "budget_mode", "priority", "weight", "cache",
       "revision", "offered_to");
   private static final Set<String> CACHE_FIELDS =
       Set.of("mode", "semantic", "answer_price", "currency");
+
+  /** What the store's {@code allowed_models} and {@code model_limits} columns hold. */
+  private static final int MAX_MODELS = 4000;
+  private static final int MAX_MODEL_LIMITS = 8000;
 
   /** The largest monthly token quota: a quadrillion, far from overflowing a counter. */
   static final long MAX_MONTHLY_TOKENS = 1_000_000_000_000_000L;
@@ -47,9 +52,9 @@ final class PlanJson {
       throw OpenAiException.invalidRequest("The body must be a JSON object.", null);
     }
     for (String field : json.propertyNames()) {
-      if (!PLAN_FIELDS.contains(field)) {
+      if (!FIELDS.contains(field)) {
         throw OpenAiException.invalidRequest("Unknown field '" + field + "' (expected: "
-            + PLAN_FIELDS.stream().sorted().toList() + ").", field);
+            + FIELDS.stream().sorted().toList() + ").", field);
       }
     }
     if (!Plan.validId(id)) {
@@ -68,6 +73,7 @@ final class PlanJson {
         }
         models.add(m.asString());
       }
+      AdminCalls.fits(models, MAX_MODELS, "models");
     }
     Map<String, Limits> perModel = new LinkedHashMap<>();
     JsonNode byModel = json.path("model_limits");
@@ -80,9 +86,15 @@ final class PlanJson {
         perModel.put(e.getKey(), limits(e.getValue(), "model_limits." + e.getKey() + "."));
       }
     }
-    return new Plan(id, limits(json, ""), models, perModel, quota(json), priority(json),
+    Plan plan = new Plan(id, limits(json, ""), models, perModel, quota(json), priority(json),
         (int) positive(json, "", "weight", Plan.MAX_WEIGHT).orElse(1), cache(json.path("cache")),
         revision);
+    int stored = modelLimits(plan).toString().length();
+    if (stored > MAX_MODEL_LIMITS) {
+      throw OpenAiException.invalidRequest("'model_limits' takes " + stored + " characters as"
+          + " stored (expected: at most " + MAX_MODEL_LIMITS + ").", "model_limits");
+    }
+    return plan;
   }
 
   /** The {@code cache} object of a plan: what it says of the response cache. */

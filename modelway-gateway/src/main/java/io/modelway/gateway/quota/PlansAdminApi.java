@@ -214,6 +214,6 @@ final class PlansAdminApi {
   }
 
   private static Mono<JsonNode> body(ServerRequest request) {
-    return AdminCalls.body(request);
+    return AdminCalls.body(request, PlanJson.FIELDS);
   }
 }

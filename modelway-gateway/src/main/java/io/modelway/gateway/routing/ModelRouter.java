@@ -99,8 +99,11 @@ public final class ModelRouter {
     if (status.isPresent() || onWorker) {
       String state = status.map(s -> s.state().name().toLowerCase(java.util.Locale.ROOT))
           .orElse("not ready on any worker");
+      // Why a model failed names files of this server: the admin API and health's details
+      // (a platform admin's) tell it, a caller learns only that it cannot be used.
       throw new OpenAiException(503, "service_unavailable", "Model '" + model + "' is " + state
-          + status.flatMap(ModelHost.Status::error).map(e -> ": " + e).orElse("") + ".", null,
+          + (status.flatMap(ModelHost.Status::error).isPresent()
+              ? " (an administrator sees why in /admin/v1/models)" : "") + ".", null,
           "model_unavailable");
     }
     return Optional.empty();

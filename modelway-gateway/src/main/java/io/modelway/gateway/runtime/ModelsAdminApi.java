@@ -2,12 +2,14 @@ package io.modelway.gateway.runtime;
 
 import static java.util.Objects.requireNonNull;
 
+import io.modelway.gateway.auth.AdminCalls;
 import io.modelway.gateway.auth.Authentication;
 import io.modelway.gateway.auth.Role;
 import io.modelway.openai.InspectedRequest;
 import io.modelway.openai.OpenAiException;
 import io.modelway.runtime.ModelHost;
 import java.util.Locale;
+import java.util.Set;
 import java.util.NoSuchElementException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -113,10 +115,12 @@ final class ModelsAdminApi {
 
   private static ModelHost.ModelSpec parse(byte[] body) {
     JsonNode root = InspectedRequest.object(body);
+    AdminCalls.only(root, Set.of("id", "source"), "");
     String id = root.path("id").isString() ? root.path("id").asString().strip() : "";
     if (id.isEmpty()) {
       throw OpenAiException.invalidRequest("'id' must be the model's name.", "id");
     }
+    AdminCalls.name(id, "id");
     String source = root.path("source").isString() ? root.path("source").asString().strip() : "";
     if (source.isEmpty()) {
       throw OpenAiException.invalidRequest("'source' must be a GGUF file's path (absolute, or"

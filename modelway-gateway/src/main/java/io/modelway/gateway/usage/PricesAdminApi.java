@@ -72,7 +72,8 @@ final class PricesAdminApi {
       if (model.isBlank()) {
         return Mono.error(OpenAiException.invalidRequest("The path must name a model.", "model"));
       }
-      return AdminCalls.body(request)
+      AdminCalls.name(model, "model");
+      return AdminCalls.body(request, FIELDS)
           .flatMap(json -> {
             Price price = read(model, json);
             return run(HttpStatus.OK, () -> write(prices.put(price, caller)));

@@ -144,6 +144,28 @@ class JwtAuthTest {
   }
 
   @Test
+  void refusesTokensWithoutExpiryOrLivingLongerThanTheMaximumLifetime() throws Exception {
+    JWTClaimsSet.Builder forever = new JWTClaimsSet.Builder().issuer(ISSUER).subject("bob")
+        .audience("modelway").claim("tenant", "acme").issueTime(new Date());
+    assertThat(refusal(chat(sign(forever.build(), first, "k1")))).contains("exp");
+    assertThat(refusal(chat(sign(claims("bob", "acme")
+        .expirationTime(Date.from(Instant.now().plus(Duration.ofDays(2)))).build(), first, "k1"))))
+        .contains("exp").contains("24h");
+    // Within the lifetime from now, but issued with a longer one.
+    assertThat(refusal(chat(sign(claims("bob", "acme")
+        .issueTime(Date.from(Instant.now().minus(Duration.ofDays(3))))
+        .expirationTime(Date.from(Instant.now().plusSeconds(300))).build(), first, "k1"))))
+        .contains("iat");
+  }
+
+  @Test
+  void aTokenSignedWithAnUnknownKeyIsRefusedWithoutNamingTheIssuersUrls() throws Exception {
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("k-unknown").generate();
+    String message = refusal(chat(sign(claims("bob", "acme").build(), stranger, "k-unknown")));
+    assertThat(message).contains("k-unknown").doesNotContain("127.0.0.1").doesNotContain("/certs");
+  }
+
+  @Test
   void rolesComeFromTheConfiguredClaimAndHoldOnTheAdminApi() throws Exception {
     String admin = sign(claims("carol", "acme").claim("roles", List.of("offline_access",
         "tenant_admin")).build(), first, "k1");

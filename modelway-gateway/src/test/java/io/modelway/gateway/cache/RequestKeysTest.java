@@ -40,6 +40,19 @@ class RequestKeysTest {
   }
 
   @Test
+  void numbersBeyondADoubleAreKeyedByTheirExactValue() {
+    // Each was a 500: a double's infinity has no decimal value.
+    assertThat(hash("{\"a\":1e400}")).isEqualTo(hash("{\"a\":10E399}"))
+        .isNotEqualTo(hash("{\"a\":1e401}"));
+    assertThat(hash("{\"a\":1e999999999}")).isNotEqualTo(hash("{\"a\":-1e-999999999}"));
+    // Digits past a double's precision are not lost.
+    assertThat(hash("{\"a\":0.10000000000000000001}")).isNotEqualTo(hash("{\"a\":0.1}"));
+    assertThat(RequestKeys.canonical(new java.math.BigDecimal("1.500"))).isEqualTo("1.5");
+    assertThat(RequestKeys.canonical(new java.math.BigDecimal("1e999999999")))
+        .isEqualTo("1E+999999999");
+  }
+
+  @Test
   void everythingThatChangesTheAnswerChangesTheKey() {
     String base = hash("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temperature\":0}");
     assertThat(hash("{\"messages\":[{\"role\":\"user\",\"content\":\"hi!\"}],\"temperature\":0}"))

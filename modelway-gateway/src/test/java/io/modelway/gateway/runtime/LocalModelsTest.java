@@ -136,6 +136,29 @@ class LocalModelsTest {
   }
 
   @Test
+  void onlyAnAdminLearnsWhyAModelFailedAndReadsTheMetrics() {
+    runLoads();
+    admin("POST", "/admin/v1/models", "{\"id\":\"bad\",\"source\":\"/models/broken.gguf\"}");
+    runLoads();
+
+    HttpResponse<String> call = TestGateway.send(HttpRequest.newBuilder(
+            URI.create(base + "/v1/chat/completions")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(
+            "{\"model\":\"bad\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build());
+    assertThat(call.statusCode()).isEqualTo(503);
+    assertThat(call.body()).contains("failed").doesNotContain("broken.gguf");
+
+    HttpResponse<String> anonymous = get("/actuator/health");
+    assertThat(JSON.readTree(anonymous.body()).propertyNames()).containsOnly("status", "groups");
+    assertThat(anonymous.body()).doesNotContain("broken.gguf");
+    assertThat(admin("GET", "/actuator/health", "").body())
+        .contains("failed: not a GGUF file: /models/broken.gguf");
+
+    assertThat(get("/actuator/prometheus").statusCode()).isEqualTo(401);
+    assertThat(admin("GET", "/actuator/prometheus", "").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void theAdminApiNeedsTheAdminKeyAndAValidBody() {
     HttpResponse<String> anonymous = TestGateway.send(HttpRequest.newBuilder(
         URI.create(base + "/admin/v1/models")).build());

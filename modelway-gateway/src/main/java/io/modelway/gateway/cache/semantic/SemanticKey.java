@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -60,7 +61,9 @@ public record SemanticKey(String text, String contextHash) {
   /** Message part types that carry text; any other part makes a request not cacheable. */
   private static final Set<String> TEXT_PARTS = Set.of("text", "refusal");
 
-  private static final JsonMapper JSON = JsonMapper.builder().build();
+  /** Numbers read exactly: {@code 1e400} is a number, not infinity. */
+  private static final JsonMapper JSON = JsonMapper.builder()
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
 
   static {
     // Builds the tree deserializer now rather than under a lock on the first event-loop call.
@@ -238,8 +241,10 @@ public record SemanticKey(String text, String contextHash) {
     } else if (node.isString()) {
       string(node.stringValue(), out);
     } else if (node.isNumber()) {
-      BigDecimal value = node.decimalValue();
-      out.append(value.signum() == 0 ? "0" : value.stripTrailingZeros().toPlainString());
+      BigDecimal value = node.decimalValue().stripTrailingZeros();
+      // Plain unless that would be many digits (1e999999999): the same text for equal values.
+      out.append(value.signum() == 0 ? "0"
+          : Math.abs(value.scale()) > 100 ? value.toString() : value.toPlainString());
     } else {
       out.append(node); // true, false, null
     }

@@ -28,6 +28,16 @@ class SemanticKeyTest {
   }
 
   @Test
+  void numbersBeyondADoubleAreKeyedExactlyAndWithoutWritingTheirDigitsOut() {
+    SemanticKey big = chatKey(request(",\"logit_bias\":{\"1\":1e400}", SYSTEM, user("Hi?")));
+    SemanticKey huge = chatKey(request(",\"logit_bias\":{\"1\":1e999999999}", SYSTEM,
+        user("Hi?")));
+    assertThat(big.contextHash()).isNotEqualTo(huge.contextHash());
+    assertThat(chatKey(request(",\"logit_bias\":{\"1\":10e399}", SYSTEM, user("Hi?")))
+        .contextHash()).isEqualTo(big.contextHash());
+  }
+
+  @Test
   void embedsTheLastUserMessageAndHashesTheRest() {
     SemanticKey key = chatKey(request("", SYSTEM, user("  What is Docker?  ")));
 
