@@ -1,3 +1,5 @@
+// A flood of idle connections against a gateway, then 50 chat calls on new connections while
+// they stay open. Usage: java bench/connection-flood.java PORT CONNECTIONS (loopback only).
 import java.io.*;
 import java.net.*;
 import java.nio.charset.StandardCharsets;
