@@ -127,7 +127,7 @@ public record InspectedRequest(
    * settings (its own messages do: {@code `JsonToken.START_OBJECT`}, {@code
    * `DeserializationFeature.FAIL_ON_TRAILING_TOKENS`}, {@code StreamReadConstraints}).
    */
-  static String notJson(JacksonException e) {
+  public static String notJson(JacksonException e) {
     String prefix = "We could not parse the JSON body of your request: ";
     String message = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
     if (message.startsWith("Trailing token")) {
@@ -171,8 +171,7 @@ public record InspectedRequest(
     try {
       tree = STRICT_TREES.readTree(body);
     } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest(
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+      throw OpenAiException.invalidRequest(notJson(e), null);
     }
     if (tree == null || !tree.isObject()) {
       throw OpenAiException.invalidRequest("The request body must be a JSON object.", null);

@@ -64,8 +64,7 @@ public final class RequestKeys {
     try {
       request = EXACT.readTree(body);
     } catch (JacksonException e) {
-      throw OpenAiException.invalidRequest(
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+      throw OpenAiException.invalidRequest(InspectedRequest.notJson(e), null);
     }
     MessageDigest digest = sha256();
     text(digest, "modelway-cache-v1");
