@@ -114,7 +114,7 @@ class StartupChecksTest {
   }
 
   @Test
-  void aServerThatStartsLogsOneSummaryAndNoLibraryChatter() throws Exception {
+  void aServerLogsOneSummaryWithoutLibraryChatterThenOneLinePerFailedCall() throws Exception {
     Path config = dir.resolve("modelway.yaml");
     Files.writeString(config, """
         backends:
@@ -139,6 +139,30 @@ class StartupChecksTest {
               + " (H2 store, SQLite ledger); config: " + config.toAbsolutePath() + " (watched)")
           .doesNotContain("org.flywaydb", "o.f.c.", "o.f.core", "HikariPool", "HikariDataSource",
               "Netty started on port", "Started Modelway", "newer than the version Flyway");
+
+      java.net.http.HttpResponse<String> refused = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(
+                  java.net.URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+              .header("Authorization", "Bearer mw-not-a-key")
+              .header("Content-Type", "application/json")
+              .header("x-request-id", "req-startup-test")
+              .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"chat\"}"))
+              .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(refused.statusCode()).isEqualTo(401);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(up.lines())
+          .filteredOn(l -> l.contains("call failed: "))
+          .singleElement().asString()
+          .contains(" INFO ")
+          .endsWith("call failed: request_id=req-startup-test status=401 model=- backend=-"
+              + " tenant=- reason=\"" + refusedReason(refused.body()) + "\""));
     }
+  }
+
+  /** The message of an OpenAI error body. */
+  private static String refusedReason(String body) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"message\"\\s*:\\s*\"([^\"]*)\"")
+        .matcher(body);
+    assertThat(m.find()).as(body).isTrue();
+    return m.group(1);
   }
 }
