@@ -2,7 +2,9 @@ package io.modelway.app;
 
 import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.catalog.ConfigException;
+import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.ConfigLoader;
+import io.modelway.gateway.catalog.ModelwayConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -18,7 +20,8 @@ import java.util.Optional;
 
 /**
  * What a server command checks before anything slow starts (models loading, Spring, Flyway, the
- * store): the config file, that no other Modelway holds the data dir, and that the port is free.
+ * store): the config (file, upstreams, API key variables), that no other Modelway holds the data
+ * dir, and that the port is free.
  * Each check that fails throws a {@link Refusal} whose message is the one line the user sees.
  */
 final class StartupChecks {
@@ -42,7 +45,7 @@ final class StartupChecks {
    * @throws Refusal naming the first check that failed
    */
   static Optional<DataDirLock> run(GatewayOptions options) {
-    options.configFile().ifPresent(StartupChecks::config);
+    config(options);
     Optional<DataDirLock> lock = options.role().hostsRegistry()
         ? Optional.of(DataDirLock.acquire(options.dataDir()))
         : Optional.empty();
@@ -55,8 +58,23 @@ final class StartupChecks {
     return lock;
   }
 
-  /** The config file parses and binds; the rest (API key variables) is checked as it starts. */
-  static void config(Path file) {
+  /**
+   * The config file parses and binds, the command line's upstreams merge with it, and every
+   * backend's API key variable is set: all that the catalog needs at start but the HTTP clients.
+   */
+  static void config(GatewayOptions options) {
+    ModelwayConfig config = options.configFile().map(StartupChecks::parse)
+        .orElse(ModelwayConfig.empty());
+    try {
+      ModelwayConfig merged = ConfigLoader.withUpstreams(config, options.upstreams(),
+          options.upstreamKeys());
+      Catalog.requireApiKeys(merged, options.environment());
+    } catch (ConfigException | IllegalArgumentException e) {
+      throw new Refusal("invalid config: " + e.getMessage(), e);
+    }
+  }
+
+  private static ModelwayConfig parse(Path file) {
     byte[] yaml;
     try {
       yaml = Files.readAllBytes(file);
@@ -64,10 +82,10 @@ final class StartupChecks {
       throw new Refusal("cannot read the config file " + file + " (" + e.getMessage() + ")", e);
     }
     if (yaml.length == 0) {
-      return;
+      return ModelwayConfig.empty();
     }
     try {
-      ConfigLoader.parse(file.toString(), yaml);
+      return ConfigLoader.parse(file.toString(), yaml);
     } catch (ConfigException | IllegalArgumentException e) {
       throw new Refusal("invalid config: " + e.getMessage(), e);
     }

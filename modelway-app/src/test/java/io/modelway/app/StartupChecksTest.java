@@ -97,6 +97,20 @@ class StartupChecksTest {
   }
 
   @Test
+  void refusesABackendWhoseApiKeyVariableIsNotSet() throws Exception {
+    Path config = dir.resolve("modelway.yaml");
+    Files.writeString(config, """
+        backends:
+          openai: {url: "https://api.openai.com/v1", api-key-env: MODELWAY_TEST_UNSET_KEY}
+        """);
+    try (ModelwayProcess up = up("api-key", "--port", "0",
+        "--data-dir", dir.resolve("data").toString(), "--config", config.toString())) {
+      assertRefusedWith(up, "modelway: invalid config: backends.openai.api-key-env: environment"
+          + " variable MODELWAY_TEST_UNSET_KEY is not set (expected: the backend's API key in it)");
+    }
+  }
+
+  @Test
   void namesTheLineAndColumnOfAYamlSyntaxError() throws Exception {
     Path config = dir.resolve("modelway.yaml");
     Files.writeString(config, """
