@@ -50,6 +50,7 @@ final class ServerRun {
     try (Release held = () -> lock.ifPresent(StartupChecks.DataDirLock::close);
         ModelHost host = models.get()) {
       GatewayOptions running = options.withModels(host);
+      boolean firstStart = StartupSummary.isFirstStart(running);
       ConfigurableApplicationContext context;
       try {
         context = GatewayRole.start(running);
@@ -65,7 +66,7 @@ final class ServerRun {
       }
       started.accept(context, running);
       if (context.isActive()) {
-        log.info(StartupSummary.of(context, running, Version.current(),
+        log.info(StartupSummary.of(context, running, firstStart, Version.current(),
             Duration.ofMillis(ManagementFactory.getRuntimeMXBean().getUptime())));
       }
       return awaitClose(context);

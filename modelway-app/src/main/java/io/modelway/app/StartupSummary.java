@@ -8,6 +8,7 @@ import io.modelway.gateway.catalog.Catalog;
 import io.modelway.gateway.catalog.LiveCatalog;
 import io.modelway.gateway.catalog.ModelwayConfig;
 import io.modelway.runtime.ModelHost;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,8 +39,21 @@ import org.springframework.context.ConfigurableApplicationContext;
 final class StartupSummary {
   private StartupSummary() {}
 
-  static String of(ConfigurableApplicationContext context, GatewayOptions options, String version,
-      Duration took) {
+  /**
+   * Whether {@code options} start on a store that does not exist yet (an H2 file not yet
+   * made): an all-in-one's first start, which creates the admin key and prints it.
+   */
+  static boolean isFirstStart(GatewayOptions options) {
+    return options.databaseUrl().isEmpty()
+        && !Files.exists(options.dataDir().resolve("db").resolve("modelway.mv.db"));
+  }
+
+  /**
+   * @param firstStart whether the store did not exist before this start ({@link #isFirstStart})
+   * @param took since the JVM started
+   */
+  static String of(ConfigurableApplicationContext context, GatewayOptions options,
+      boolean firstStart, String version, Duration took) {
     Catalog catalog = context.getBean(LiveCatalog.class).current();
     StringBuilder s = new StringBuilder();
     s.append("Modelway ").append(version).append(" up (")
@@ -53,7 +67,7 @@ final class StartupSummary {
     if (options.role() != GatewayOptions.Role.WORKER) {
       s.append("\n  Backends: ").append(backends(catalog.config()));
     }
-    s.append("\n  Admin key: ").append(adminKey(context, options));
+    s.append("\n  Admin key: ").append(adminKey(context, options, firstStart));
     s.append("\n  Data: ").append(options.dataDir().toAbsolutePath()).append(" (")
         .append(store(options)).append(')');
     if (options.role() != GatewayOptions.Role.WORKER) {
@@ -100,13 +114,18 @@ final class StartupSummary {
         .collect(Collectors.joining(", "));
   }
 
-  private static String adminKey(ConfigurableApplicationContext context, GatewayOptions options) {
+  private static String adminKey(ConfigurableApplicationContext context, GatewayOptions options,
+      boolean firstStart) {
     String env = options.environment().apply(SharedSecret.ADMIN_KEY_ENV);
     if (env != null && !env.isBlank()) {
       return "from " + SharedSecret.ADMIN_KEY_ENV;
     }
     ApiKeys keys = context.getBeanProvider(ApiKeys.class).getIfAvailable();
     if (keys != null && keys.hasPlatformAdminKey()) {
+      if (firstStart && options.role() == GatewayOptions.Role.ALL_IN_ONE) {
+        return "created at this first start (printed above, once; set "
+            + SharedSecret.ADMIN_KEY_ENV + " to use your own)";
+      }
       return "in the store (printed once, when it was created; set " + SharedSecret.ADMIN_KEY_ENV
           + " to use your own)";
     }

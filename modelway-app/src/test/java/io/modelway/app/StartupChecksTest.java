@@ -137,8 +137,8 @@ class StartupChecksTest {
           - {name: chat, backend: sim}
         """);
     int port = ModelwayProcess.freePort();
-    try (ModelwayProcess up = ModelwayProcess.start("summary", dir,
-        Map.of("MODELWAY_ADMIN_KEY", "mw-summary-key"), "up", "--host", "127.0.0.1",
+    try (ModelwayProcess up = ModelwayProcess.start("summary", dir, Map.of(), "up",
+        "--host", "127.0.0.1",
         "--port", Integer.toString(port), "--no-embedding-model",
         "--data-dir", dir.resolve("data").toString(), "--config", config.toString())) {
       await().atMost(Duration.ofMinutes(2)).until(() -> up.output().contains("  Data: "));
@@ -148,11 +148,15 @@ class StartupChecksTest {
               + "/v1 (admin API /admin/v1, health /actuator/health)")
           .contains("  Models: chat -> sim")
           .contains("  Backends: sim = http://127.0.0.1:9/v1")
-          .contains("  Admin key: from MODELWAY_ADMIN_KEY")
+          .contains("  Admin key: created at this first start (printed above, once; set"
+              + " MODELWAY_ADMIN_KEY to use your own)")
           .contains("  Data: " + dir.resolve("data").toAbsolutePath()
               + " (H2 store, SQLite ledger); config: " + config.toAbsolutePath() + " (watched)")
           .doesNotContain("org.flywaydb", "o.f.c.", "o.f.core", "HikariPool", "HikariDataSource",
               "Netty started on port", "Started Modelway", "newer than the version Flyway");
+      assertThat(up.output().indexOf("  Admin key (shown once"))
+          .as("the key is printed above the summary")
+          .isPositive().isLessThan(up.output().indexOf(" up (all-in-one) in "));
 
       java.net.http.HttpResponse<String> refused = java.net.http.HttpClient.newHttpClient().send(
           java.net.http.HttpRequest.newBuilder(
