@@ -1,6 +1,7 @@
 package io.modelway.app;
 
 import io.modelway.gateway.GatewayOptions;
+import io.modelway.runtime.ModelHost;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,7 +18,7 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return ServerRun.run(flags.toOptions(GatewayOptions.Role.GATEWAY), spec.commandLine(),
-        context -> {});
+    return ServerRun.run(flags.toOptions(GatewayOptions.Role.GATEWAY), ModelHost::none,
+        spec.commandLine(), flags.debug, (context, running) -> {});
   }
 }

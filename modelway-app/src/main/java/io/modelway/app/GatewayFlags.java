@@ -56,6 +56,10 @@ final class GatewayFlags {
       description = "While Redis cannot be reached: local (count in this gateway alone) or refuse (answer 503) (default: ${DEFAULT-VALUE}).")
   RedisOutage redisOutage = RedisOutage.local;
 
+  @Option(names = "--debug", negatable = false,
+      description = "Print the stack traces of failures; log Modelway at DEBUG and its libraries at INFO.")
+  boolean debug;
+
   /** The data dir, created if missing. */
   Path dataDir() {
     return DataDir.created(dataDir);

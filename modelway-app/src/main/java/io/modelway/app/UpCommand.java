@@ -1,7 +1,6 @@
 package io.modelway.app;
 
 import io.modelway.gateway.GatewayOptions;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,9 +18,8 @@ final class UpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Path dir = flags.dataDir();
-    GatewayOptions options = flags.toOptions(GatewayOptions.Role.ALL_IN_ONE)
-        .withModels(modelFlags.startLoading(dir));
-    return ServerRun.run(options, spec.commandLine(), context -> {});
+    GatewayOptions options = flags.toOptions(GatewayOptions.Role.ALL_IN_ONE);
+    return ServerRun.run(options, () -> modelFlags.startLoading(options.dataDir()),
+        spec.commandLine(), flags.debug, (context, running) -> {});
   }
 }

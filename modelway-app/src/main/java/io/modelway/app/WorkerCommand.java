@@ -4,7 +4,6 @@ import io.modelway.gateway.GatewayOptions;
 import io.modelway.gateway.GatewayRole;
 import io.modelway.gateway.auth.SharedSecret;
 import io.modelway.gateway.registry.RegistrationAgent;
-import io.modelway.runtime.ModelHost;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -51,6 +50,10 @@ final class WorkerCommand implements Callable<Integer> {
       description = "This worker's id in the registry (default: HOSTNAME-PORT).")
   @Nullable String workerId;
 
+  @Option(names = "--debug", negatable = false,
+      description = "Print the stack traces of failures; log Modelway at DEBUG and its libraries at INFO.")
+  boolean debug;
+
   @Mixin ModelFlags modelFlags;
   @Spec CommandSpec spec;
 
@@ -67,13 +70,12 @@ final class WorkerCommand implements Callable<Integer> {
       return 2;
     }
     Path dir = DataDir.created(dataDir);
-    ModelHost models = modelFlags.startLoading(dir);
     GatewayOptions options = GatewayOptions.of(dir)
         .withRole(GatewayOptions.Role.WORKER)
         .withAddress(host, port)
-        .withEnvironment(environment)
-        .withModels(models);
-    return ServerRun.run(options, spec.commandLine(), context -> {
+        .withEnvironment(environment);
+    return ServerRun.run(options, () -> modelFlags.startLoading(dir), spec.commandLine(), debug,
+        (context, running) -> {
       if (gateway == null) {
         return;
       }
@@ -81,7 +83,7 @@ final class WorkerCommand implements Callable<Integer> {
       URI self = advertise != null ? advertise : URI.create("http://" + advertisedHost() + ":" + listening);
       String id = workerId != null ? workerId : hostname() + "-" + listening;
       RegistrationAgent agent = new RegistrationAgent(
-          gateway, secret.value().orElseThrow(), id, self, models);
+          gateway, secret.value().orElseThrow(), id, self, running.models());
       // Deregister first thing on shutdown, before the server stops taking calls.
       context.addApplicationListener(event -> {
         if (event instanceof ContextClosedEvent) {

@@ -28,6 +28,8 @@ final class ModelwayProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        // The binary's logging, not a test jar's logback-test.xml: the tests read what users read.
+        "-Dlogback.configurationFile=logback.xml", "-Dlogging.config=classpath:logback.xml",
         "-cp", System.getProperty("java.class.path"),
         Modelway.class.getName()));
     command.addAll(List.of(args));
@@ -75,6 +77,19 @@ final class ModelwayProcess implements AutoCloseable {
       throw new AssertionError(name + " still runs after " + timeout + "\n" + output());
     }
     return process.exitValue();
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** What it printed so far, line by line, standard output and error together. */
+  List<String> lines() {
+    try {
+      return Files.readAllLines(log);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   String output() {

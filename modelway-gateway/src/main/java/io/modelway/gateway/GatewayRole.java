@@ -121,6 +121,8 @@ public class GatewayRole {
     p.put("server.shutdown", "immediate");
     p.put("spring.reactor.netty.shutdown-quiet-period", "0s");
     p.put("spring.main.banner-mode", "off");
+    // "Starting …" and "Started … in 3 s": the app logs its own summary once it listens.
+    p.put("spring.main.log-startup-info", false);
     p.put("spring.jmx.enabled", false);
     p.put("spring.application.name",
         options.role() == GatewayOptions.Role.WORKER ? "modelway-worker" : "modelway-gateway");

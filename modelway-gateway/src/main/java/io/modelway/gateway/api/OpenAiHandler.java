@@ -187,11 +187,12 @@ public final class OpenAiHandler {
       principal = authentication.authenticate(
           request.requestHeaders().get(HttpHeaderNames.AUTHORIZATION));
     } catch (OpenAiException e) {
+      accounting.refused(requestId, e.status(), e.getMessage());
       return Mono.error(e);
     }
     Accounting.Account account = accounting.open(principal, requestId, endpoint);
     return forward(endpoint, request, response, requestId, principal, account, bodyRead)
-        .doOnError(e -> account.ended(statusOf(e), "failed"))
+        .doOnError(e -> account.failed(statusOf(e), e))
         .doOnCancel(() -> account.ended(CLIENT_CLOSED, "cancelled"));
   }
 

@@ -103,14 +103,7 @@ public final class Catalog {
     Map<String, OpenAiHttpBackend> backends = new LinkedHashMap<>();
     config.backends().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
       ModelwayConfig.Backend b = entry.getValue();
-      String key = null;
-      if (b.apiKeyEnv() != null) {
-        key = env.apply(b.apiKeyEnv());
-        if (key == null || key.isBlank()) {
-          throw new ConfigException("backends." + entry.getKey() + ".api-key-env: environment variable "
-              + b.apiKeyEnv() + " is not set (expected: the backend's API key in it)");
-        }
-      }
+      String key = apiKey(entry.getKey(), b, env);
       backends.put(entry.getKey(), new OpenAiHttpBackend(
           entry.getKey(), b.url(), key, b.headers(), b.timeouts().toTimeouts(), clients));
     });
@@ -127,6 +120,30 @@ public final class Catalog {
           m.scheduling(), m.resilience(), m.fallbacks()));
     }
     return new Catalog(config, Map.copyOf(backends), pools);
+  }
+
+  /**
+   * Checks that every backend's {@code api-key-env} variable is set, as {@link #build} needs, so
+   * a start can be refused before anything slow runs.
+   *
+   * @throws ConfigException naming the first backend whose variable is not set
+   */
+  public static void requireApiKeys(ModelwayConfig config, Function<String, @Nullable String> env) {
+    config.backends().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(entry -> apiKey(entry.getKey(), entry.getValue(), env));
+  }
+
+  private static @Nullable String apiKey(String name, ModelwayConfig.Backend backend,
+      Function<String, @Nullable String> env) {
+    if (backend.apiKeyEnv() == null) {
+      return null;
+    }
+    String key = env.apply(backend.apiKeyEnv());
+    if (key == null || key.isBlank()) {
+      throw new ConfigException("backends." + name + ".api-key-env: environment variable "
+          + backend.apiKeyEnv() + " is not set (expected: the backend's API key in it)");
+    }
+    return key;
   }
 
   /**

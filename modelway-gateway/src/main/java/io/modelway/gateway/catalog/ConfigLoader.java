@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -23,6 +22,8 @@ import org.springframework.core.convert.ConversionFailedException;
 import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.io.ByteArrayResource;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Reads the YAML config file into a {@link ModelwayConfig} with Spring Boot's binder (so durations
@@ -47,6 +48,9 @@ public final class ConfigLoader {
       return binder.bindOrCreate(ConfigurationPropertyName.EMPTY,
           Bindable.of(ModelwayConfig.class), new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
     } catch (BindException e) {
+      if (rootCause(e) instanceof UnboundConfigurationPropertiesException unbound) {
+        throw new ConfigException(UnknownKeys.describe(source, yaml, unbound));
+      }
       throw new ConfigException(source + ": " + describe(e));
     }
   }
@@ -76,6 +80,13 @@ public final class ConfigLoader {
     try {
       return new YamlPropertySourceLoader().load(source, new ByteArrayResource(yaml));
     } catch (IOException | RuntimeException e) {
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        if (t instanceof MarkedYAMLException marked && marked.getProblemMark() != null) {
+          Mark at = marked.getProblemMark();
+          throw new ConfigException(source + ":" + (at.getLine() + 1) + ":" + (at.getColumn() + 1)
+              + ": not valid YAML: " + marked.getProblem());
+        }
+      }
       throw new ConfigException(source + ": not valid YAML: " + firstLine(e.getMessage()));
     }
   }
@@ -116,14 +127,6 @@ public final class ConfigLoader {
   private static String describe(BindException e) {
     String name = e.getName().toString();
     Throwable cause = rootCause(e);
-    if (cause instanceof UnboundConfigurationPropertiesException unbound) {
-      return unbound.getUnboundProperties().stream()
-          .map(ConfigurationProperty::getName)
-          .map(Object::toString)
-          .sorted()
-          .collect(Collectors.joining(", ", "unknown field ", ""))
-          + " (expected: a field from the config reference in the README)";
-    }
     String prefix = name.isEmpty() ? "" : name;
     for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
       if (t instanceof ConversionFailedException) {

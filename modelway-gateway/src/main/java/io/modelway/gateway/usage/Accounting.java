@@ -29,24 +29,52 @@ public final class Accounting {
   private final @Nullable UsageSpool spool;
   private final Function<String, Optional<Price>> prices;
   private final Clock clock;
+  private final FailedCalls failedCalls;
 
   private Accounting(@Nullable UsageSpool spool, Function<String, Optional<Price>> prices,
-      Clock clock) {
+      Clock clock, FailedCalls failedCalls) {
     this.spool = spool;
     this.prices = prices;
     this.clock = clock;
+    this.failedCalls = failedCalls;
   }
 
-  /** Accounting into {@code spool}, each call priced by {@code prices} (by model). */
+  /**
+   * Accounting into {@code spool}, each call priced by {@code prices} (by model); each failed
+   * call logged in one line ({@link FailedCalls#logging()}).
+   */
   public static Accounting into(UsageSpool spool, Function<String, Optional<Price>> prices,
       Clock clock) {
-    return new Accounting(requireNonNull(spool, "spool"), requireNonNull(prices, "prices"),
-        requireNonNull(clock, "clock"));
+    return into(spool, prices, clock, FailedCalls.logging());
   }
 
-  /** No accounting: a worker's (its gateway accounts for the calls). */
+  /** {@link #into(UsageSpool, Function, Clock)}, failed calls going to {@code failedCalls}. */
+  public static Accounting into(UsageSpool spool, Function<String, Optional<Price>> prices,
+      Clock clock, FailedCalls failedCalls) {
+    return new Accounting(requireNonNull(spool, "spool"), requireNonNull(prices, "prices"),
+        requireNonNull(clock, "clock"), requireNonNull(failedCalls, "failedCalls"));
+  }
+
+  /**
+   * No accounting: a worker's (its gateway accounts for the calls). Failed calls are still
+   * logged.
+   */
   public static Accounting none() {
-    return new Accounting(null, model -> Optional.empty(), Clock.systemUTC());
+    return none(FailedCalls.logging());
+  }
+
+  static Accounting none(FailedCalls failedCalls) {
+    return new Accounting(null, model -> Optional.empty(), Clock.systemUTC(), failedCalls);
+  }
+
+  /**
+   * A call refused before it had an account (no valid key): logged as a failed call without
+   * model, backend or tenant.
+   */
+  public void refused(String requestId, int status, String reason) {
+    if (FailedCalls.isFailure(status, "failed")) {
+      failedCalls.failed(requestId, status, "", "", "", reason);
+    }
   }
 
   /**
@@ -106,6 +134,7 @@ public final class Accounting {
     private String hitCurrency = "USD";
     private LongSupplier promptEstimate = () -> 0;
     private volatile Consumer<UsageRecord> onEnd = record -> { };
+    private @Nullable String reason;
 
     private Account(Principal principal, String requestId, Endpoint endpoint, Instant at,
         long started) {
@@ -188,6 +217,15 @@ public final class Accounting {
       write(status, outcome);
     }
 
+    /**
+     * The call failed with {@code error} (its status {@code status}): {@link #ended} with the
+     * error's message as the reason of the failed-call log line.
+     */
+    public void failed(int status, Throwable error) {
+      reason = String.valueOf(error.getMessage() == null ? error : error.getMessage());
+      write(status, "failed");
+    }
+
     private CompletableFuture<Void> write(int status, String outcome) {
       if (!written.compareAndSet(false, true)) {
         return DONE;
@@ -212,6 +250,10 @@ public final class Accounting {
           cacheHit ? (hitCost.isPresent() ? Optional.of(hitCurrency) : Optional.empty())
               : price.map(Price::currency), servedModel);
       onEnd.accept(record);
+      if (FailedCalls.isFailure(status, outcome)) {
+        failedCalls.failed(requestId, status, model, backend.orElse(""), principal.tenantId(),
+            reason != null ? reason : "the backend answered " + status);
+      }
       return spool == null ? DONE : spool.append(record);
     }
   }

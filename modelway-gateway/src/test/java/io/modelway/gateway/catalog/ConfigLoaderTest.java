@@ -76,7 +76,30 @@ class ConfigLoaderTest {
             url: http://127.0.0.1:8000/v1
             tmeouts:
               connect: 1s
-        """, "unknown field", "backends.local.tmeouts.connect");
+        """, "test.yaml:4: unknown key 'tmeouts' in backends.local (did you mean 'timeouts'?)");
+  }
+
+  @Test
+  void namesAnUnknownKeyAsWrittenNotItsChildren() {
+    assertThatThrownBy(() -> parse("""
+        backends:
+          sim: {url: http://127.0.0.1:8000/v1}
+        modles:
+          - {name: chat, backend: sim}
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("test.yaml:3: unknown key 'modles' (did you mean 'models'?)");
+  }
+
+  @Test
+  void namesTheLineAndColumnOfAYamlSyntaxError() {
+    assertThatThrownBy(() -> parse("""
+        backends:
+          sim: {url: http://127.0.0.1:8000/v1}
+        models: [
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("test.yaml:4:1: not valid YAML: ");
   }
 
   @Test
