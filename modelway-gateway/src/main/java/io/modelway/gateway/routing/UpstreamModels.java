@@ -93,7 +93,10 @@ public final class UpstreamModels {
   private CompletableFuture<Optional<Listing>> listing(String name, OpenAiHttpBackend client,
       Duration firstWait) {
     Instant now = clock.instant();
-    CompletableFuture<List<String>> mine = new CompletableFuture<>();
+    CompletableFuture<List<String>> fetch = new CompletableFuture<>();
+    // Completes once finish() has recorded the outcome, so whoever waits on it sees it recorded.
+    CompletableFuture<List<String>> mine =
+        fetch.whenComplete((models, failure) -> finish(name, client, models, failure));
     State state = states.compute(name, (n, old) -> {
       if (old == null || old.client() != client) { // new, or replaced by a config reload
         return new State(client, Optional.empty(), Instant.EPOCH, Instant.EPOCH,
@@ -107,8 +110,7 @@ public final class UpstreamModels {
     });
     if (state.fetching().filter(f -> f == mine).isPresent()) {
       // Started outside compute(), which must not see its own key updated by a quick failure.
-      mine.whenComplete((models, failure) -> finish(name, client, mine, models, failure));
-      client.listModels(FETCH_TIMEOUT).subscribe(mine::complete, mine::completeExceptionally);
+      client.listModels(FETCH_TIMEOUT).subscribe(fetch::complete, fetch::completeExceptionally);
     }
     if (state.models().isPresent()) {
       boolean stale = !now.isBefore(state.fetched().plus(FRESH))
@@ -117,15 +119,15 @@ public final class UpstreamModels {
           Optional.of(new Listing(name, state.models().get(), stale)));
     }
     return state.fetching()
-        .map(fetch -> fetch
+        .map(waiting -> waiting
             .thenApply(models -> Optional.of(new Listing(name, models, false)))
             .completeOnTimeout(Optional.empty(), firstWait.toMillis(), TimeUnit.MILLISECONDS)
             .exceptionally(failure -> Optional.empty()))
         .orElseGet(() -> CompletableFuture.completedFuture(Optional.empty()));
   }
 
-  private void finish(String name, OpenAiHttpBackend client, CompletableFuture<List<String>> fetch,
-      @Nullable List<String> models, @Nullable Throwable failure) {
+  private void finish(String name, OpenAiHttpBackend client, @Nullable List<String> models,
+      @Nullable Throwable failure) {
     Instant now = clock.instant();
     if (failure != null) {
       log.warn("backend {}: could not fetch its model list from {}/models ({}); GET /v1/models "
@@ -133,11 +135,11 @@ public final class UpstreamModels {
           client.baseUrl(), failure.toString(), RETRY.toSeconds());
     }
     states.computeIfPresent(name, (n, old) -> {
-      if (old.fetching().filter(f -> f == fetch).isEmpty()) {
+      if (old.client() != client) {
         return old; // superseded by a config reload
       }
       return failure == null
-          ? new State(client, Optional.of(models), now, now, Optional.empty())
+          ? new State(client, Optional.ofNullable(models), now, now, Optional.empty())
           : new State(client, old.models(), old.fetched(), now.plus(RETRY), Optional.empty());
     });
   }
