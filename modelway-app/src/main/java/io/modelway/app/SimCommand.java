@@ -95,6 +95,11 @@ final class SimCommand implements Callable<Integer> {
           + "), when request N+1 arrives or a time after start.")
   @Nullable Moment dieAfter;
 
+  @Option(names = "--models", split = ",", defaultValue = "sim", paramLabel = "NAME[,NAME...]",
+      description = "The models GET /v1/models lists; any name is served all the same "
+          + "(default: ${DEFAULT-VALUE}).")
+  List<String> models;
+
   @Spec CommandSpec spec;
 
   @Override
@@ -113,7 +118,7 @@ final class SimCommand implements Callable<Integer> {
       }
       options = new SimOptions(host, port, ttft, tokensPerSecond, outputTokens, errorRate, seed,
           embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning, decodeSlowdown,
-          hangTokens, chaos);
+          hangTokens, chaos, false, models);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }

@@ -93,7 +93,8 @@ class ModelwayCommandTest {
     Run r = run("sim", "--help");
     assertThat(r.out()).contains("--ttft", "--tokens-per-second", "--output-tokens", "--error-rate", "--seed",
         "--kv-cache-blocks=N", "--prefill-tokens-per-second=N", "--max-running=N", "--decode-slowdown=F",
-        "--hang-after=N|DURATION", "--hang-tokens=N", "--fail-after=N|DURATION", "--die-after=N|DURATION");
+        "--hang-after=N|DURATION", "--hang-tokens=N", "--fail-after=N|DURATION", "--die-after=N|DURATION",
+        "--models=NAME[,NAME...]");
     CommandLine sim = Modelway.commandLine().getSubcommands().get("sim");
     sim.getCommandSpec().options().forEach(option ->
         assertThat(option.description()).as(option.longestName()).isNotEmpty());

@@ -14,7 +14,9 @@ import io.netty.handler.timeout.ReadTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +29,9 @@ import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A {@link Backend} that is any server speaking the OpenAI API over HTTP: a Modelway worker, vLLM,
@@ -49,6 +54,9 @@ public final class OpenAiHttpBackend implements Backend {
   private static final byte[] EMPTY = new byte[0];
   /** Answers up to this size (with a Content-Length) are read whole before they are relayed. */
   public static final long WHOLE_BODY_LIMIT = 1024 * 1024;
+  /** The largest {@code GET /v1/models} answer accepted from an upstream. */
+  static final int MODEL_LIST_LIMIT = 4 * 1024 * 1024;
+  private static final JsonMapper MODEL_LISTS = JsonMapper.builder().build();
 
   private final String name;
   private final String baseUrl;
@@ -158,6 +166,61 @@ public final class OpenAiHttpBackend implements Backend {
         .uri(url)
         .responseSingle((response, body) -> body.then(Mono.just(response.status().code()))))
         .timeout(timeout);
+  }
+
+  /**
+   * The upstream's own model list: {@code GET …/models} (below the base URL) with this backend's
+   * key and headers, the {@code id} of each entry of its {@code data} array, in its order.
+   * Fails when no answer came within {@code timeout}, the status is not 2xx, or the body is not
+   * an OpenAI model list.
+   */
+  public Mono<List<String>> listModels(Duration timeout) {
+    requireNonNull(timeout, "timeout");
+    return Mono.defer(() -> clients.current()
+        .headers(h -> {
+          h.set(HttpHeaderNames.ACCEPT, "application/json");
+          if (authorization != null) {
+            h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+          }
+          headers.forEach(h::set);
+        })
+        .responseTimeout(timeout)
+        .get()
+        .uri(baseUrl + "/models")
+        .responseSingle((response, body) -> body.asByteArray().defaultIfEmpty(new byte[0])
+            .map(bytes -> {
+              int status = response.status().code();
+              if (status < 200 || status > 299) {
+                throw new IllegalStateException(
+                    name + ": GET " + baseUrl + "/models answered " + status);
+              }
+              if (bytes.length > MODEL_LIST_LIMIT) {
+                throw new IllegalStateException(name + ": model list over "
+                    + MODEL_LIST_LIMIT + " bytes");
+              }
+              return modelIds(bytes);
+            })))
+        .timeout(timeout);
+  }
+
+  private List<String> modelIds(byte[] body) {
+    JsonNode data;
+    try {
+      data = MODEL_LISTS.readTree(body).path("data");
+    } catch (JacksonException e) {
+      throw new IllegalStateException(name + ": model list is not JSON: " + e.getOriginalMessage());
+    }
+    if (!data.isArray()) {
+      throw new IllegalStateException(name + ": model list has no \"data\" array");
+    }
+    List<String> ids = new ArrayList<>();
+    for (JsonNode entry : data) {
+      String id = entry.path("id").asString("");
+      if (!id.isBlank()) {
+        ids.add(id);
+      }
+    }
+    return List.copyOf(ids);
   }
 
   private void writeHeaders(HttpHeaders h, BackendCall call) {

@@ -71,10 +71,19 @@ public final class OpenAiException extends RuntimeException {
 
   /** 404: no model of that name is served here. Says nothing about which models exist. */
   public static OpenAiException modelNotFound(String model) {
+    return modelNotFound(model, "");
+  }
+
+  /**
+   * 404 {@code model_not_found} whose message ends with {@code hint} (what to call instead, a
+   * sentence; empty for none).
+   */
+  public static OpenAiException modelNotFound(String model, String hint) {
     return new OpenAiException(
         404,
         "invalid_request_error",
-        "The model '" + model + "' does not exist or you do not have access to it.",
+        "The model '" + model + "' does not exist or you do not have access to it."
+            + (hint.isEmpty() ? "" : " " + hint),
         "model",
         "model_not_found");
   }

@@ -1,6 +1,7 @@
 package io.modelway.gateway;
 
 import io.modelway.gateway.api.ApiConfiguration;
+import io.modelway.gateway.api.ModelsConfiguration;
 import io.modelway.gateway.auth.Access;
 import io.modelway.gateway.auth.AuthConfiguration;
 import io.modelway.gateway.cache.CacheConfiguration;
@@ -37,7 +38,7 @@ import org.springframework.web.server.WebFilter;
 @SpringBootConfiguration(proxyBeanMethods = false)
 @EnableAutoConfiguration
 @Import({CatalogConfiguration.class, RoutingConfiguration.class, SchedulingConfiguration.class,
-    ApiConfiguration.class})
+    ApiConfiguration.class, ModelsConfiguration.class})
 public class GatewayRole {
 
   /** Starts the gateway and returns once it listens. */

@@ -36,6 +36,8 @@ import java.util.List;
  * @param promptTokensPerByte whether a prompt's text counts one token per UTF-8 byte (the most
  *     any byte-level tokenizer can make of it) instead of one per four characters; default
  *     false. For tests of what the gateway reserves against hard quotas
+ * @param models the models {@code GET /v1/models} lists (any name is still served); default
+ *     {@code [sim]}
  */
 public record SimOptions(
     String host,
@@ -52,15 +54,21 @@ public record SimOptions(
     double decodeSlowdown,
     int hangTokens,
     List<ChaosTrigger> chaos,
-    boolean promptTokensPerByte) {
+    boolean promptTokensPerByte,
+    List<String> models) {
 
   public static final int DEFAULT_KV_CACHE_BLOCKS = 4096;
   public static final int DEFAULT_HANG_TOKENS = 1;
+  public static final List<String> DEFAULT_MODELS = List.of("sim");
 
   public SimOptions {
     requireNonNull(host, "host");
     requireNonNull(timeToFirstToken, "timeToFirstToken");
     chaos = List.copyOf(requireNonNull(chaos, "chaos"));
+    models = List.copyOf(requireNonNull(models, "models"));
+    if (models.isEmpty() || models.stream().anyMatch(String::isBlank)) {
+      throw new IllegalArgumentException("models: " + models + " (expected: one name or more)");
+    }
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
     }
@@ -108,7 +116,17 @@ public record SimOptions(
       List<ChaosTrigger> chaos) {
     this(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate, seed,
         embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning, decodeSlowdown,
-        hangTokens, chaos, false);
+        hangTokens, chaos, false, DEFAULT_MODELS);
+  }
+
+  /** The options before {@code models} existed: {@code GET /v1/models} lists {@code sim}. */
+  public SimOptions(String host, int port, Duration timeToFirstToken, double tokensPerSecond,
+      int outputTokens, double errorRate, long seed, int embeddingDimensions, int kvCacheBlocks,
+      double prefillTokensPerSecond, int maxRunning, double decodeSlowdown, int hangTokens,
+      List<ChaosTrigger> chaos, boolean promptTokensPerByte) {
+    this(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate, seed,
+        embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning, decodeSlowdown,
+        hangTokens, chaos, promptTokensPerByte, DEFAULT_MODELS);
   }
 
   /** The options before the engine knobs existed; those take their defaults. */
@@ -129,62 +147,62 @@ public record SimOptions(
   public SimOptions withPort(int port) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withTiming(Duration timeToFirstToken, double tokensPerSecond) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withOutputTokens(int outputTokens) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withErrorRate(double errorRate) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withKvCacheBlocks(int kvCacheBlocks) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withPrefillTokensPerSecond(double prefillTokensPerSecond) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withMaxRunning(int maxRunning) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withDecodeSlowdown(double decodeSlowdown) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   public SimOptions withHangTokens(int hangTokens) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   /** These options counting a prompt's text one token per UTF-8 byte, or not. */
   public SimOptions withPromptTokensPerByte(boolean promptTokensPerByte) {
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, chaos, promptTokensPerByte);
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 
   /** These options with {@code trigger} added to the chaos triggers. */
@@ -193,6 +211,13 @@ public record SimOptions(
     triggers.add(requireNonNull(trigger, "trigger"));
     return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
         seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
-        decodeSlowdown, hangTokens, triggers, promptTokensPerByte);
+        decodeSlowdown, hangTokens, triggers, promptTokensPerByte, models);
+  }
+
+  /** These options listing {@code models} on {@code GET /v1/models}. */
+  public SimOptions withModels(List<String> models) {
+    return new SimOptions(host, port, timeToFirstToken, tokensPerSecond, outputTokens, errorRate,
+        seed, embeddingDimensions, kvCacheBlocks, prefillTokensPerSecond, maxRunning,
+        decodeSlowdown, hangTokens, chaos, promptTokensPerByte, models);
   }
 }

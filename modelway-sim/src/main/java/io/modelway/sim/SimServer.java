@@ -628,9 +628,11 @@ public final class SimServer implements AutoCloseable {
       g.writeStringProperty("object", "list");
       g.writeName("data");
       g.writeStartArray();
-      g.writeStartObject();
-      modelFields(g, "sim");
-      g.writeEndObject();
+      for (String id : options.models()) {
+        g.writeStartObject();
+        modelFields(g, id);
+        g.writeEndObject();
+      }
       g.writeEndArray();
     });
   }

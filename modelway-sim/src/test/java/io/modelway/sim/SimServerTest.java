@@ -42,6 +42,23 @@ class SimServerTest {
   }
 
   @Test
+  void listsTheModelsItIsGivenAndServesAnyName() throws Exception {
+    try (SimServer listing = SimServer.start(
+        SimOptions.defaults().withModels(List.of("any-model", "other-model")))) {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
+          URI.create(listing.baseUrl() + "/models")).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      List<String> ids = new ArrayList<>();
+      JSON.readTree(r.body()).path("data").forEach(m -> ids.add(m.path("id").asString()));
+      assertThat(ids).containsExactly("any-model", "other-model");
+      assertThat(post(listing, "/chat/completions", "{\"model\":\"unlisted\","
+          + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode())
+          .isEqualTo(200);
+    }
+  }
+
+  @Test
   void continuesAFinalAssistantMessageFromAnyPointOfItsAnswer() throws Exception {
     String conversation = "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}";
     String full = JSON.readTree(post(sim, "/chat/completions", "{\"model\":\"m\"," + conversation

@@ -16,8 +16,6 @@ import io.modelway.gateway.quota.Admission;
 import io.modelway.gateway.usage.Accounting;
 import io.modelway.gateway.catalog.LiveAliases;
 import io.modelway.gateway.catalog.LiveCatalog;
-import io.modelway.gateway.catalog.ModelwayConfig;
-import io.modelway.gateway.registry.Instance;
 import io.modelway.gateway.resilience.StreamSplice;
 import io.modelway.gateway.routing.ModelRouter;
 import io.modelway.gateway.scheduling.Schedule;
@@ -27,9 +25,9 @@ import io.modelway.openai.OpenAiException;
 import java.io.ByteArrayOutputStream;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import reactor.netty.http.server.HttpServerRequest;
@@ -227,7 +225,7 @@ public final class OpenAiHandler {
           InspectedRequest asked = InspectedRequest.inspect(endpoint, body);
           account.model(asked.model());
           if (!principal.allows(asked.model())) {
-            throw OpenAiException.modelNotFound(asked.model());
+            throw notFound(current, principal, asked.model());
           }
           // Resolve: an alias becomes one of its targets, the concrete model whose limits,
           // cache entries, queue, price and ledger rows the call counts under.
@@ -243,7 +241,7 @@ public final class OpenAiHandler {
           try {
             resolved = router.resolve(current, inspected.model())
                 .orElseThrow(() -> choice.alias().isEmpty()
-                    ? OpenAiException.modelNotFound(asked.model())
+                    ? notFound(current, principal, asked.model())
                     : new OpenAiException(503, "service_unavailable", "Model '" + asked.model()
                         + "' is an alias of '" + choice.model() + "', which is not served here.",
                         null, "model_unavailable"));
@@ -540,84 +538,16 @@ public final class OpenAiHandler {
   }
 
   /**
-   * {@code GET /v1/models}: every model a client can call by name, each with a {@code modelway}
-   * extension object saying where it runs (and, on workers, each instance's health).
+   * Not reached: {@code GET /v1/models} is {@link ModelsApi}'s, whose routes come first. Stays
+   * only while {@link ApiConfiguration}'s routes name it; remove both together.
    */
   public Mono<ServerResponse> listModels(ServerRequest request) {
-    Principal principal = authentication.authenticate(
-        request.headers().firstHeader(HttpHeaderNames.AUTHORIZATION.toString()));
-    List<ModelRouter.Listed> models = router.models().stream()
-        .filter(m -> principal.allows(m.id())).toList();
-    Instant now = router.clock().instant();
-    byte[] json = write(g -> {
-      g.writeStartObject();
-      g.writeStringProperty("object", "list");
-      g.writeName("data");
-      g.writeStartArray();
-      for (ModelRouter.Listed model : models) {
-        writeModel(g, model, now);
-      }
-      g.writeEndArray();
-      g.writeEndObject();
-    });
-    return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(json);
+    return Mono.error(new IllegalStateException("GET /v1/models is served by ModelsApi"));
   }
 
-  /** {@code GET /v1/models/{id}}: one model of the listing, or 404. */
+  /** Not reached, as {@link #listModels}. */
   public Mono<ServerResponse> getModel(ServerRequest request) {
-    Principal principal = authentication.authenticate(
-        request.headers().firstHeader(HttpHeaderNames.AUTHORIZATION.toString()));
-    String id = request.pathVariable("id");
-    String name = id.startsWith("/") ? id.substring(1) : id;
-    Optional<ModelRouter.Listed> model = router.model(name).filter(m -> principal.allows(m.id()));
-    if (model.isEmpty()) {
-      return Mono.error(OpenAiException.modelNotFound(name));
-    }
-    Instant now = router.clock().instant();
-    return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
-        .bodyValue(write(g -> writeModel(g, model.get(), now)));
-  }
-
-  private static void writeModel(JsonGenerator g, ModelRouter.Listed model, Instant now) {
-    g.writeStartObject();
-    g.writeStringProperty("id", model.id());
-    g.writeStringProperty("object", "model");
-    g.writeNumberProperty("created", 0);
-    g.writeStringProperty("owned_by", "modelway");
-    g.writeName("modelway");
-    g.writeStartObject();
-    g.writeStringProperty("source", model.source().label());
-    model.local().ifPresent(status ->
-        g.writeStringProperty("state", status.state().name().toLowerCase(Locale.ROOT)));
-    model.alias().ifPresent(entry -> {
-      g.writeName("targets");
-      g.writeStartArray();
-      for (ModelwayConfig.Target target : entry.alias().targets()) {
-        g.writeStartObject();
-        g.writeStringProperty("model", target.model());
-        g.writeNumberProperty("weight", target.weight());
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeStringProperty("sticky", entry.alias().sticky().label());
-      g.writeStringProperty("set_by", entry.source().label());
-    });
-    if (model.source() == ModelRouter.Source.WORKERS) {
-      g.writeName("instances");
-      g.writeStartArray();
-      for (Instance instance : model.instances()) {
-        g.writeStartObject();
-        g.writeStringProperty("id", instance.id());
-        g.writeStringProperty("address", instance.address().toString());
-        g.writeStringProperty("health", instance.health(now).label());
-        instance.models().stream().filter(m -> m.id().equals(model.id())).findFirst()
-            .ifPresent(m -> g.writeStringProperty("state", m.state()));
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-    }
-    g.writeEndObject();
-    g.writeEndObject();
+    return Mono.error(new IllegalStateException("GET /v1/models/{id} is served by ModelsApi"));
   }
 
   private void record(Endpoint endpoint, String model, String backend, int status, long started) {
@@ -633,6 +563,12 @@ public final class OpenAiHandler {
           .register(meters));
     }
     timer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+  }
+
+  /** {@code model_not_found} with what {@code principal} could call instead. */
+  private OpenAiException notFound(Catalog current, Principal principal, String model) {
+    return ModelsApi.notFound(model, current, router, Map.of(),
+        m -> principal.allows(m) && admission.allows(principal, m));
   }
 
   private static int statusOf(Throwable e) {

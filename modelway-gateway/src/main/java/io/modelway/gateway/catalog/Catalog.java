@@ -203,9 +203,14 @@ public final class Catalog {
     return List.copyOf(aliases.values());
   }
 
+  /** The configured backend named {@code name}, if there is one. */
+  public Optional<OpenAiHttpBackend> backend(String name) {
+    return Optional.ofNullable(backends.get(name));
+  }
+
   /** The configured backend names, sorted. */
   public List<String> backends() {
-    return List.copyOf(backends.keySet());
+    return backends.keySet().stream().sorted().toList(); // Map.copyOf keeps no order
   }
 
   public ModelwayConfig config() {

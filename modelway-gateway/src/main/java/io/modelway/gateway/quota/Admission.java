@@ -112,6 +112,19 @@ public final class Admission {
         Clock.systemUTC(), meters);
   }
 
+  /**
+   * Whether the plans of {@code principal} (its tenant's and its key's own) let it call
+   * {@code model}: what admission refuses with {@code model_not_found}, so a listing can leave out
+   * what a caller could not call. A plan deleted a moment ago allows everything, as here.
+   */
+  public boolean allows(Principal principal, String model) {
+    Map<String, Plan> byId = plans.get();
+    return Stream.of(principal.tenantPlan(), principal.plan())
+        .flatMap(Optional::stream)
+        .map(byId::get)
+        .allMatch(plan -> plan == null || plan.allows(model));
+  }
+
   /** The prompt tokens {@code body} will use, estimated as for the token limits. */
   public long estimatePrompt(InspectedRequest request, byte[] body) {
     return estimator.promptTokens(request, body);

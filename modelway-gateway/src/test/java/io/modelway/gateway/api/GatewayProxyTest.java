@@ -213,11 +213,14 @@ class GatewayProxyTest {
   }
 
   @Test
-  void unknownModelIs404WithoutListingModels() {
+  void unknownModelIs404HintingOnlyAtCallableNames() {
     HttpResponse<String> r = gateway.post("/v1/chat/completions", "{\"model\":\"gpt-9\"," + HI + "}");
     assertOpenAiError(r, 404);
     assertThat(json(r.body()).path("error").path("code").asString()).isEqualTo("model_not_found");
-    assertThat(r.body()).doesNotContain("renamed", "hanging", "127.0.0.1");
+    // No configured name is near; the hint is the BACKEND/MODEL form, and no address leaks.
+    assertThat(json(r.body()).path("error").path("message").asString())
+        .contains("BACKEND/MODEL", "'closed/gpt-9'");
+    assertThat(r.body()).doesNotContain("renamed", "127.0.0.1");
     assertOpenAiError(gateway.post("/v1/chat/completions", "{\"model\":\"nobackend/x\"," + HI + "}"), 404);
   }
 
@@ -292,7 +295,11 @@ class GatewayProxyTest {
     JsonNode list = json(gateway.get("/v1/models").body());
     assertThat(list.path("object").asString()).isEqualTo("list");
     List<String> ids = new ArrayList<>();
-    list.path("data").forEach(m -> ids.add(m.path("id").asString()));
+    list.path("data").forEach(m -> {
+      if (!m.path("modelway").path("source").asString().equals("backend")) {
+        ids.add(m.path("id").asString());
+      }
+    });
     assertThat(ids).containsExactly("chat", "renamed", "hanging", "dripping", "deadline", "failing", "closed");
     HttpResponse<String> one = gateway.get("/v1/models/renamed");
     assertThat(one.statusCode()).isEqualTo(200);

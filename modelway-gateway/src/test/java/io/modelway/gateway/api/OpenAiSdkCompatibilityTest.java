@@ -117,8 +117,11 @@ class OpenAiSdkCompatibilityTest {
   @Test
   void listsAndRetrievesModels() {
     List<String> ids = client.models().list().data().stream().map(Model::id).toList();
-    assertThat(ids).containsExactly("gpt-4o-mini", "text-embedding-3-small", "broken");
+    // The configured models, then each backend's own list (the sim lists "sim") as BACKEND/MODEL.
+    assertThat(ids).containsExactly("gpt-4o-mini", "text-embedding-3-small", "broken",
+        "failing/sim", "sim/sim");
     assertThat(client.models().retrieve("gpt-4o-mini").id()).isEqualTo("gpt-4o-mini");
+    assertThat(client.models().retrieve("sim/any-model").id()).isEqualTo("sim/any-model");
   }
 
   @Test
