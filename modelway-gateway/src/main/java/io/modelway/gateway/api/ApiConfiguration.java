@@ -57,10 +57,8 @@ public class ApiConfiguration {
   }
 
   @Bean
-  RouterFunction<ServerResponse> openAiRoutes(OpenAiHandler handler) {
+  RouterFunction<ServerResponse> openAiRoutes() {
     return RouterFunctions.route()
-        .GET("/v1/models", handler::listModels)
-        .GET("/v1/models/{*id}", handler::getModel)
         .route(RequestPredicates.path("/v1/chat/completions")
                 .or(RequestPredicates.path("/v1/completions"))
                 .or(RequestPredicates.path("/v1/embeddings"))

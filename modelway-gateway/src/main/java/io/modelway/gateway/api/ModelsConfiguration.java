@@ -37,9 +37,8 @@ public class ModelsConfiguration {
   }
 
   /**
-   * Ahead of {@link ApiConfiguration}'s routes, which still name the model listing of
-   * {@link OpenAiHandler} (kept there until that file is free to change) and answer 405 to other
-   * methods on these paths.
+   * Ahead of {@link ApiConfiguration}'s routes, which answer 405 to other methods on these
+   * paths.
    */
   @Bean
   @Order(Ordered.HIGHEST_PRECEDENCE)

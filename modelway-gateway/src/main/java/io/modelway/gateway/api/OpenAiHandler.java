@@ -537,18 +537,6 @@ public final class OpenAiHandler {
     return out.toByteArray();
   }
 
-  /**
-   * Not reached: {@code GET /v1/models} is {@link ModelsApi}'s, whose routes come first. Stays
-   * only while {@link ApiConfiguration}'s routes name it; remove both together.
-   */
-  public Mono<ServerResponse> listModels(ServerRequest request) {
-    return Mono.error(new IllegalStateException("GET /v1/models is served by ModelsApi"));
-  }
-
-  /** Not reached, as {@link #listModels}. */
-  public Mono<ServerResponse> getModel(ServerRequest request) {
-    return Mono.error(new IllegalStateException("GET /v1/models/{id} is served by ModelsApi"));
-  }
 
   private void record(Endpoint endpoint, String model, String backend, int status, long started) {
     MetricKey key = new MetricKey(endpoint, model, backend, status);
