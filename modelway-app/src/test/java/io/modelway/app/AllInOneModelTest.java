@@ -93,7 +93,8 @@ class AllInOneModelTest {
           .isEqualTo(384);
 
       HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + port + "/actuator/health")).build(),
+          URI.create("http://127.0.0.1:" + port + "/actuator/health"))
+          .header("Authorization", "Bearer " + KEY).build(),
           HttpResponse.BodyHandlers.ofString());
       assertThat(health.statusCode()).isEqualTo(200);
       assertThat(JSON.readTree(health.body()).path("components").path("models").path("details")

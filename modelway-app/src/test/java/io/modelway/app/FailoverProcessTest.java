@@ -199,7 +199,7 @@ class FailoverProcessTest {
     // on no further call is sent to it.
     await().atMost(Duration.ofSeconds(20)).until(() -> breaker(gateway, victimName) == 2
         || gatewayProcess.output()
-            .contains("Instance backend " + victimName + " failed its health probe"));
+            .contains("Instance backend " + victimName + " failed "));
     long[] window = {-1, -1};
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
       Map<String, Long> calls = routedCalls(gateway);

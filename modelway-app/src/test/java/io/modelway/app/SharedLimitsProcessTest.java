@@ -113,7 +113,8 @@ class SharedLimitsProcessTest {
   private static String rateLimitCounters(String gateway) {
     try {
       HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(
-              URI.create(gateway + "/actuator/health")).timeout(Duration.ofSeconds(5)).build(),
+              URI.create(gateway + "/actuator/health")).timeout(Duration.ofSeconds(5))
+              .header("Authorization", "Bearer " + ADMIN_KEY).build(),
           HttpResponse.BodyHandlers.ofString());
       JsonNode counters = JSON.readTree(health.body()).path("components").path("rateLimits")
           .path("details").path("counters");

@@ -153,7 +153,19 @@ public final class OpenAiHttpBackend implements Backend {
     } else {
       url = baseUrl + "/" + path;
     }
-    return Mono.defer(() -> clients.current()
+    return Mono.defer(() -> jsonClient(timeout)
+        .get()
+        .uri(url)
+        .responseSingle((response, body) -> body.then(Mono.just(response.status().code()))))
+        .timeout(timeout);
+  }
+
+  /**
+   * The client for a GET of JSON with this backend's key and headers, answered within {@code
+   * timeout}.
+   */
+  private HttpClient jsonClient(Duration timeout) {
+    return clients.current()
         .headers(h -> {
           h.set(HttpHeaderNames.ACCEPT, "application/json");
           if (authorization != null) {
@@ -161,11 +173,7 @@ public final class OpenAiHttpBackend implements Backend {
           }
           headers.forEach(h::set);
         })
-        .responseTimeout(timeout)
-        .get()
-        .uri(url)
-        .responseSingle((response, body) -> body.then(Mono.just(response.status().code()))))
-        .timeout(timeout);
+        .responseTimeout(timeout);
   }
 
   /**
@@ -176,15 +184,7 @@ public final class OpenAiHttpBackend implements Backend {
    */
   public Mono<List<String>> listModels(Duration timeout) {
     requireNonNull(timeout, "timeout");
-    return Mono.defer(() -> clients.current()
-        .headers(h -> {
-          h.set(HttpHeaderNames.ACCEPT, "application/json");
-          if (authorization != null) {
-            h.set(HttpHeaderNames.AUTHORIZATION, authorization);
-          }
-          headers.forEach(h::set);
-        })
-        .responseTimeout(timeout)
+    return Mono.defer(() -> jsonClient(timeout)
         .get()
         .uri(baseUrl + "/models")
         .responseSingle((response, body) -> body.asByteArray().defaultIfEmpty(new byte[0])
