@@ -5,6 +5,10 @@ import static java.util.Objects.requireNonNull;
 import io.modelway.openai.OpenAiException;
 import java.util.List;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.http.server.PathContainer;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.core.authority.SimpleGrantedAuthority;
@@ -37,11 +41,13 @@ public final class ActuatorAccess implements WebFilter {
   }
 
   @Override
-  public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    String path = matched(exchange.getRequest().getPath().pathWithinApplication());
+  public Mono<Void> filter(ServerWebExchange original, WebFilterChain chain) {
+    String path = matched(original.getRequest().getPath().pathWithinApplication());
     if (!path.startsWith("/actuator")) {
-      return chain.filter(exchange);
+      return chain.filter(original);
     }
+    ServerWebExchange exchange =
+        original.mutate().response(new ErrorBodies(original.getResponse())).build();
     String authorization = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
     if (path.startsWith("/actuator/prometheus") && !prometheusOpen) {
       try {
@@ -66,6 +72,31 @@ public final class ActuatorAccess implements WebFilter {
         caller.keyId(), null, List.of(new SimpleGrantedAuthority("ROLE_" + ROLE)));
     return chain.filter(exchange)
         .contextWrite(ReactiveSecurityContextHolder.withAuthentication(token));
+  }
+
+  /**
+   * The actuator answers some errors (an unknown health component: 404) with a status and no
+   * body; this gives such an answer the OpenAI error body every other error has.
+   */
+  private static final class ErrorBodies extends ServerHttpResponseDecorator {
+    ErrorBodies(ServerHttpResponse response) {
+      super(response);
+    }
+
+    @Override
+    public Mono<Void> setComplete() {
+      HttpStatusCode status = getStatusCode();
+      if (status == null || !status.isError() || isCommitted()) {
+        return super.setComplete();
+      }
+      String message = status.value() == 404 ? "No such actuator endpoint or component."
+          : "The actuator refused the request (" + status.value() + ").";
+      byte[] body = new OpenAiException(status.value(), "invalid_request_error", message, null,
+          status.value() == 404 ? "not_found" : null).toJson();
+      getHeaders().setContentType(MediaType.APPLICATION_JSON);
+      getHeaders().setContentLength(body.length);
+      return writeWith(Mono.just(bufferFactory().wrap(body)));
+    }
   }
 
   /**

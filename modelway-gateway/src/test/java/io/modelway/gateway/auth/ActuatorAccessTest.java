@@ -53,6 +53,22 @@ class ActuatorAccessTest {
     }
   }
 
+  /** Regression (found by HostileRequestsFuzzTest): an unknown health component had no body. */
+  @Test
+  void anUnknownActuatorPathAnswersInTheOpenAiErrorShape() {
+    try (TestGateway gateway = TestGateway.start("models: []\n", Map.of())) {
+      for (String key : new String[] {null, TestGateway.KEY}) {
+        for (String path : new String[] {"/actuator/health/no-such-component",
+            "/actuator/health/" + "x".repeat(300)}) {
+          HttpResponse<String> answer = get(gateway.url(""), path, key);
+          assertThat(answer.statusCode()).as(path).isEqualTo(404);
+          assertThat(JSON.readTree(answer.body()).path("error").path("type").asString())
+              .as(answer.body()).isEqualTo("invalid_request_error");
+        }
+      }
+    }
+  }
+
   @Test
   void prometheusNeedsAPlatformAdminsKey() {
     try (TestGateway gateway = TestGateway.start("models: []\n", Map.of())) {
