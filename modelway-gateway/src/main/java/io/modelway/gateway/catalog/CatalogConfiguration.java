@@ -49,8 +49,8 @@ public class CatalogConfiguration {
     if (current.backends().isEmpty() && current.models().isEmpty()
         && options.models().statuses().isEmpty()) {
       log.info("No models configured yet. Add one with --upstream NAME=BASE_URL (then call model"
-          + " NAME/<model>), or write a config file and pass --config FILE (see the README's"
-          + " config reference).");
+          + " NAME/<model>), or write a config file and pass --config FILE (see"
+          + " docs/configuration.md).");
     } else if (!current.backends().isEmpty() || !current.models().isEmpty()) {
       log.info("Serving {} models {}; backends {} (any of their models as BACKEND/MODEL)",
           current.models().size(), current.models(), current.backends());

@@ -16,8 +16,8 @@ import org.springframework.util.unit.DataSize;
 
 /**
  * The YAML config file: backends and the models they serve. Every record validates itself on
- * construction, so a config that binds is a config that can run. The README's config reference
- * is checked against these declarations by a test.
+ * construction, so a config that binds is a config that can run. The config reference in
+ * docs/configuration.md is checked against these declarations by a test.
  *
  * @param gateway settings of the gateway itself
  * @param backends OpenAI-compatible servers, by name

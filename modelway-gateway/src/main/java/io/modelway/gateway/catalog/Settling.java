@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  * it, or writes it in pieces, leaves it half-written for a moment; applying the file only once it
  * settled turns such a burst into one reload of the finished file (a pause longer than {@code
  * settle} mid-write is not covered: {@link LiveCatalog} refuses what it can recognise as cut
- * short, and the README asks for write-then-rename). Not thread-safe: one watcher looks.
+ * short, and docs/configuration.md asks for write-then-rename). Not thread-safe: one watcher looks.
  */
 final class Settling {
   /**

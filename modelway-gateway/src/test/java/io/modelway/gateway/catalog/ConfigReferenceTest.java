@@ -12,17 +12,17 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The README's config reference lists every field the config records declare. */
+/** The config reference (docs/configuration.md) lists every field the config records declare. */
 class ConfigReferenceTest {
 
   @Test
-  void readmeListsEveryConfigField() throws Exception {
-    String readme = Files.readString(Path.of("..", "README.md"));
+  void docsListEveryConfigField() throws Exception {
+    String docs = Files.readString(Path.of("..", "docs", "configuration.md"));
     List<String> fields = new ArrayList<>();
     collect("", ModelwayConfig.class, fields);
     assertThat(fields).contains("backends.<name>.timeouts.first-byte", "models[].upstream-model");
     for (String field : fields) {
-      assertThat(readme).as("README config reference").contains("| `" + field + "` |");
+      assertThat(docs).as("docs/configuration.md").contains("| `" + field + "` |");
     }
   }
 
