@@ -12,10 +12,13 @@ import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** A real gateway on a free port, with a real HTTP client, for tests. */
 public final class TestGateway implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final ConfigurableApplicationContext context;
   private final String base;
@@ -88,6 +91,13 @@ public final class TestGateway implements AutoCloseable {
       request.header("Authorization", "Bearer " + key);
     }
     return send(request.build());
+  }
+
+  /** The JSON of an answer that must be a success (200 or 201); the body names a failure. */
+  public static JsonNode ok(HttpResponse<String> response) {
+    org.assertj.core.api.Assertions.assertThat(response.statusCode()).as(response.body())
+        .isBetween(200, 201);
+    return JSON.readTree(response.body());
   }
 
   public HttpResponse<String> get(String path) {

@@ -1,5 +1,6 @@
 package io.modelway.gateway.auth;
 
+import static io.modelway.gateway.TestGateway.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.modelway.gateway.TestGateway;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Who may do what to which key and plan: every key operation for every caller role against every
@@ -23,7 +23,6 @@ import tools.jackson.databind.json.JsonMapper;
  * received a platform admin secret.
  */
 class AdminPrivilegesTest {
-  private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final List<String> ROLES = List.of("member", "tenant_admin", "platform_admin");
   private static SimServer sim;
   private static TestGateway gateway;
@@ -55,11 +54,6 @@ class AdminPrivilegesTest {
   private static HttpResponse<String> call(String method, String path, String key,
       @Nullable String body) {
     return gateway.call(method, path, key, body);
-  }
-
-  private static JsonNode ok(HttpResponse<String> response) {
-    assertThat(response.statusCode()).as(response.body()).isBetween(200, 201);
-    return JSON.readTree(response.body());
   }
 
   /** A key of {@code role} in {@code tenant}, issued by the platform admin. */

@@ -1,5 +1,6 @@
 package io.modelway.gateway.cache;
 
+import static io.modelway.gateway.TestGateway.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -27,11 +28,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /** The exact response cache through a real gateway, in front of a simulated model. */
 class ResponseCacheTest {
-  private static final JsonMapper JSON = JsonMapper.builder().build();
   private static SimServer sim;
   /** Takes its time, so that a burst of requests is in flight at once. */
   private static SimServer slow;
@@ -87,11 +86,6 @@ class ResponseCacheTest {
 
   private static String cacheResult(HttpResponse<String> response) {
     return response.headers().firstValue(CacheStage.RESULT_HEADER).orElse("none");
-  }
-
-  private static JsonNode ok(HttpResponse<String> response) {
-    assertThat(response.statusCode()).as(response.body()).isBetween(200, 201);
-    return JSON.readTree(response.body());
   }
 
   private static String tenantWithKey(String tenant) {

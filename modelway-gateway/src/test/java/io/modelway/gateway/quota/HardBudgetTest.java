@@ -1,5 +1,6 @@
 package io.modelway.gateway.quota;
 
+import static io.modelway.gateway.TestGateway.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -82,16 +83,8 @@ class HardBudgetTest {
     sim.close();
   }
 
-  private static JsonNode ok(HttpResponse<String> response) {
-    assertThat(response.statusCode()).as(response.body()).isBetween(200, 201);
-    return JSON.readTree(response.body());
-  }
-
   private static HttpResponse<String> admin(String method, String path, String body) {
-    return TestGateway.send(TestGateway.authorized(HttpRequest.newBuilder(
-            URI.create(gateways.get(0).url(path))))
-        .header("Content-Type", "application/json")
-        .method(method, HttpRequest.BodyPublishers.ofString(body)).build());
+    return gateways.get(0).call(method, path, TestGateway.KEY, body);
   }
 
   /** A new tenant with a hard monthly budget of {@link #BUDGET} USD; its id and key. */
